@@ -1,0 +1,137 @@
+//! The correctness check: an engine's emitted results against the reference engine's.
+
+use crate::output::ResultLine;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// The expected results: the final value of every identity.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expected {
+    results: BTreeMap<String, String>,
+}
+
+impl Expected {
+    /// Expected results from the reference engine's output, last value per identity.
+    pub fn from_lines(lines: impl IntoIterator<Item = ResultLine>) -> Self {
+        let mut results = BTreeMap::new();
+        for l in lines {
+            results.insert(l.id, l.value);
+        }
+        Expected { results }
+    }
+
+    /// How many results there are.
+    pub fn len(&self) -> usize {
+        self.results.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+    }
+
+    /// The expected value of an identity.
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.results.get(id).map(String::as_str)
+    }
+
+    /// The results in identity order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.results.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Checks an engine's emissions, in the order a reader saw them, against these results.
+    pub fn check<'a>(&self, emitted: impl IntoIterator<Item = &'a ResultLine>) -> Verdict {
+        let mut last: HashMap<&str, &str> = HashMap::new();
+        let mut verdict = Verdict::default();
+        for line in emitted {
+            verdict.emitted += 1;
+            match last.insert(&line.id, &line.value) {
+                // the same value again for the same identity: a replayed emission
+                Some(prev) if prev == line.value => verdict.duplicated += 1,
+                _ => {}
+            }
+        }
+        for (id, value) in &last {
+            match self.results.get(*id) {
+                None => verdict.unexpected += 1,
+                Some(v) if v != value => verdict.wrong += 1,
+                Some(_) => verdict.correct += 1,
+            }
+        }
+        verdict.missing = self
+            .results
+            .keys()
+            .filter(|k| !last.contains_key(k.as_str()))
+            .count() as u64;
+        verdict
+    }
+}
+
+/// How an engine's output compares with the reference.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Emissions seen, updates included.
+    pub emitted: u64,
+    /// Identities whose final value matches.
+    pub correct: u64,
+    /// Expected identities never emitted.
+    pub missing: u64,
+    /// Emissions that repeat the previous value of their identity (a replay after a crash).
+    pub duplicated: u64,
+    /// Identities whose final value differs.
+    pub wrong: u64,
+    /// Identities the reference does not have.
+    pub unexpected: u64,
+}
+
+impl Verdict {
+    /// Whether the output is exactly the reference's, with nothing emitted twice.
+    pub fn is_exact(&self) -> bool {
+        self.missing == 0 && self.duplicated == 0 && self.wrong == 0 && self.unexpected == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(id: &str, v: &str) -> ResultLine {
+        ResultLine {
+            id: id.into(),
+            value: v.into(),
+        }
+    }
+
+    #[test]
+    fn final_value_wins_and_replays_count_as_duplicates() {
+        let expected = Expected::from_lines([l("a", "1"), l("b", "2"), l("c", "3")]);
+        let emitted = [
+            l("a", "0"),
+            l("a", "1"),
+            l("b", "2"),
+            l("b", "2"),
+            l("x", "9"),
+        ];
+        let v = expected.check(&emitted);
+        assert_eq!(
+            v,
+            Verdict {
+                emitted: 5,
+                correct: 2,
+                missing: 1,
+                duplicated: 1,
+                wrong: 0,
+                unexpected: 1
+            }
+        );
+        assert!(!v.is_exact());
+        let v = expected.check(&[l("a", "1"), l("b", "2"), l("c", "4")]);
+        assert_eq!((v.correct, v.wrong), (2, 1));
+        assert!(
+            expected
+                .check(&[l("c", "3"), l("b", "2"), l("a", "1")])
+                .is_exact()
+        );
+    }
+}

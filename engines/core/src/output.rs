@@ -1,0 +1,92 @@
+//! Results: what a job's sinks receive, and how a result names itself so that the outputs of
+//! different engines and runs can be matched exactly.
+//!
+//! A result has an *identity* (for a window result: its key and window bounds; for a per-record
+//! result: the input it came from) and a *value*. An engine may emit several values for one
+//! identity — a window that fires again with late input, a running aggregate that updates with
+//! every record, a micro-batch that updates once per batch — and the last one is the result.
+//! Both are written as text so that every engine, including the JVM ones, writes them alike.
+
+use crate::record::{Data, Key};
+use crate::window::Window;
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Display, Write};
+
+/// A value a sink can take.
+pub trait Output: Data {
+    /// Writes the result's identity: what results are matched by across engines and runs.
+    fn identity(&self, out: &mut String);
+    /// Writes the result's value.
+    fn value(&self, out: &mut String);
+
+    /// The identity and value as a pair of strings.
+    fn to_line(&self) -> ResultLine {
+        let mut id = String::new();
+        let mut value = String::new();
+        self.identity(&mut id);
+        self.value(&mut value);
+        ResultLine { id, value }
+    }
+}
+
+/// A result as text: identity and value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResultLine {
+    /// The identity.
+    pub id: String,
+    /// The value.
+    pub value: String,
+}
+
+/// The result of a window aggregate: one per key and window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WindowResult<K, O> {
+    /// The key.
+    pub key: K,
+    /// The window.
+    pub window: Window,
+    /// The aggregate's result.
+    pub value: O,
+}
+
+impl<K: Key, O: Data + Display> Output for WindowResult<K, O> {
+    fn identity(&self, out: &mut String) {
+        let _ = write!(out, "{} {}", self.key, self.window);
+    }
+    fn value(&self, out: &mut String) {
+        let _ = write!(out, "{}", self.value);
+    }
+}
+
+/// The value of a keyed running aggregate after an update.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Update<K, O> {
+    /// The key.
+    pub key: K,
+    /// The aggregate over every record of the key so far.
+    pub value: O,
+}
+
+impl<K: Key, O: Data + Display> Output for Update<K, O> {
+    fn identity(&self, out: &mut String) {
+        let _ = write!(out, "{}", self.key);
+    }
+    fn value(&self, out: &mut String) {
+        let _ = write!(out, "{}", self.value);
+    }
+}
+
+/// Writes a list as `a,b,c`.
+pub struct Joined<'a, T>(pub &'a [T]);
+
+impl<T: Display> Display for Joined<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, x) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_char(',')?;
+            }
+            write!(f, "{x}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! Records: a payload with the three instants every engine carries with it.
+
+use crate::time::Time;
+use serde::{Deserialize, Serialize};
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
+
+/// What may travel through a job: cloneable, sendable to another task, serializable into a
+/// checkpoint.
+pub trait Data: Clone + Debug + Send + Serialize + for<'de> Deserialize<'de> + 'static {}
+impl<T: Clone + Debug + Send + Serialize + for<'de> Deserialize<'de> + 'static> Data for T {}
+
+/// What a stream may be keyed by: data with a total order (so that ties break the same way on
+/// every engine), a hash (for partitioning) and a textual form (for result identities).
+pub trait Key: Data + Hash + Eq + Ord + Display {}
+impl<T: Data + Hash + Eq + Ord + Display> Key for T {}
+
+/// A record in flight.
+///
+/// `wm` is what makes lateness a property of the input rather than of an engine's timing: it
+/// is the watermark of the record's own source partition just before the record was read
+/// (see [`crate::watermark`]). An engine's watermark at any operator is never ahead of the `wm`
+/// of a record still on its way to that operator, so judging lateness against `wm` gives the
+/// same verdict on every engine, at every parallelism, in every run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rec<T> {
+    /// Event time: for a source record, when the event happened; for a window result, the
+    /// window's last instant.
+    pub time: Time,
+    /// Arrival time: when the (latest) input behind this record became available to the
+    /// engine.
+    pub arrival: Time,
+    /// The watermark the record is judged against for lateness.
+    pub wm: Time,
+    /// The payload.
+    pub data: T,
+}
+
+impl<T> Rec<T> {
+    /// The same instants with another payload: what a stateless operator emits.
+    #[inline]
+    pub fn with<U>(&self, data: U) -> Rec<U> {
+        Rec {
+            time: self.time,
+            arrival: self.arrival,
+            wm: self.wm,
+            data,
+        }
+    }
+}
+
+/// A key for a stream that has a single group (a global window, NEXMark q7's highest bid).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct All;
+
+impl Display for All {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("*")
+    }
+}

@@ -1,0 +1,295 @@
+//! Event-time windows: what a window is, which windows an instant falls in, and when a window
+//! stops accepting input.
+//!
+//! The semantics follow Apache Flink's DataStream windows:
+//! - a window is the half-open interval `[start, end)`; its last instant is `end − 1`;
+//! - tumbling windows of size `s` are aligned to log time 0: `[k·s, (k+1)·s)`;
+//! - sliding windows of size `s` and slide `d` start at every multiple of `d`; an instant falls
+//!   in every window `[k·d, k·d + s)` that contains it;
+//! - a session window starts as `[t, t + gap)` around each element and merges with every
+//!   window of the same key it intersects;
+//! - a window fires when the watermark reaches its last instant (`wm ≥ end − 1`) and is purged
+//!   when `wm ≥ end − 1 + allowed_lateness`.
+//!
+//! Lateness is judged against the record's own watermark ([`crate::Rec::wm`]), which makes it
+//! deterministic: see [`WindowSpec::is_late`] and [`WindowSpec::is_late_element`].
+
+use crate::error::ApiError;
+use crate::time::Time;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A window: the half-open interval `[start, end)` of event time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Window {
+    /// First instant inside the window.
+    pub start: Time,
+    /// First instant after the window.
+    pub end: Time,
+}
+
+impl Window {
+    /// The window `[start, end)`.
+    pub const fn new(start: Time, end: Time) -> Self {
+        Window { start, end }
+    }
+
+    /// The last instant inside the window: a result of this window carries it as its time.
+    pub const fn max_time(&self) -> Time {
+        self.end - 1
+    }
+
+    /// Whether the two windows share an instant.
+    pub const fn intersects(&self, other: &Window) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+
+    /// The smallest window covering both.
+    pub fn cover(&self, other: &Window) -> Window {
+        Window::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{},{})", self.start, self.end)
+    }
+}
+
+/// The kinds of event-time window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Windows {
+    /// Fixed, non-overlapping windows of `size`, aligned to log time 0.
+    Tumbling {
+        /// Length of every window.
+        size: Time,
+    },
+    /// Fixed windows of `size` starting every `slide`.
+    Sliding {
+        /// Length of every window.
+        size: Time,
+        /// Distance between the starts of consecutive windows.
+        slide: Time,
+    },
+    /// Per-key windows of activity separated by at least `gap` of inactivity.
+    Session {
+        /// The inactivity that closes a session.
+        gap: Time,
+    },
+}
+
+impl Windows {
+    /// Tumbling windows of `size`.
+    pub const fn tumbling(size: Time) -> Self {
+        Windows::Tumbling { size }
+    }
+
+    /// Sliding windows of `size` every `slide`.
+    pub const fn sliding(size: Time, slide: Time) -> Self {
+        Windows::Sliding { size, slide }
+    }
+
+    /// Session windows closed by `gap` of inactivity.
+    pub const fn session(gap: Time) -> Self {
+        Windows::Session { gap }
+    }
+
+    /// Whether windows of this kind merge (sessions).
+    pub const fn is_merging(&self) -> bool {
+        matches!(self, Windows::Session { .. })
+    }
+
+    /// Calls `f` with every window that instant `t` falls in, earliest start first. For
+    /// sessions, that is the element's own window `[t, t + gap)`, before any merge.
+    #[inline]
+    pub fn assign(&self, t: Time, mut f: impl FnMut(Window)) {
+        match *self {
+            Windows::Tumbling { size } => {
+                let start = t - t.rem_euclid(size);
+                f(Window::new(start, start + size));
+            }
+            Windows::Sliding { size, slide } => {
+                let last = t - t.rem_euclid(slide);
+                let mut start = last - (size - 1) / slide * slide;
+                while start <= last {
+                    if start + size > t {
+                        f(Window::new(start, start + size));
+                    }
+                    start += slide;
+                }
+            }
+            Windows::Session { gap } => f(Window::new(t, t.saturating_add(gap))),
+        }
+    }
+
+    /// Checks that the sizes make sense.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let positive = |what: &'static str, v: Time| {
+            if v > 0 {
+                Ok(())
+            } else {
+                Err(ApiError::NotPositive { what, value: v })
+            }
+        };
+        match *self {
+            Windows::Tumbling { size } => positive("window size", size),
+            Windows::Sliding { size, slide } => {
+                positive("window size", size)?;
+                positive("window slide", slide)?;
+                if slide > size {
+                    return Err(ApiError::Invalid(format!(
+                        "sliding window slide {slide} ns exceeds its size {size} ns: \
+                         events between windows would belong to none"
+                    )));
+                }
+                Ok(())
+            }
+            Windows::Session { gap } => positive("session gap", gap),
+        }
+    }
+}
+
+/// A window definition as a job states it: the kind, and how long a fired window still
+/// accepts late input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowSpec {
+    /// The kind of window.
+    pub windows: Windows,
+    /// How long after firing a window still accepts input (and fires again with it).
+    pub allowed_lateness: Time,
+}
+
+impl WindowSpec {
+    /// Windows of `windows` with no allowed lateness.
+    pub const fn new(windows: Windows) -> Self {
+        WindowSpec {
+            windows,
+            allowed_lateness: 0,
+        }
+    }
+
+    /// The same windows, accepting input for `lateness` after they fire.
+    pub const fn with_lateness(mut self, lateness: Time) -> Self {
+        self.allowed_lateness = lateness;
+        self
+    }
+
+    /// Checks the definition: positive sizes, non-negative lateness, and no lateness on
+    /// sessions (a late merge would change a fired session's identity; flowmark keeps session
+    /// results final).
+    pub fn validate(&self) -> Result<(), ApiError> {
+        self.windows.validate()?;
+        if self.allowed_lateness < 0 {
+            return Err(ApiError::Invalid(format!(
+                "allowed lateness is {} ns; it must be zero or more",
+                self.allowed_lateness
+            )));
+        }
+        if self.windows.is_merging() && self.allowed_lateness > 0 {
+            return Err(ApiError::Invalid(
+                "session windows take no allowed lateness: a late merge would change the \
+                 identity of a session that has already fired"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether fixed window `w` no longer accepts a record whose watermark is `wm`: Flink's
+    /// `window.maxTimestamp() + allowedLateness <= watermark`.
+    #[inline]
+    pub fn is_late(&self, w: Window, wm: Time) -> bool {
+        w.max_time().saturating_add(self.allowed_lateness) <= wm
+    }
+
+    /// Whether an element at `t` with watermark `wm` is late for a merging (session) window:
+    /// it is when it lies at or behind the watermark. This is stricter than judging its own
+    /// window `[t, t + gap)`, and it is what makes a fired session final: an element that is
+    /// not late is ahead of every engine's watermark, so it cannot reach back into a session
+    /// that has fired (which ended at or before the watermark).
+    #[inline]
+    pub fn is_late_element(&self, t: Time, wm: Time) -> bool {
+        t.saturating_add(self.allowed_lateness) <= wm
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn windows_of(w: Windows, t: Time) -> Vec<Window> {
+        let mut v = Vec::new();
+        w.assign(t, |x| v.push(x));
+        v
+    }
+
+    #[test]
+    fn tumbling_aligns_to_zero_including_negative_times() {
+        let w = Windows::tumbling(10);
+        assert_eq!(windows_of(w, 0), vec![Window::new(0, 10)]);
+        assert_eq!(windows_of(w, 9), vec![Window::new(0, 10)]);
+        assert_eq!(windows_of(w, 10), vec![Window::new(10, 20)]);
+        assert_eq!(windows_of(w, -1), vec![Window::new(-10, 0)]);
+    }
+
+    #[test]
+    fn sliding_assigns_every_covering_window() {
+        let w = Windows::sliding(10, 4);
+        // windows start at multiples of 4 and last 10: 13 is in [4,14) and [8,18) and [12,22)
+        assert_eq!(
+            windows_of(w, 13),
+            vec![Window::new(4, 14), Window::new(8, 18), Window::new(12, 22)]
+        );
+        assert_eq!(
+            windows_of(w, 0),
+            vec![Window::new(-8, 2), Window::new(-4, 6), Window::new(0, 10)]
+        );
+    }
+
+    #[test]
+    fn lateness_follows_flink() {
+        let spec = WindowSpec::new(Windows::tumbling(10)).with_lateness(5);
+        let w = Window::new(0, 10);
+        assert!(!spec.is_late(w, 13)); // 9 + 5 > 13
+        assert!(spec.is_late(w, 14)); // 9 + 5 <= 14
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        assert!(Windows::tumbling(0).validate().is_err());
+        assert!(Windows::sliding(10, 20).validate().is_err());
+        let s = WindowSpec::new(Windows::session(5)).with_lateness(1);
+        assert!(s.validate().unwrap_err().to_string().contains("session"));
+        assert!(
+            WindowSpec::new(Windows::tumbling(5))
+                .with_lateness(-1)
+                .validate()
+                .is_err()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn assigned_windows_contain_the_instant(t in -1_000_000i64..1_000_000, size in 1i64..500, slide_div in 1i64..10) {
+            let slide = (size / slide_div).max(1);
+            for w in [Windows::tumbling(size), Windows::sliding(size, slide)] {
+                let ws = windows_of(w, t);
+                prop_assert!(!ws.is_empty());
+                for x in &ws {
+                    prop_assert!(x.start <= t && t < x.end);
+                    prop_assert_eq!(x.end - x.start, size);
+                }
+                if let Windows::Sliding { .. } = w {
+                    // exactly the windows starting at multiples of slide that contain t
+                    let expect = (-(size / slide) - 2..=(size / slide) + 2)
+                        .map(|k| (t - t.rem_euclid(slide)) + k * slide)
+                        .filter(|s| *s <= t && t < s + size)
+                        .count();
+                    prop_assert_eq!(ws.len(), expect);
+                }
+            }
+        }
+    }
+}

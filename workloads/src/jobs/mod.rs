@@ -1,0 +1,5 @@
+//! The workloads other than NEXMark, one per file.
+
+pub mod sessions;
+pub mod wordcount;
+pub mod ysb;
