@@ -62,19 +62,11 @@ pub struct Disorder {
 
 impl Disorder {
     /// No disorder.
-    pub const NONE: Disorder = Disorder {
-        delay: Delay::None,
-        late_fraction: 0.0,
-        late_delay: 0,
-    };
+    pub const NONE: Disorder = Disorder { delay: Delay::None, late_fraction: 0.0, late_delay: 0 };
 
     /// Uniform delays up to `max`, nothing very late.
     pub const fn uniform(max: Time) -> Self {
-        Disorder {
-            delay: Delay::Uniform { max },
-            late_fraction: 0.0,
-            late_delay: 0,
-        }
+        Disorder { delay: Delay::Uniform { max }, late_fraction: 0.0, late_delay: 0 }
     }
 
     /// The same delays, with `fraction` of the events an extra `delay` late.
@@ -109,9 +101,7 @@ impl Disorder {
     pub fn max_delay(&self) -> Time {
         match self.delay {
             Delay::None => 0,
-            Delay::Uniform { max } | Delay::Exponential { max, .. } | Delay::Pareto { max, .. } => {
-                max
-            }
+            Delay::Uniform { max } | Delay::Exponential { max, .. } | Delay::Pareto { max, .. } => max,
         }
     }
 
@@ -144,9 +134,7 @@ mod tests {
     use flowmark_core::time::MILLISECOND;
 
     fn delays(d: Disorder, n: u64) -> Vec<Time> {
-        (0..n)
-            .map(|i| d.delay(&mut EventRng::new(3, 9, i)))
-            .collect()
+        (0..n).map(|i| d.delay(&mut EventRng::new(3, 9, i))).collect()
     }
 
     #[test]
@@ -154,21 +142,8 @@ mod tests {
         let max = 200 * MILLISECOND;
         for d in [
             Disorder::uniform(max),
-            Disorder {
-                delay: Delay::Exponential {
-                    mean: 20 * MILLISECOND,
-                    max,
-                },
-                ..Disorder::NONE
-            },
-            Disorder {
-                delay: Delay::Pareto {
-                    scale: 5 * MILLISECOND,
-                    shape: 1.5,
-                    max,
-                },
-                ..Disorder::NONE
-            },
+            Disorder { delay: Delay::Exponential { mean: 20 * MILLISECOND, max }, ..Disorder::NONE },
+            Disorder { delay: Delay::Pareto { scale: 5 * MILLISECOND, shape: 1.5, max }, ..Disorder::NONE },
         ] {
             let xs = delays(d, 50_000);
             assert!(xs.iter().all(|&x| (0..=max).contains(&x)), "{d:?}");
@@ -179,14 +154,9 @@ mod tests {
 
     #[test]
     fn exponential_mean_and_late_fraction() {
-        let d = Disorder {
-            delay: Delay::Exponential {
-                mean: 10 * MILLISECOND,
-                max: SECOND,
-            },
-            ..Disorder::NONE
-        }
-        .with_late(0.01, 5 * SECOND);
+        let d =
+            Disorder { delay: Delay::Exponential { mean: 10 * MILLISECOND, max: SECOND }, ..Disorder::NONE }
+                .with_late(0.01, 5 * SECOND);
         let xs = delays(d, 200_000);
         let late = xs.iter().filter(|&&x| x >= 5 * SECOND).count();
         assert!((1500..2500).contains(&late), "{late}");
@@ -199,14 +169,10 @@ mod tests {
     fn invalid_disorder_is_a_typed_error() {
         assert_eq!(
             Disorder::uniform(-1).validate(),
-            Err(WorkloadError::Negative {
-                what: "uniform delay `max`",
-                value: -1e-9
-            })
+            Err(WorkloadError::Negative { what: "uniform delay `max`", value: -1e-9 })
         );
         assert!(Disorder::NONE.with_late(1.5, SECOND).validate().is_err());
-        let e =
-            toml::from_str::<Disorder>("delay = { model = \"uniform\", max = \"-5ms\" }").unwrap();
+        let e = toml::from_str::<Disorder>("delay = { model = \"uniform\", max = \"-5ms\" }").unwrap();
         assert!(e.validate().is_err());
     }
 }

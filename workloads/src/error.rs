@@ -43,33 +43,17 @@ pub enum WorkloadError {
 }
 
 pub(crate) fn positive(what: &'static str, value: f64) -> Result<(), WorkloadError> {
-    if value > 0.0 && value.is_finite() {
-        Ok(())
-    } else {
-        Err(WorkloadError::NotPositive { what, value })
-    }
+    if value > 0.0 && value.is_finite() { Ok(()) } else { Err(WorkloadError::NotPositive { what, value }) }
 }
 
 pub(crate) fn rate(what: &'static str, value: f64) -> Result<(), WorkloadError> {
-    if value > 0.0 && value.is_finite() {
-        Ok(())
-    } else {
-        Err(WorkloadError::Rate { what, value })
-    }
+    if value > 0.0 && value.is_finite() { Ok(()) } else { Err(WorkloadError::Rate { what, value }) }
 }
 
 pub(crate) fn non_negative(what: &'static str, value: f64) -> Result<(), WorkloadError> {
-    if value >= 0.0 && value.is_finite() {
-        Ok(())
-    } else {
-        Err(WorkloadError::Negative { what, value })
-    }
+    if value >= 0.0 && value.is_finite() { Ok(()) } else { Err(WorkloadError::Negative { what, value }) }
 }
 
 pub(crate) fn fraction(what: &'static str, value: f64) -> Result<(), WorkloadError> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(())
-    } else {
-        Err(WorkloadError::Fraction { what, value })
-    }
+    if (0.0..=1.0).contains(&value) { Ok(()) } else { Err(WorkloadError::Fraction { what, value }) }
 }

@@ -10,7 +10,7 @@
 use crate::disorder::Disorder;
 use crate::error::WorkloadError;
 use crate::rate::{RateProfile, Schedule};
-use crate::rng::EventRng;
+use crate::rng::{EventRng, RandomStream};
 use flowmark_core::{Data, Entry, Log, Time};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -47,10 +47,7 @@ impl LogSpec {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), WorkloadError> {
         if self.partitions == 0 {
-            return Err(WorkloadError::NotPositive {
-                what: "partitions",
-                value: 0.0,
-            });
+            return Err(WorkloadError::NotPositive { what: "partitions", value: 0.0 });
         }
         self.rate.validate()?;
         self.disorder.validate()
@@ -65,7 +62,8 @@ pub struct GeneratedLog<G> {
 
 #[derive(Debug)]
 struct Inner<G> {
-    seed: u64,
+    payloads: RandomStream,
+    delays: RandomStream,
     partitions: u32,
     schedule: Schedule,
     disorder: Disorder,
@@ -78,7 +76,8 @@ impl<G: Generator> GeneratedLog<G> {
         spec.validate()?;
         Ok(GeneratedLog {
             inner: Arc::new(Inner {
-                seed: spec.seed,
+                payloads: RandomStream::new(spec.seed, PAYLOAD),
+                delays: RandomStream::new(spec.seed, DELAY),
                 partitions: spec.partitions,
                 schedule: spec.rate.schedule()?,
                 disorder: spec.disorder,
@@ -92,18 +91,10 @@ impl<G: Generator> GeneratedLog<G> {
     pub fn entry(&self, n: u64) -> Entry<G::Event> {
         let inner = &*self.inner;
         let arrival = inner.schedule.arrival(n);
-        let delay = inner
-            .disorder
-            .delay(&mut EventRng::new(inner.seed, DELAY, n));
+        let delay = inner.disorder.delay(&mut inner.delays.at(n));
         let time = arrival - delay;
-        let event = inner
-            .generator
-            .event(n, time, &mut EventRng::new(inner.seed, PAYLOAD, n));
-        Entry {
-            arrival,
-            time,
-            event,
-        }
+        let event = inner.generator.event(n, time, &mut inner.payloads.at(n));
+        Entry { arrival, time, event }
     }
 
     /// The generator.
@@ -140,22 +131,14 @@ impl<G: Generator> Log for GeneratedLog<G> {
 
     fn cursor(&self, partition: u32, index: u64) -> Cursor<G> {
         let step = u64::from(self.inner.partitions);
-        Cursor {
-            log: self.clone(),
-            n: index * step + u64::from(partition),
-            step,
-        }
+        Cursor { log: self.clone(), n: index * step + u64::from(partition), step }
     }
 
     fn arrived_before(&self, partition: u32, t: Time) -> u64 {
         let total = self.inner.schedule.due_before(t);
         let (p, step) = (u64::from(partition), u64::from(self.inner.partitions));
         // entries n = i·P + p with n < total
-        if total > p {
-            (total - p).div_ceil(step)
-        } else {
-            0
-        }
+        if total > p { (total - p).div_ceil(step) } else { 0 }
     }
 }
 
@@ -175,20 +158,13 @@ mod tests {
     }
 
     fn spec(partitions: u32, disorder: Disorder) -> LogSpec {
-        LogSpec {
-            seed: 42,
-            partitions,
-            rate: RateProfile::constant(1000.0),
-            disorder,
-        }
+        LogSpec { seed: 42, partitions, rate: RateProfile::constant(1000.0), disorder }
     }
 
     #[test]
     fn partitions_split_the_same_events() {
-        let one =
-            GeneratedLog::new(&spec(1, Disorder::uniform(50 * MILLISECOND)), Numbers).unwrap();
-        let three =
-            GeneratedLog::new(&spec(3, Disorder::uniform(50 * MILLISECOND)), Numbers).unwrap();
+        let one = GeneratedLog::new(&spec(1, Disorder::uniform(50 * MILLISECOND)), Numbers).unwrap();
+        let three = GeneratedLog::new(&spec(3, Disorder::uniform(50 * MILLISECOND)), Numbers).unwrap();
         let all: Vec<_> = one.cursor(0, 0).take(30).collect();
         for p in 0..3u32 {
             let part: Vec<_> = three.cursor(p, 0).take(10).collect();
@@ -218,20 +194,12 @@ mod tests {
     #[test]
     fn disorder_moves_event_times_not_payloads() {
         let ordered = GeneratedLog::new(&spec(2, Disorder::NONE), Numbers).unwrap();
-        let disordered =
-            GeneratedLog::new(&spec(2, Disorder::uniform(100 * MILLISECOND)), Numbers).unwrap();
+        let disordered = GeneratedLog::new(&spec(2, Disorder::uniform(100 * MILLISECOND)), Numbers).unwrap();
         let a: Vec<_> = ordered.cursor(1, 0).take(100).collect();
         let b: Vec<_> = disordered.cursor(1, 0).take(100).collect();
-        assert!(
-            a.iter()
-                .zip(&b)
-                .all(|(x, y)| x.event == y.event && x.arrival == y.arrival)
-        );
+        assert!(a.iter().zip(&b).all(|(x, y)| x.event == y.event && x.arrival == y.arrival));
         assert!(a.iter().all(|e| e.time == e.arrival));
-        assert!(
-            b.iter()
-                .all(|e| e.time <= e.arrival && e.arrival - e.time <= 100 * MILLISECOND)
-        );
+        assert!(b.iter().all(|e| e.time <= e.arrival && e.arrival - e.time <= 100 * MILLISECOND));
         assert!(b.iter().any(|e| e.time < e.arrival));
     }
 
@@ -240,16 +208,10 @@ mod tests {
         let mut s = spec(0, Disorder::NONE);
         assert_eq!(
             GeneratedLog::new(&s, Numbers).unwrap_err(),
-            WorkloadError::NotPositive {
-                what: "partitions",
-                value: 0.0
-            }
+            WorkloadError::NotPositive { what: "partitions", value: 0.0 }
         );
         s.partitions = 1;
         s.rate = RateProfile::constant(-1.0);
-        assert!(matches!(
-            GeneratedLog::new(&s, Numbers).unwrap_err(),
-            WorkloadError::Rate { .. }
-        ));
+        assert!(matches!(GeneratedLog::new(&s, Numbers).unwrap_err(), WorkloadError::Rate { .. }));
     }
 }

@@ -85,12 +85,7 @@ impl RateProfile {
                 error::rate("step `to` rate", to)?;
                 error::positive("step time `at`", secs(at))
             }
-            RateProfile::Burst {
-                base,
-                peak,
-                every,
-                length,
-            } => {
+            RateProfile::Burst { base, peak, every, length } => {
                 error::rate("burst `base` rate", base)?;
                 error::rate("burst `peak` rate", peak)?;
                 error::positive("burst period `every`", secs(every))?;
@@ -104,11 +99,7 @@ impl RateProfile {
                 }
                 Ok(())
             }
-            RateProfile::Sine {
-                mean,
-                amplitude,
-                period,
-            } => {
+            RateProfile::Sine { mean, amplitude, period } => {
                 error::rate("sine `mean` rate", mean)?;
                 error::non_negative("sine `amplitude`", amplitude)?;
                 error::positive("sine `period`", secs(period))?;
@@ -142,27 +133,17 @@ impl RateProfile {
                 b.push(to, to, f64::INFINITY);
                 false
             }
-            RateProfile::Burst {
-                base,
-                peak,
-                every,
-                length,
-            } => {
+            RateProfile::Burst { base, peak, every, length } => {
                 b.push(peak, peak, secs(length));
                 b.push(base, base, secs(every - length));
                 true
             }
-            RateProfile::Sine {
-                mean,
-                amplitude,
-                period,
-            } => {
+            RateProfile::Sine { mean, amplitude, period } => {
                 // 64 linear pieces per period: the rate is within 0.12 % of the amplitude of the
                 // true sine everywhere.
                 const PIECES: usize = 64;
-                let r = |j: usize| {
-                    mean + amplitude * (std::f64::consts::TAU * j as f64 / PIECES as f64).sin()
-                };
+                let r =
+                    |j: usize| mean + amplitude * (std::f64::consts::TAU * j as f64 / PIECES as f64).sin();
                 for j in 0..PIECES {
                     b.push(r(j), r(j + 1), secs(period) / PIECES as f64);
                 }
@@ -186,6 +167,8 @@ struct Segment {
     slope: f64,
     /// Length in seconds (infinite for the last segment of a non-periodic profile).
     dur: f64,
+    /// `1 / rate`, for the constant-rate fast path.
+    inv_rate: f64,
 }
 
 impl Segment {
@@ -197,6 +180,9 @@ impl Segment {
     /// `rate·τ + slope·τ²/2 = x`, in the form that is stable when the slope is small.
     #[inline]
     fn time_of(&self, x: f64) -> f64 {
+        if self.slope == 0.0 {
+            return (x * self.inv_rate).min(self.dur);
+        }
         let tau = 2.0 * x / (self.rate + (self.rate * self.rate + 2.0 * self.slope * x).sqrt());
         tau.clamp(0.0, self.dur)
     }
@@ -216,18 +202,8 @@ struct Builder {
 
 impl Builder {
     fn push(&mut self, from: f64, to: f64, dur: f64) {
-        let slope = if dur.is_finite() {
-            (to - from) / dur
-        } else {
-            0.0
-        };
-        let s = Segment {
-            t0: self.t,
-            n0: self.n,
-            rate: from,
-            slope,
-            dur,
-        };
+        let slope = if dur.is_finite() { (to - from) / dur } else { 0.0 };
+        let s = Segment { t0: self.t, n0: self.n, rate: from, slope, dur, inv_rate: 1.0 / from };
         self.t += dur;
         self.n += s.events();
         self.segments.push(s);
@@ -235,10 +211,7 @@ impl Builder {
 
     fn finish(self, periodic: bool) -> Schedule {
         let period = periodic.then_some((self.t, self.n));
-        Schedule {
-            segments: self.segments,
-            period,
-        }
+        Schedule { segments: self.segments, period }
     }
 }
 
@@ -265,10 +238,7 @@ impl Schedule {
         let seg = if self.segments.len() == 1 {
             &self.segments[0]
         } else {
-            let i = self
-                .segments
-                .partition_point(|s| s.n0 <= x)
-                .saturating_sub(1);
+            let i = self.segments.partition_point(|s| s.n0 <= x).saturating_sub(1);
             &self.segments[i]
         };
         let secs = base + seg.t0 + seg.time_of(x - seg.n0);
@@ -301,10 +271,7 @@ impl Schedule {
             }
             None => (0.0, secs),
         };
-        let i = self
-            .segments
-            .partition_point(|s| s.t0 <= t)
-            .saturating_sub(1);
+        let i = self.segments.partition_point(|s| s.t0 <= t).saturating_sub(1);
         let s = &self.segments[i];
         base + s.n0 + s.count_at((t - s.t0).min(s.dur))
     }
@@ -332,11 +299,7 @@ mod tests {
     #[test]
     fn ramp_doubles_the_count_rate() {
         // 0→2000/s over 1 s: N(t) = 1000 t², so event 250 is due at 0.5 s
-        let s = sched(RateProfile::Ramp {
-            from: 1e-9,
-            to: 2000.0,
-            over: SECOND,
-        });
+        let s = sched(RateProfile::Ramp { from: 1e-9, to: 2000.0, over: SECOND });
         let a = s.arrival(250);
         assert!((a - 500 * MILLISECOND).abs() < MILLISECOND / 100, "{a}");
         // after the ramp: 1000 events in the first second, then 2000/s
@@ -346,19 +309,11 @@ mod tests {
 
     #[test]
     fn step_and_burst_counts() {
-        let s = sched(RateProfile::Step {
-            from: 100.0,
-            to: 1000.0,
-            at: SECOND,
-        });
+        let s = sched(RateProfile::Step { from: 100.0, to: 1000.0, at: SECOND });
         assert_eq!(s.due_before(SECOND), 100);
         assert_eq!(s.due_before(2 * SECOND), 1100);
-        let b = sched(RateProfile::Burst {
-            base: 100.0,
-            peak: 1000.0,
-            every: SECOND,
-            length: 100 * MILLISECOND,
-        });
+        let b =
+            sched(RateProfile::Burst { base: 100.0, peak: 1000.0, every: SECOND, length: 100 * MILLISECOND });
         // each second: 100 events in the burst, then 90
         assert_eq!(b.due_before(SECOND), 190);
         assert_eq!(b.due_before(10 * SECOND), 1900);
@@ -367,11 +322,7 @@ mod tests {
 
     #[test]
     fn sine_averages_to_its_mean() {
-        let s = sched(RateProfile::Sine {
-            mean: 1000.0,
-            amplitude: 500.0,
-            period: SECOND,
-        });
+        let s = sched(RateProfile::Sine { mean: 1000.0, amplitude: 500.0, period: SECOND });
         assert_eq!(s.due_before(10 * SECOND), 10_000);
         // more events in the first half period (rate above the mean) than in the second
         let half = s.due_before(SECOND / 2);
@@ -382,22 +333,14 @@ mod tests {
     fn arrivals_never_decrease_and_agree_with_due_before() {
         for p in [
             RateProfile::constant(3333.0),
-            RateProfile::Ramp {
-                from: 10.0,
-                to: 5000.0,
-                over: SECOND,
-            },
+            RateProfile::Ramp { from: 10.0, to: 5000.0, over: SECOND },
             RateProfile::Burst {
                 base: 50.0,
                 peak: 4000.0,
                 every: 300 * MILLISECOND,
                 length: 20 * MILLISECOND,
             },
-            RateProfile::Sine {
-                mean: 2000.0,
-                amplitude: 1999.0,
-                period: 700 * MILLISECOND,
-            },
+            RateProfile::Sine { mean: 2000.0, amplitude: 1999.0, period: 700 * MILLISECOND },
         ] {
             let s = sched(p.clone());
             let mut prev = 0;
@@ -418,41 +361,15 @@ mod tests {
     fn invalid_profiles_are_typed_errors() {
         assert_eq!(
             RateProfile::constant(-5.0).validate(),
-            Err(WorkloadError::Rate {
-                what: "rate",
-                value: -5.0
-            })
+            Err(WorkloadError::Rate { what: "rate", value: -5.0 })
         );
         assert!(RateProfile::constant(0.0).validate().is_err());
         assert!(RateProfile::constant(f64::NAN).validate().is_err());
+        assert!(RateProfile::Sine { mean: 10.0, amplitude: 10.0, period: SECOND }.validate().is_err());
         assert!(
-            RateProfile::Sine {
-                mean: 10.0,
-                amplitude: 10.0,
-                period: SECOND
-            }
-            .validate()
-            .is_err()
+            RateProfile::Burst { base: 1.0, peak: 2.0, every: SECOND, length: SECOND }.validate().is_err()
         );
-        assert!(
-            RateProfile::Burst {
-                base: 1.0,
-                peak: 2.0,
-                every: SECOND,
-                length: SECOND
-            }
-            .validate()
-            .is_err()
-        );
-        assert!(
-            RateProfile::Ramp {
-                from: 1.0,
-                to: 2.0,
-                over: 0
-            }
-            .validate()
-            .is_err()
-        );
+        assert!(RateProfile::Ramp { from: 1.0, to: 2.0, over: 0 }.validate().is_err());
     }
 
     #[test]
@@ -463,12 +380,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             p,
-            RateProfile::Burst {
-                base: 1000.0,
-                peak: 5000.0,
-                every: 10 * SECOND,
-                length: 500 * MILLISECOND
-            }
+            RateProfile::Burst { base: 1000.0, peak: 5000.0, every: 10 * SECOND, length: 500 * MILLISECOND }
         );
         let e = toml::from_str::<RateProfile>("profile = \"constant\"\nrat = 5").unwrap_err();
         assert!(e.to_string().contains("rat"), "{e}");

@@ -18,14 +18,31 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// One independent quantity's random sources under one seed: the payloads, or the delays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RandomStream {
+    key: u64,
+}
+
+impl RandomStream {
+    /// The sources of `stream` under `seed`.
+    pub fn new(seed: u64, stream: u64) -> Self {
+        RandomStream { key: mix(seed ^ mix(stream.wrapping_add(GOLDEN))) }
+    }
+
+    /// The source of event `n`.
+    #[inline]
+    pub fn at(&self, n: u64) -> EventRng {
+        EventRng { state: self.key ^ n.wrapping_mul(GOLDEN) }
+    }
+}
+
 impl EventRng {
     /// The random source of event `n` of `stream` (one stream per independent quantity:
     /// payload, delay) under `seed`.
     #[inline]
     pub fn new(seed: u64, stream: u64, n: u64) -> Self {
-        EventRng {
-            state: mix(seed ^ mix(stream.wrapping_add(GOLDEN))) ^ n.wrapping_mul(GOLDEN),
-        }
+        RandomStream::new(seed, stream).at(n)
     }
 
     /// The next 64 random bits.
@@ -57,27 +74,15 @@ mod tests {
     fn same_inputs_same_values_different_inputs_differ() {
         let a: Vec<u64> = (0..4).map(|_| EventRng::new(7, 1, 42).next_u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_ne!(
-            EventRng::new(7, 1, 42).next_u64(),
-            EventRng::new(7, 1, 43).next_u64()
-        );
-        assert_ne!(
-            EventRng::new(7, 1, 42).next_u64(),
-            EventRng::new(8, 1, 42).next_u64()
-        );
-        assert_ne!(
-            EventRng::new(7, 1, 42).next_u64(),
-            EventRng::new(7, 2, 42).next_u64()
-        );
+        assert_ne!(EventRng::new(7, 1, 42).next_u64(), EventRng::new(7, 1, 43).next_u64());
+        assert_ne!(EventRng::new(7, 1, 42).next_u64(), EventRng::new(8, 1, 42).next_u64());
+        assert_ne!(EventRng::new(7, 1, 42).next_u64(), EventRng::new(7, 2, 42).next_u64());
     }
 
     #[test]
     fn uniform_values_are_roughly_uniform() {
         let n = 100_000;
-        let mean: f64 = (0..n)
-            .map(|i| EventRng::new(1, 0, i).next_f64())
-            .sum::<f64>()
-            / n as f64;
+        let mean: f64 = (0..n).map(|i| EventRng::new(1, 0, i).next_f64()).sum::<f64>() / n as f64;
         assert!((mean - 0.5).abs() < 0.01, "mean {mean}");
         assert!((0..n).all(|i| EventRng::new(1, 0, i).below(10) < 10));
     }

@@ -42,16 +42,8 @@ pub enum Query {
 
 impl Query {
     /// Every query.
-    pub const ALL: [Query; 8] = [
-        Query::Q0,
-        Query::Q1,
-        Query::Q2,
-        Query::Q3,
-        Query::Q4,
-        Query::Q5,
-        Query::Q7,
-        Query::Q8,
-    ];
+    pub const ALL: [Query; 8] =
+        [Query::Q0, Query::Q1, Query::Q2, Query::Q3, Query::Q4, Query::Q5, Query::Q7, Query::Q8];
 }
 
 /// Parameters of a NEXMark workload.
@@ -148,10 +140,9 @@ impl WorkloadSpec {
     /// Builds the job and the log `log` describes, and hands them to `v`.
     pub fn visit<V: Visitor>(&self, log: &LogSpec, v: V) -> Result<V::Out, WorkloadError> {
         Ok(match self {
-            WorkloadSpec::Wordcount(s) => v.visit(
-                WordCount::new(s)?,
-                GeneratedLog::new(log, Words::new(s.vocabulary, s.skew)?)?,
-            ),
+            WorkloadSpec::Wordcount(s) => {
+                v.visit(WordCount::new(s)?, GeneratedLog::new(log, Words::new(s.vocabulary, s.skew)?)?)
+            }
             WorkloadSpec::Ysb(s) => {
                 let (job, events) = Ysb::new(s, log.seed)?;
                 v.visit(job, GeneratedLog::new(log, events)?)
@@ -178,10 +169,7 @@ impl WorkloadSpec {
                     max_auction_length: s.max_auction_length,
                 };
                 let log = GeneratedLog::new(log, g)?;
-                let p = Params {
-                    bound: s.bound,
-                    lateness: s.lateness,
-                };
+                let p = Params { bound: s.bound, lateness: s.lateness };
                 match s.query {
                     Query::Q0 => v.visit(nexmark::Q0(p), log),
                     Query::Q1 => v.visit(nexmark::Q1(p), log),

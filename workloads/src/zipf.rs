@@ -22,8 +22,7 @@ impl Zipf {
         let total: f64 = weights.iter().sum();
         let mut scaled: Vec<f64> = weights.iter().map(|w| w * f64::from(n) / total).collect();
         let mut table = vec![(u32::MAX, 0u32); n as usize];
-        let (mut small, mut large): (Vec<u32>, Vec<u32>) =
-            (0..n).partition(|&i| scaled[i as usize] < 1.0);
+        let (mut small, mut large): (Vec<u32>, Vec<u32>) = (0..n).partition(|&i| scaled[i as usize] < 1.0);
         while let (Some(&s_i), Some(&l_i)) = (small.last(), large.last()) {
             small.pop();
             let p = scaled[s_i as usize];
@@ -38,9 +37,7 @@ impl Zipf {
         for i in small.into_iter().chain(large) {
             table[i as usize] = (u32::MAX, i);
         }
-        Ok(Zipf {
-            table: table.into(),
-        })
+        Ok(Zipf { table: table.into() })
     }
 
     /// Draws a rank.
@@ -49,11 +46,7 @@ impl Zipf {
         let r = rng.next_u64();
         let slot = ((u128::from(r >> 32) * self.table.len() as u128) >> 32) as usize;
         let (threshold, alias) = self.table[slot];
-        if (r as u32) < threshold {
-            slot as u32
-        } else {
-            alias
-        }
+        if (r as u32) < threshold { slot as u32 } else { alias }
     }
 }
 
@@ -73,10 +66,7 @@ mod tests {
         for k in [0usize, 1, 9, 99] {
             let expected = n as f64 / (h * (k + 1) as f64);
             let got = f64::from(counts[k]);
-            assert!(
-                (got - expected).abs() / expected < 0.05,
-                "rank {k}: {got} vs {expected}"
-            );
+            assert!((got - expected).abs() / expected < 0.05, "rank {k}: {got} vs {expected}");
         }
         // rank 0 twice as frequent as rank 1
         let ratio = f64::from(counts[0]) / f64::from(counts[1]);
@@ -90,10 +80,7 @@ mod tests {
         for i in 0..40_000 {
             counts[z.sample(&mut EventRng::new(5, 0, i)) as usize] += 1;
         }
-        assert!(
-            counts.iter().all(|&c| (9_500..10_500).contains(&c)),
-            "{counts:?}"
-        );
+        assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "{counts:?}");
         assert!(Zipf::new(0, 1.0).is_err());
         assert!(Zipf::new(10, -1.0).is_err());
     }

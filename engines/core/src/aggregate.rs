@@ -170,11 +170,7 @@ impl<V, F: Fn(&V) -> i64 + Clone + Send + 'static> Aggregate<V> for Average<F> {
         acc.count += other.count;
     }
     fn finish(&self, acc: &Mean) -> MeanValue {
-        if acc.count == 0 {
-            MeanValue(f64::NAN)
-        } else {
-            MeanValue(acc.sum as f64 / acc.count as f64)
-        }
+        if acc.count == 0 { MeanValue(f64::NAN) } else { MeanValue(acc.sum as f64 / acc.count as f64) }
     }
 }
 
@@ -192,12 +188,7 @@ pub struct Fold<A, Add, Merge, Finish> {
 impl<A, Add, Merge, Finish> Fold<A, Add, Merge, Finish> {
     /// A fold from its four parts.
     pub fn new(init: A, add: Add, merge: Merge, finish: Finish) -> Self {
-        Fold {
-            init,
-            add,
-            merge,
-            finish,
-        }
+        Fold { init, add, merge, finish }
     }
 }
 
@@ -235,11 +226,7 @@ mod tests {
         let mut left = a.init();
         let mut right = a.init();
         for (i, x) in xs.iter().enumerate() {
-            if i % 2 == 0 {
-                a.add(&mut left, x)
-            } else {
-                a.add(&mut right, x)
-            }
+            if i % 2 == 0 { a.add(&mut left, x) } else { a.add(&mut right, x) }
         }
         a.merge(&mut left, right);
         a.finish(&left)

@@ -69,11 +69,7 @@ pub trait KeyedStream<R: Runtime, K: Key, V: Data>: Sized {
     fn reduce<A: Aggregate<V>>(self, agg: A) -> R::Stream<Update<K, A::Out>>;
 
     /// An aggregate per key and event-time window.
-    fn window<A: Aggregate<V>>(
-        self,
-        spec: WindowSpec,
-        agg: A,
-    ) -> R::Stream<WindowResult<K, A::Out>>;
+    fn window<A: Aggregate<V>>(self, spec: WindowSpec, agg: A) -> R::Stream<WindowResult<K, A::Out>>;
 
     /// An aggregate per key and window, where each record names its own window (NEXMark q4:
     /// an auction's bids until it closes). Lateness is judged as for fixed windows.

@@ -59,11 +59,7 @@ impl Expected {
                 Some(_) => verdict.correct += 1,
             }
         }
-        verdict.missing = self
-            .results
-            .keys()
-            .filter(|k| !last.contains_key(k.as_str()))
-            .count() as u64;
+        verdict.missing = self.results.keys().filter(|k| !last.contains_key(k.as_str())).count() as u64;
         verdict
     }
 }
@@ -97,41 +93,18 @@ mod tests {
     use super::*;
 
     fn l(id: &str, v: &str) -> ResultLine {
-        ResultLine {
-            id: id.into(),
-            value: v.into(),
-        }
+        ResultLine { id: id.into(), value: v.into() }
     }
 
     #[test]
     fn final_value_wins_and_replays_count_as_duplicates() {
         let expected = Expected::from_lines([l("a", "1"), l("b", "2"), l("c", "3")]);
-        let emitted = [
-            l("a", "0"),
-            l("a", "1"),
-            l("b", "2"),
-            l("b", "2"),
-            l("x", "9"),
-        ];
+        let emitted = [l("a", "0"), l("a", "1"), l("b", "2"), l("b", "2"), l("x", "9")];
         let v = expected.check(&emitted);
-        assert_eq!(
-            v,
-            Verdict {
-                emitted: 5,
-                correct: 2,
-                missing: 1,
-                duplicated: 1,
-                wrong: 0,
-                unexpected: 1
-            }
-        );
+        assert_eq!(v, Verdict { emitted: 5, correct: 2, missing: 1, duplicated: 1, wrong: 0, unexpected: 1 });
         assert!(!v.is_exact());
         let v = expected.check(&[l("a", "1"), l("b", "2"), l("c", "4")]);
         assert_eq!((v.correct, v.wrong), (2, 1));
-        assert!(
-            expected
-                .check(&[l("c", "3"), l("b", "2"), l("a", "1")])
-                .is_exact()
-        );
+        assert!(expected.check(&[l("c", "3"), l("b", "2"), l("a", "1")]).is_exact());
     }
 }

@@ -40,19 +40,12 @@ impl<T> Rec<T> {
     /// The same instants with another payload: what a stateless operator emits.
     #[inline]
     pub fn with<U>(&self, data: U) -> Rec<U> {
-        Rec {
-            time: self.time,
-            arrival: self.arrival,
-            wm: self.wm,
-            data,
-        }
+        Rec { time: self.time, arrival: self.arrival, wm: self.wm, data }
     }
 }
 
 /// A key for a stream that has a single group (a global window, NEXMark q7's highest bid).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct All;
 
 impl Display for All {

@@ -69,10 +69,7 @@ impl<C> PartitionReader<C> {
         strategy: WatermarkStrategy,
         domain: TimeDomain,
     ) -> Self {
-        let start = ReaderPosition {
-            offset: 0,
-            wm: strategy_for(strategy, domain).partition(),
-        };
+        let start = ReaderPosition { offset: 0, wm: strategy_for(strategy, domain).partition() };
         Self::resume(log, partition, domain, start)
     }
 
@@ -83,20 +80,12 @@ impl<C> PartitionReader<C> {
         domain: TimeDomain,
         at: ReaderPosition,
     ) -> Self {
-        PartitionReader {
-            cursor: log.cursor(partition, at.offset),
-            offset: at.offset,
-            domain,
-            wm: at.wm,
-        }
+        PartitionReader { cursor: log.cursor(partition, at.offset), offset: at.offset, domain, wm: at.wm }
     }
 
     /// Where the reader is.
     pub fn position(&self) -> ReaderPosition {
-        ReaderPosition {
-            offset: self.offset,
-            wm: self.wm,
-        }
+        ReaderPosition { offset: self.offset, wm: self.wm }
     }
 
     /// The partition's watermark after everything read so far.
@@ -124,12 +113,7 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
             TimeDomain::Event => entry.time,
             TimeDomain::Processing => entry.arrival,
         };
-        let rec = Rec {
-            time,
-            arrival: entry.arrival,
-            wm: self.wm.current(),
-            data: entry.event,
-        };
+        let rec = Rec { time, arrival: entry.arrival, wm: self.wm.current(), data: entry.event };
         self.wm.observe(time);
         self.offset += 1;
         Some(rec)
@@ -156,9 +140,7 @@ impl<E: Data + Sync> VecLog<E> {
     /// A log of these partitions; each must be in arrival order.
     pub fn new(partitions: Vec<Vec<Entry<E>>>) -> Result<Self, crate::ApiError> {
         if partitions.is_empty() {
-            return Err(crate::ApiError::Invalid(
-                "a log needs at least one partition".into(),
-            ));
+            return Err(crate::ApiError::Invalid("a log needs at least one partition".into()));
         }
         for (p, entries) in partitions.iter().enumerate() {
             if let Some(i) = entries.windows(2).position(|w| w[1].arrival < w[0].arrival) {
@@ -168,9 +150,7 @@ impl<E: Data + Sync> VecLog<E> {
                 )));
             }
         }
-        Ok(VecLog {
-            partitions: std::sync::Arc::new(partitions),
-        })
+        Ok(VecLog { partitions: std::sync::Arc::new(partitions) })
     }
 
     /// The entries of a partition.
@@ -204,11 +184,7 @@ impl<E: Data + Sync> Log for VecLog<E> {
     }
 
     fn cursor(&self, partition: u32, index: u64) -> VecCursor<E> {
-        VecCursor {
-            log: self.partitions.clone(),
-            partition: partition as usize,
-            next: index as usize,
-        }
+        VecCursor { log: self.partitions.clone(), partition: partition as usize, next: index as usize }
     }
 
     fn arrived_before(&self, partition: u32, t: Time) -> u64 {

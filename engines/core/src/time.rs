@@ -64,13 +64,12 @@ pub mod duration {
     /// Parses `"250ms"`-style durations.
     pub fn parse(s: &str) -> Result<Time, String> {
         let s = s.trim();
-        let split = s
-            .find(|c: char| c.is_ascii_alphabetic() || c == 'µ')
-            .unwrap_or(s.len());
+        let split = s.find(|c: char| c.is_ascii_alphabetic() || c == 'µ').unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let value: f64 = num.trim().parse().map_err(|_| {
-            format!("`{s}` is not a duration: expected a number and a unit, like 250ms")
-        })?;
+        let value: f64 = num
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration: expected a number and a unit, like 250ms"))?;
         let scale = match unit.trim() {
             "ns" => 1.0,
             "us" | "µs" => MICROSECOND as f64,
@@ -79,9 +78,7 @@ pub mod duration {
             "m" | "min" => 60.0 * SECOND as f64,
             "h" => 3600.0 * SECOND as f64,
             u => {
-                return Err(format!(
-                    "`{s}` has unknown unit `{u}`: use ns, us, ms, s, m or h"
-                ));
+                return Err(format!("`{s}` has unknown unit `{u}`: use ns, us, ms, s, m or h"));
             }
         };
         let ns = value * scale;
@@ -122,13 +119,7 @@ pub mod duration {
             assert_eq!(parse("2m"), Ok(120 * SECOND));
             assert!(parse("fast").is_err());
             assert!(parse("3 weeks").unwrap_err().contains("unknown unit"));
-            for t in [
-                1,
-                999,
-                40 * MICROSECOND,
-                250 * MILLISECOND,
-                1_500 * MILLISECOND,
-            ] {
+            for t in [1, 999, 40 * MICROSECOND, 250 * MILLISECOND, 1_500 * MILLISECOND] {
                 assert_eq!(parse(&super::super::human(t)), Ok(t));
             }
         }

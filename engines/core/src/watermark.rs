@@ -53,10 +53,7 @@ impl WatermarkStrategy {
 
     /// A generator for one partition.
     pub fn partition(&self) -> PartitionWatermark {
-        PartitionWatermark {
-            bound: self.bound(),
-            max_time: MIN_WATERMARK,
-        }
+        PartitionWatermark { bound: self.bound(), max_time: MIN_WATERMARK }
     }
 }
 
@@ -107,13 +104,7 @@ impl WatermarkTracker {
     /// A tracker for `inputs` inputs, all active and at the minimum watermark.
     pub fn new(inputs: usize) -> Self {
         WatermarkTracker {
-            inputs: vec![
-                InputState {
-                    wm: MIN_WATERMARK,
-                    idle: false
-                };
-                inputs
-            ],
+            inputs: vec![InputState { wm: MIN_WATERMARK, idle: false }; inputs],
             combined: MIN_WATERMARK,
         }
     }
@@ -136,11 +127,7 @@ impl WatermarkTracker {
     /// debug builds (so that tests catch it) and is ignored in release builds.
     pub fn advance(&mut self, input: usize, wm: Time) -> Option<Time> {
         let state = &mut self.inputs[input];
-        debug_assert!(
-            wm >= state.wm,
-            "watermark of input {input} went backwards: {} -> {wm}",
-            state.wm
-        );
+        debug_assert!(wm >= state.wm, "watermark of input {input} went backwards: {} -> {wm}", state.wm);
         state.wm = state.wm.max(wm);
         state.idle = false;
         self.recompute()

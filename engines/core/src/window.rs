@@ -126,11 +126,7 @@ impl Windows {
     /// Checks that the sizes make sense.
     pub fn validate(&self) -> Result<(), ApiError> {
         let positive = |what: &'static str, v: Time| {
-            if v > 0 {
-                Ok(())
-            } else {
-                Err(ApiError::NotPositive { what, value: v })
-            }
+            if v > 0 { Ok(()) } else { Err(ApiError::NotPositive { what, value: v }) }
         };
         match *self {
             Windows::Tumbling { size } => positive("window size", size),
@@ -163,10 +159,7 @@ pub struct WindowSpec {
 impl WindowSpec {
     /// Windows of `windows` with no allowed lateness.
     pub const fn new(windows: Windows) -> Self {
-        WindowSpec {
-            windows,
-            allowed_lateness: 0,
-        }
+        WindowSpec { windows, allowed_lateness: 0 }
     }
 
     /// The same windows, accepting input for `lateness` after they fire.
@@ -238,14 +231,8 @@ mod tests {
     fn sliding_assigns_every_covering_window() {
         let w = Windows::sliding(10, 4);
         // windows start at multiples of 4 and last 10: 13 is in [4,14) and [8,18) and [12,22)
-        assert_eq!(
-            windows_of(w, 13),
-            vec![Window::new(4, 14), Window::new(8, 18), Window::new(12, 22)]
-        );
-        assert_eq!(
-            windows_of(w, 0),
-            vec![Window::new(-8, 2), Window::new(-4, 6), Window::new(0, 10)]
-        );
+        assert_eq!(windows_of(w, 13), vec![Window::new(4, 14), Window::new(8, 18), Window::new(12, 22)]);
+        assert_eq!(windows_of(w, 0), vec![Window::new(-8, 2), Window::new(-4, 6), Window::new(0, 10)]);
     }
 
     #[test]
@@ -262,12 +249,7 @@ mod tests {
         assert!(Windows::sliding(10, 20).validate().is_err());
         let s = WindowSpec::new(Windows::session(5)).with_lateness(1);
         assert!(s.validate().unwrap_err().to_string().contains("session"));
-        assert!(
-            WindowSpec::new(Windows::tumbling(5))
-                .with_lateness(-1)
-                .validate()
-                .is_err()
-        );
+        assert!(WindowSpec::new(Windows::tumbling(5)).with_lateness(-1).validate().is_err());
     }
 
     proptest! {

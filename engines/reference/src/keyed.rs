@@ -21,12 +21,7 @@ impl<K, V> RefKeyed<K, V> {
 
 /// What a window result covers besides its values: the latest arrival.
 fn result_rec<T>(w: Window, arrival: i64, data: T) -> Rec<T> {
-    Rec {
-        time: w.max_time(),
-        arrival,
-        wm: w.max_time() - 1,
-        data,
-    }
+    Rec { time: w.max_time(), arrival, wm: w.max_time() - 1, data }
 }
 
 /// Groups on-time records by (key, fixed window), counting the late ones. `assign` names the
@@ -67,15 +62,7 @@ fn aggregate<K, V, A: Aggregate<V>>(
         agg.add(&mut acc, &r.data);
     }
     let arrival = members.iter().map(|r| r.arrival).max().unwrap_or(i64::MIN);
-    result_rec(
-        window,
-        arrival,
-        WindowResult {
-            key,
-            window,
-            value: agg.finish(&acc),
-        },
-    )
+    result_rec(window, arrival, WindowResult { key, window, value: agg.finish(&acc) })
 }
 
 /// Merges the on-time records of one key into sessions: `[t, t + gap)` per record, merged where
@@ -101,15 +88,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         let mut groups: BTreeMap<K, (A::Acc, Rec<()>)> = BTreeMap::new();
         for (k, r) in self.recs {
             let (acc, last) = groups.entry(k).or_insert_with(|| {
-                (
-                    agg.init(),
-                    Rec {
-                        time: i64::MIN,
-                        arrival: i64::MIN,
-                        wm: i64::MIN,
-                        data: (),
-                    },
-                )
+                (agg.init(), Rec { time: i64::MIN, arrival: i64::MIN, wm: i64::MIN, data: () })
             });
             agg.add(acc, &r.data);
             last.time = last.time.max(r.time);
@@ -118,27 +97,17 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         }
         let out = groups
             .into_iter()
-            .map(|(key, (acc, last))| {
-                last.with(Update {
-                    key,
-                    value: agg.finish(&acc),
-                })
-            })
+            .map(|(key, (acc, last))| last.with(Update { key, value: agg.finish(&acc) }))
             .collect();
         RefStream::new(out, self.ctx)
     }
 
-    fn window<A: Aggregate<V>>(
-        self,
-        spec: WindowSpec,
-        agg: A,
-    ) -> RefStream<WindowResult<K, A::Out>> {
+    fn window<A: Aggregate<V>>(self, spec: WindowSpec, agg: A) -> RefStream<WindowResult<K, A::Out>> {
         debug_assert!(spec.validate().is_ok(), "invalid window spec: {spec:?}");
         let mut late = Late::default();
         let mut out = Vec::new();
-        let mut emit = |key: K, window: Window, members: &[Rec<V>]| {
-            out.push(aggregate(&agg, key, window, members))
-        };
+        let mut emit =
+            |key: K, window: Window, members: &[Rec<V>]| out.push(aggregate(&agg, key, window, members));
         match spec.windows {
             Windows::Session { gap } => {
                 let mut per_key: BTreeMap<K, Vec<Rec<V>>> = BTreeMap::new();
@@ -194,23 +163,10 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
     where
         V: Ord,
     {
-        debug_assert!(
-            !spec.windows.is_merging(),
-            "window joins take fixed windows"
-        );
+        debug_assert!(!spec.windows.is_merging(), "window joins take fixed windows");
         let mut late = Late::default();
-        let left = group_fixed(
-            self.recs,
-            &spec,
-            |r, f| spec.windows.assign(r.time, f),
-            &mut late,
-        );
-        let mut right = group_fixed(
-            other.recs,
-            &spec,
-            |r, f| spec.windows.assign(r.time, f),
-            &mut late,
-        );
+        let left = group_fixed(self.recs, &spec, |r, f| spec.windows.assign(r.time, f), &mut late);
+        let mut right = group_fixed(other.recs, &spec, |r, f| spec.windows.assign(r.time, f), &mut late);
         let mut out = Vec::new();
         let mut buf = Vec::new();
         for ((k, w), mut l) in left {
@@ -219,12 +175,8 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
             };
             l.sort_by(|a, b| (a.time, &a.data).cmp(&(b.time, &b.data)));
             r.sort_by(|a, b| (a.time, &a.data).cmp(&(b.time, &b.data)));
-            let arrival = l
-                .iter()
-                .map(|x| x.arrival)
-                .chain(r.iter().map(|x| x.arrival))
-                .max()
-                .unwrap_or(i64::MIN);
+            let arrival =
+                l.iter().map(|x| x.arrival).chain(r.iter().map(|x| x.arrival)).max().unwrap_or(i64::MIN);
             let lv: Vec<V> = l.into_iter().map(|x| x.data).collect();
             let rv: Vec<W> = r.into_iter().map(|x| x.data).collect();
             f(&k, w, &lv, &rv, &mut buf);

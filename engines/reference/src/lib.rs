@@ -106,10 +106,7 @@ pub struct Output {
 impl Output {
     /// All results of one sink as lines.
     pub fn lines(&self, sink: &str) -> Vec<ResultLine> {
-        self.sinks
-            .get(sink)
-            .map(|v| v.iter().map(|e| e.line.clone()).collect())
-            .unwrap_or_default()
+        self.sinks.get(sink).map(|v| v.iter().map(|e| e.line.clone()).collect()).unwrap_or_default()
     }
 
     /// Late events over all operators.

@@ -27,10 +27,7 @@ impl<T: Data> Stream<Reference, T> for RefStream<T> {
     }
 
     fn filter(self, f: impl Fn(&T) -> bool + Clone + Send + 'static) -> RefStream<T> {
-        RefStream::new(
-            self.recs.into_iter().filter(|r| f(&r.data)).collect(),
-            self.ctx,
-        )
+        RefStream::new(self.recs.into_iter().filter(|r| f(&r.data)).collect(), self.ctx)
     }
 
     fn flat_map<U: Data, I: IntoIterator<Item = U>>(
@@ -40,12 +37,7 @@ impl<T: Data> Stream<Reference, T> for RefStream<T> {
         let mut out = Vec::new();
         for r in self.recs {
             let (time, arrival, wm) = (r.time, r.arrival, r.wm);
-            out.extend(f(r.data).into_iter().map(|data| Rec {
-                time,
-                arrival,
-                wm,
-                data,
-            }));
+            out.extend(f(r.data).into_iter().map(|data| Rec { time, arrival, wm, data }));
         }
         RefStream::new(out, self.ctx)
     }

@@ -7,9 +7,7 @@ use crate::log::Generator;
 use crate::rng::EventRng;
 use crate::zipf::Zipf;
 use flowmark_core::time::{SECOND, duration};
-use flowmark_core::{
-    Fold, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowSpec, Windows,
-};
+use flowmark_core::{Fold, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowSpec, Windows};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -33,13 +31,7 @@ pub struct SessionsSpec {
 
 impl Default for SessionsSpec {
     fn default() -> Self {
-        SessionsSpec {
-            users: 100_000,
-            skew: 0.8,
-            pages: 1000,
-            gap: 2 * SECOND,
-            bound: SECOND / 2,
-        }
+        SessionsSpec { users: 100_000, skew: 0.8, pages: 1000, gap: 2 * SECOND, bound: SECOND / 2 }
     }
 }
 
@@ -63,10 +55,7 @@ impl Generator for Clicks {
     type Event = Click;
     #[inline]
     fn event(&self, _: u64, _: Time, rng: &mut EventRng) -> Click {
-        Click {
-            user: self.users.sample(rng),
-            page: rng.below(u64::from(self.pages)) as u32,
-        }
+        Click { user: self.users.sample(rng), page: rng.below(u64::from(self.pages)) as u32 }
     }
 }
 
@@ -106,17 +95,8 @@ impl Sessions {
         error::positive("session gap", spec.gap as f64)?;
         error::positive("pages", f64::from(spec.pages))?;
         error::non_negative("bound", spec.bound as f64)?;
-        let clicks = Clicks {
-            users: Zipf::new(spec.users, spec.skew)?,
-            pages: spec.pages,
-        };
-        Ok((
-            Sessions {
-                gap: spec.gap,
-                bound: spec.bound,
-            },
-            clicks,
-        ))
+        let clicks = Clicks { users: Zipf::new(spec.users, spec.skew)?, pages: spec.pages };
+        Ok((Sessions { gap: spec.gap, bound: spec.bound }, clicks))
     }
 }
 

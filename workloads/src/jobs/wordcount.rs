@@ -7,9 +7,7 @@ use crate::log::Generator;
 use crate::rng::EventRng;
 use crate::zipf::Zipf;
 use flowmark_core::time::{SECOND, duration};
-use flowmark_core::{
-    Count, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowSpec, Windows,
-};
+use flowmark_core::{Count, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowSpec, Windows};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of word count.
@@ -74,9 +72,7 @@ pub struct Words {
 impl Words {
     /// Words from a vocabulary of `vocabulary` with Zipf exponent `skew`.
     pub fn new(vocabulary: u32, skew: f64) -> Result<Self, WorkloadError> {
-        Ok(Words {
-            zipf: Zipf::new(vocabulary, skew)?,
-        })
+        Ok(Words { zipf: Zipf::new(vocabulary, skew)? })
     }
 }
 
@@ -103,16 +99,11 @@ impl WordCount {
             Some(slide) => Windows::sliding(spec.window, slide),
         };
         let windows = WindowSpec::new(windows).with_lateness(spec.lateness);
-        windows
-            .validate()
-            .map_err(|e| WorkloadError::Invalid(format!("word count: {e}")))?;
+        windows.validate().map_err(|e| WorkloadError::Invalid(format!("word count: {e}")))?;
         WatermarkStrategy::bounded(spec.bound)
             .validate()
             .map_err(|e| WorkloadError::Invalid(format!("word count: {e}")))?;
-        Ok(WordCount {
-            windows,
-            bound: spec.bound,
-        })
+        Ok(WordCount { windows, bound: spec.bound })
     }
 }
 
@@ -128,9 +119,6 @@ impl Job for WordCount {
         WatermarkStrategy::bounded(self.bound)
     }
     fn build<R: Runtime>(&self, input: R::Stream<u32>) {
-        input
-            .key_by(|w| *w)
-            .window(self.windows, Count)
-            .sink("counts");
+        input.key_by(|w| *w).window(self.windows, Count).sink("counts");
     }
 }

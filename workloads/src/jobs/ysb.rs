@@ -11,9 +11,7 @@ use crate::error::{self, WorkloadError};
 use crate::log::Generator;
 use crate::rng::EventRng;
 use flowmark_core::time::{SECOND, duration};
-use flowmark_core::{
-    Count, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowSpec, Windows,
-};
+use flowmark_core::{Count, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowSpec, Windows};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -35,12 +33,7 @@ pub struct YsbSpec {
 
 impl Default for YsbSpec {
     fn default() -> Self {
-        YsbSpec {
-            campaigns: 100,
-            ads_per_campaign: 10,
-            window: 10 * SECOND,
-            bound: SECOND,
-        }
+        YsbSpec { campaigns: 100, ads_per_campaign: 10, window: 10 * SECOND, bound: SECOND }
     }
 }
 
@@ -120,14 +113,7 @@ impl Ysb {
             let j = EventRng::new(seed, 3, i as u64).below(i as u64 + 1) as usize;
             table.swap(i, j);
         }
-        Ok((
-            Ysb {
-                campaign_of: table.into(),
-                window: spec.window,
-                bound: spec.bound,
-            },
-            AdEvents { ads },
-        ))
+        Ok((Ysb { campaign_of: table.into(), window: spec.window, bound: spec.bound }, AdEvents { ads }))
     }
 }
 

@@ -12,9 +12,7 @@
 //! range, in event time, instead of being derived from the event rate, so that auctions
 //! close on the same scale of seconds at every rate a suite tries.
 
-use super::model::{
-    Auction, Bid, CHANNELS, CITIES, Event, FIRST_NAMES, LAST_NAMES, Name, Person, STATES,
-};
+use super::model::{Auction, Bid, CHANNELS, CITIES, Event, FIRST_NAMES, LAST_NAMES, Name, Person, STATES};
 use crate::log::Generator;
 use crate::rng::EventRng;
 use flowmark_core::Time;
@@ -51,10 +49,7 @@ pub struct NexmarkGenerator {
 
 impl Default for NexmarkGenerator {
     fn default() -> Self {
-        NexmarkGenerator {
-            min_auction_length: SECOND,
-            max_auction_length: 20 * SECOND,
-        }
+        NexmarkGenerator { min_auction_length: SECOND, max_auction_length: 20 * SECOND }
     }
 }
 
@@ -105,10 +100,7 @@ impl Generator for NexmarkGenerator {
             let r = rng.next_u64();
             Event::Person(Person {
                 id: last_person(n) + FIRST_PERSON_ID,
-                name: Name(
-                    (r % FIRST_NAMES.len() as u64) as u8,
-                    ((r >> 8) % LAST_NAMES.len() as u64) as u8,
-                ),
+                name: Name((r % FIRST_NAMES.len() as u64) as u8, ((r >> 8) % LAST_NAMES.len() as u64) as u8),
                 credit_card: rng.below(10_000_000_000_000_000),
                 city: ((r >> 16) % CITIES.len() as u64) as u8,
                 state: ((r >> 24) % STATES.len() as u64) as u8,
@@ -161,9 +153,7 @@ mod tests {
 
     fn events(k: u64) -> Vec<Event> {
         let g = NexmarkGenerator::default();
-        (0..k)
-            .map(|n| g.event(n, n as Time, &mut EventRng::new(1, 1, n)))
-            .collect()
+        (0..k).map(|n| g.event(n, n as Time, &mut EventRng::new(1, 1, n))).collect()
     }
 
     #[test]
@@ -171,21 +161,14 @@ mod tests {
         let es = events(50_000);
         let people = es.iter().filter(|e| matches!(e, Event::Person(_))).count();
         let auctions = es.iter().filter(|e| matches!(e, Event::Auction(_))).count();
-        assert_eq!(
-            (people, auctions, es.len() - people - auctions),
-            (1000, 3000, 46_000)
-        );
+        assert_eq!((people, auctions, es.len() - people - auctions), (1000, 3000, 46_000));
     }
 
     #[test]
     fn ids_are_dense_and_references_point_at_existing_or_imminent_ids() {
         let es = events(10_000);
         let persons: Vec<u64> = es.iter().filter_map(|e| e.person()).map(|p| p.id).collect();
-        let auctions: Vec<u64> = es
-            .iter()
-            .filter_map(|e| e.auction())
-            .map(|a| a.id)
-            .collect();
+        let auctions: Vec<u64> = es.iter().filter_map(|e| e.auction()).map(|a| a.id).collect();
         assert_eq!(persons, (1000..1200).collect::<Vec<_>>());
         assert_eq!(auctions, (1000..1600).collect::<Vec<_>>());
         for e in &es {

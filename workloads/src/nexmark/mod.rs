@@ -57,9 +57,6 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params {
-            bound: SECOND / 2,
-            lateness: 0,
-        }
+        Params { bound: SECOND / 2, lateness: 0 }
     }
 }

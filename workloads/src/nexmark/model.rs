@@ -8,13 +8,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// First names, as in the NEXMark generator.
-pub const FIRST_NAMES: [&str; 11] = [
-    "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter",
-];
+pub const FIRST_NAMES: [&str; 11] =
+    ["Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"];
 /// Last names, as in the NEXMark generator.
-pub const LAST_NAMES: [&str; 9] = [
-    "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris",
-];
+pub const LAST_NAMES: [&str; 9] =
+    ["Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"];
 /// US states, as in the NEXMark generator.
 pub const STATES: [&str; 6] = ["AZ", "CA", "ID", "OR", "WA", "WY"];
 /// US cities, as in the NEXMark generator.
@@ -39,11 +37,7 @@ pub struct Name(pub u8, pub u8);
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            FIRST_NAMES[self.0 as usize], LAST_NAMES[self.1 as usize]
-        )
+        write!(f, "{} {}", FIRST_NAMES[self.0 as usize], LAST_NAMES[self.1 as usize])
     }
 }
 
@@ -129,28 +123,16 @@ pub enum Event {
 impl Event {
     /// The bid, if this is one.
     pub fn bid(self) -> Option<Bid> {
-        if let Event::Bid(b) = self {
-            Some(b)
-        } else {
-            None
-        }
+        if let Event::Bid(b) = self { Some(b) } else { None }
     }
 
     /// The auction, if this is one.
     pub fn auction(self) -> Option<Auction> {
-        if let Event::Auction(a) = self {
-            Some(a)
-        } else {
-            None
-        }
+        if let Event::Auction(a) = self { Some(a) } else { None }
     }
 
     /// The person, if this is one.
     pub fn person(self) -> Option<Person> {
-        if let Event::Person(p) = self {
-            Some(p)
-        } else {
-            None
-        }
+        if let Event::Person(p) = self { Some(p) } else { None }
     }
 }

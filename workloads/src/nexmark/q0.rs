@@ -15,11 +15,7 @@ impl Output for Bid {
         let _ = write!(out, "{}", self.seq);
     }
     fn value(&self, out: &mut String) {
-        let _ = write!(
-            out,
-            "{},{},{},{}",
-            self.auction, self.bidder, self.price, self.date_time
-        );
+        let _ = write!(out, "{},{},{},{}", self.auction, self.bidder, self.price, self.date_time);
     }
 }
 

@@ -26,11 +26,7 @@ impl Output for EuroBid {
         let _ = write!(out, "{}", self.seq);
     }
     fn value(&self, out: &mut String) {
-        let _ = write!(
-            out,
-            "{},{},{},{}",
-            self.auction, self.bidder, self.price, self.date_time
-        );
+        let _ = write!(out, "{},{},{},{}", self.auction, self.bidder, self.price, self.date_time);
     }
 }
 

@@ -42,11 +42,7 @@ impl Job for Q2 {
         input
             .flat_map(Event::bid)
             .filter(|b| b.auction % 123 == 0)
-            .map(|b| Selected {
-                auction: b.auction,
-                price: b.price,
-                seq: b.seq,
-            })
+            .map(|b| Selected { auction: b.auction, price: b.price, seq: b.seq })
             .sink("selected-bids");
     }
 }

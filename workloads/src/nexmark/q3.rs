@@ -59,19 +59,10 @@ impl Job for Q3 {
             .flat_map(Event::person)
             .filter(|p| matches!(p.state_name(), "OR" | "ID" | "CA"))
             .key_by(|p| p.id);
-        let auctions = auctions
-            .flat_map(Event::auction)
-            .filter(|a| a.category == 10)
-            .key_by(|a| a.seller);
+        let auctions = auctions.flat_map(Event::auction).filter(|a| a.category == 10).key_by(|a| a.seller);
         people
             .join(auctions, |_, p: &Person, a: &Auction| {
-                Some(Suggestion {
-                    person: p.id,
-                    name: p.name,
-                    city: p.city,
-                    state: p.state,
-                    auction: a.id,
-                })
+                Some(Suggestion { person: p.id, name: p.name, city: p.city, state: p.state, auction: a.id })
             })
             .sink("suggestions");
     }

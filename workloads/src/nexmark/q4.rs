@@ -61,10 +61,7 @@ impl Job for Q4 {
         auctions
             .join(bids, |_, a: &Auction, b: &Bid| {
                 (a.date_time <= b.date_time && b.date_time <= a.expires).then_some(OpenBid {
-                    auction: AuctionKey {
-                        id: a.id,
-                        category: a.category,
-                    },
+                    auction: AuctionKey { id: a.id, category: a.category },
                     opened: a.date_time,
                     expires: a.expires,
                     price: b.price,
@@ -72,11 +69,7 @@ impl Job for Q4 {
             })
             .key_by(|o| o.auction)
             // no allowed lateness: the running mean downstream would count an updated price twice
-            .window_by(
-                |o| Window::new(o.opened, o.expires + 1),
-                0,
-                Max(|o: &OpenBid| o.price as i64),
-            )
+            .window_by(|o| Window::new(o.opened, o.expires + 1), 0, Max(|o: &OpenBid| o.price as i64))
             .key_by(|r: &WindowResult<AuctionKey, i64>| r.key.category)
             .reduce(Average(|r: &WindowResult<AuctionKey, i64>| r.value))
             .sink("average-price-by-category");

@@ -10,8 +10,8 @@ use super::{Event, Params};
 use flowmark_core::output::Joined;
 use flowmark_core::time::SECOND;
 use flowmark_core::{
-    Count, Fold, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowResult,
-    WindowSpec, Windows,
+    Count, Fold, Job, KeyedStream, Runtime, Stream, Time, WatermarkStrategy, WindowResult, WindowSpec,
+    Windows,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -76,10 +76,7 @@ impl Job for Q5 {
         input
             .flat_map(Event::bid)
             .key_by(|b| b.auction)
-            .window(
-                WindowSpec::new(Windows::sliding(SIZE, SLIDE)).with_lateness(self.0.lateness),
-                Count,
-            )
+            .window(WindowSpec::new(Windows::sliding(SIZE, SLIDE)).with_lateness(self.0.lateness), Count)
             .key_by(|r: &WindowResult<u64, u64>| r.window)
             .window(WindowSpec::new(Windows::tumbling(SLIDE)), hot)
             .sink("hot-items");

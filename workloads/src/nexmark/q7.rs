@@ -41,11 +41,7 @@ impl fmt::Display for Highest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:", self.price)?;
         for (i, (auction, bidder, seq)) in self.bids.iter().enumerate() {
-            write!(
-                f,
-                "{}{auction}/{bidder}/{seq}",
-                if i > 0 { "," } else { "" }
-            )?;
+            write!(f, "{}{auction}/{bidder}/{seq}", if i > 0 { "," } else { "" })?;
         }
         Ok(())
     }
@@ -77,10 +73,7 @@ impl Job for Q7 {
         input
             .flat_map(Event::bid)
             .key_by(|_| All)
-            .window(
-                WindowSpec::new(Windows::tumbling(SIZE)).with_lateness(self.0.lateness),
-                highest,
-            )
+            .window(WindowSpec::new(Windows::tumbling(SIZE)).with_lateness(self.0.lateness), highest)
             .sink("highest-bids");
     }
 }

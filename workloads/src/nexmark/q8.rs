@@ -51,20 +51,12 @@ impl Job for Q8 {
         let auctions = auctions.flat_map(Event::auction).key_by(|a| a.seller);
         let spec = WindowSpec::new(Windows::tumbling(SIZE)).with_lateness(self.0.lateness);
         people
-            .window_join(
-                auctions,
-                spec,
-                |_, window, people: &[Person], _: &[Auction], out| {
-                    // a person registers once; the SQL groups people by id, name and window
-                    if let Some(p) = people.first() {
-                        out.push(NewSeller {
-                            id: p.id,
-                            name: p.name,
-                            window,
-                        });
-                    }
-                },
-            )
+            .window_join(auctions, spec, |_, window, people: &[Person], _: &[Auction], out| {
+                // a person registers once; the SQL groups people by id, name and window
+                if let Some(p) = people.first() {
+                    out.push(NewSeller { id: p.id, name: p.name, window });
+                }
+            })
             .sink("new-sellers");
     }
 }
