@@ -163,11 +163,12 @@ fn nexmark_q4_averages_closing_prices_per_category() {
     let mut closing: BTreeMap<u64, (u64, u64)> = BTreeMap::new(); // auction → (category, max price)
     let auctions: BTreeMap<u64, _> = events.iter().filter_map(|e| e.auction()).map(|a| (a.id, a)).collect();
     for b in events.iter().filter_map(|e| e.bid()) {
-        if let Some(a) = auctions.get(&b.auction) {
-            if a.date_time <= b.date_time && b.date_time <= a.expires {
-                let c = closing.entry(a.id).or_insert((a.category, 0));
-                c.1 = c.1.max(b.price);
-            }
+        if let Some(a) = auctions.get(&b.auction)
+            && a.date_time <= b.date_time
+            && b.date_time <= a.expires
+        {
+            let c = closing.entry(a.id).or_insert((a.category, 0));
+            c.1 = c.1.max(b.price);
         }
     }
     let mut per_category: BTreeMap<u64, (u128, u64)> = BTreeMap::new();

@@ -143,6 +143,5 @@ pub fn run_records<J: Job>(job: &J, records: Vec<Rec<J::Event>>) -> Output {
     let ctx: Shared = Rc::new(RefCell::new(Context::default()));
     ctx.borrow_mut().out.records = records.len() as u64;
     job.build::<Reference>(RefStream::new(records, ctx.clone()));
-    let out = std::mem::take(&mut ctx.borrow_mut().out);
-    out
+    std::mem::take(&mut ctx.borrow_mut().out)
 }

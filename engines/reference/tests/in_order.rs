@@ -36,8 +36,12 @@ fn results(job: &Counts, log: &VecLog<Ev>) -> (Vec<String>, u64) {
     (v, out.late_events())
 }
 
-/// Events as (arrival gap, delay fraction of the bound, key), over up to three partitions.
-fn events() -> impl Strategy<Value = (Time, u32, Vec<(Time, f64, u32, u32)>)> {
+/// An event: (arrival gap after the previous one, delay as a fraction of the bound, key,
+/// partition).
+type Spec = (Time, f64, u32, u32);
+
+/// A bound, a number of partitions, and events.
+fn events() -> impl Strategy<Value = (Time, u32, Vec<Spec>)> {
     (0i64..40, 1u32..4, prop::collection::vec((0i64..6, 0.0f64..=1.0, 0u32..4, 0u32..3), 1..150))
 }
 

@@ -53,10 +53,11 @@ impl Default for NexmarkGenerator {
     }
 }
 
-/// The id (from 0) of the last person registered by event `n`.
+/// The id (from 0) of the last person registered by event `n`: each epoch of 50 events
+/// registers one person, at its start.
 fn last_person(n: u64) -> u64 {
-    let (epoch, offset) = (n / PROPORTION_DENOMINATOR, n % PROPORTION_DENOMINATOR);
-    epoch * PERSON_PROPORTION + offset.min(PERSON_PROPORTION - 1)
+    const _: () = assert!(PERSON_PROPORTION == 1, "one person per epoch, at offset 0");
+    n / PROPORTION_DENOMINATOR
 }
 
 /// The id (from 0) of the last auction opened by event `n` (0 before the first).

@@ -42,10 +42,10 @@ impl HotItems {
             self.bids = bids;
             self.auctions.clear();
         }
-        if bids == self.bids {
-            if let Err(i) = self.auctions.binary_search(&auction) {
-                self.auctions.insert(i, auction);
-            }
+        if bids == self.bids
+            && let Err(i) = self.auctions.binary_search(&auction)
+        {
+            self.auctions.insert(i, auction);
         }
     }
 }

@@ -29,10 +29,10 @@ impl Highest {
             self.price = price;
             self.bids.clear();
         }
-        if price == self.price {
-            if let Err(i) = self.bids.binary_search(&bid) {
-                self.bids.insert(i, bid);
-            }
+        if price == self.price
+            && let Err(i) = self.bids.binary_search(&bid)
+        {
+            self.bids.insert(i, bid);
         }
     }
 }
