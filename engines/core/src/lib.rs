@@ -13,6 +13,7 @@
 pub mod aggregate;
 pub mod api;
 pub mod check;
+pub mod clock;
 pub mod error;
 pub mod output;
 pub mod record;
@@ -24,6 +25,7 @@ pub mod window;
 pub use aggregate::{Aggregate, Average, Count, Fold, Max, Min, Sum};
 pub use api::{Job, KeyedStream, Runtime, Stream};
 pub use check::{Expected, Verdict};
+pub use clock::LogClock;
 pub use error::ApiError;
 pub use output::{Output, ResultLine, Update, WindowResult};
 pub use record::{All, Data, Key, Rec};

@@ -37,6 +37,15 @@ pub struct Rec<T> {
 }
 
 impl<T> Rec<T> {
+    /// The result of window `window`: its time is the window's last instant, and its
+    /// watermark just below that, so that no later window downstream judges it late (the
+    /// upstream watermark that fired the window is not past the window's last instant when
+    /// the result is emitted ahead of it).
+    #[inline]
+    pub fn window_result(window: crate::Window, arrival: Time, data: T) -> Rec<T> {
+        Rec { time: window.max_time(), arrival, wm: window.max_time() - 1, data }
+    }
+
     /// The same instants with another payload: what a stateless operator emits.
     #[inline]
     pub fn with<U>(&self, data: U) -> Rec<U> {

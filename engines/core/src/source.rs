@@ -45,8 +45,8 @@ pub trait Log: Clone + Send + Sync + 'static {
 ///
 /// Every engine reads through this type, so a record's `wm` — and with it every lateness
 /// verdict — is the same on every engine.
-pub struct PartitionReader<C> {
-    cursor: C,
+pub struct PartitionReader<C: Iterator> {
+    cursor: std::iter::Peekable<C>,
     offset: u64,
     domain: TimeDomain,
     wm: PartitionWatermark,
@@ -61,7 +61,7 @@ pub struct ReaderPosition {
     pub wm: PartitionWatermark,
 }
 
-impl<C> PartitionReader<C> {
+impl<C: Iterator> PartitionReader<C> {
     /// A reader of `log`'s `partition` from its start.
     pub fn new<L: Log<Cursor = C>>(
         log: &L,
@@ -80,7 +80,12 @@ impl<C> PartitionReader<C> {
         domain: TimeDomain,
         at: ReaderPosition,
     ) -> Self {
-        PartitionReader { cursor: log.cursor(partition, at.offset), offset: at.offset, domain, wm: at.wm }
+        PartitionReader {
+            cursor: log.cursor(partition, at.offset).peekable(),
+            offset: at.offset,
+            domain,
+            wm: at.wm,
+        }
     }
 
     /// Where the reader is.
@@ -104,6 +109,17 @@ fn strategy_for(strategy: WatermarkStrategy, domain: TimeDomain) -> WatermarkStr
 }
 
 impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
+    /// When the next entry arrives (`None` past the end of a finite log).
+    #[inline]
+    pub fn next_arrival(&mut self) -> Option<Time> {
+        self.cursor.peek().map(|e| e.arrival)
+    }
+
+    /// The offset of the next entry.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// Reads the next entry as a record (`None` past the end of a finite log). The caller
     /// checks the record's arrival against its clock.
     #[inline]

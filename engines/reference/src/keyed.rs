@@ -19,11 +19,6 @@ impl<K, V> RefKeyed<K, V> {
     }
 }
 
-/// What a window result covers besides its values: the latest arrival.
-fn result_rec<T>(w: Window, arrival: i64, data: T) -> Rec<T> {
-    Rec { time: w.max_time(), arrival, wm: w.max_time() - 1, data }
-}
-
 /// Groups on-time records by (key, fixed window), counting the late ones. `assign` names the
 /// windows of a record.
 fn group_fixed<K: Key, V: Clone>(
@@ -62,7 +57,7 @@ fn aggregate<K, V, A: Aggregate<V>>(
         agg.add(&mut acc, &r.data);
     }
     let arrival = members.iter().map(|r| r.arrival).max().unwrap_or(i64::MIN);
-    result_rec(window, arrival, WindowResult { key, window, value: agg.finish(&acc) })
+    Rec::window_result(window, arrival, WindowResult { key, window, value: agg.finish(&acc) })
 }
 
 /// Merges the on-time records of one key into sessions: `[t, t + gap)` per record, merged where
@@ -180,7 +175,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
             let lv: Vec<V> = l.into_iter().map(|x| x.data).collect();
             let rv: Vec<W> = r.into_iter().map(|x| x.data).collect();
             f(&k, w, &lv, &rv, &mut buf);
-            out.extend(buf.drain(..).map(|o| result_rec(w, arrival, o)));
+            out.extend(buf.drain(..).map(|o| Rec::window_result(w, arrival, o)));
         }
         self.ctx.borrow_mut().out.late.push(late);
         RefStream::new(out, self.ctx)

@@ -1,0 +1,103 @@
+//! Exactly-once state: asynchronous barrier snapshots (Chandy–Lamport as Flink's ABS does it),
+//! durable checkpoint files, and the two-phase commit of results.
+//!
+//! A checkpoint `n` goes like this:
+//! 1. the [coordinator](coordinator) asks the sources for it; each source records its
+//!    partitions' positions and sends barrier `n` down every output;
+//! 2. a task with several inputs aligns: after barrier `n` arrives on an input it holds that
+//!    input's later messages back until barrier `n` has arrived on all of them;
+//! 3. then it snapshots — each operator serializes its state into the task's snapshot, the
+//!    sink hands over the results of the epoch as its *pre-commit* — and forwards the barrier;
+//!    the [writer](coordinator::run_writer) thread writes the snapshot to disk while the task
+//!    goes on processing (the write is off the processing path);
+//! 4. when every task has acknowledged, the coordinator writes the checkpoint's metadata (with
+//!    the source positions and every file's checksum): the checkpoint is complete. Only then are
+//!    the epoch's results renamed into the committed output, where readers see them.
+
+pub mod coordinator;
+pub mod storage;
+
+use flowmark_core::ReaderPosition;
+use serde::{Deserialize, Serialize};
+
+/// A task: a stage of the job graph (in the order the job builds them; sources are the first)
+/// and its index among the stage's parallel tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskId {
+    /// The stage.
+    pub stage: usize,
+    /// The task in the stage.
+    pub index: usize,
+}
+
+/// The state of a task in a checkpoint: each stateful operator's serialized state, by
+/// operator id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskState {
+    /// (operator id, serialized state).
+    pub operators: Vec<(u32, Vec<u8>)>,
+}
+
+impl TaskState {
+    /// The state of one operator.
+    pub fn get(&self, op: u32) -> Option<&[u8]> {
+        self.operators.iter().find(|(id, _)| *id == op).map(|(_, b)| b.as_slice())
+    }
+}
+
+/// What a task hands to the writer at a barrier.
+#[derive(Debug)]
+pub struct WriteRequest {
+    /// The checkpoint.
+    pub checkpoint: u64,
+    /// The task.
+    pub task: TaskId,
+    /// Operator state.
+    pub state: TaskState,
+    /// Pre-committed results of the epoch, per sink: lines of text.
+    pub outputs: Vec<(String, Vec<u8>)>,
+    /// For a source task: its partitions' positions.
+    pub sources: Vec<(u32, ReaderPosition)>,
+}
+
+/// A task's acknowledgement of a checkpoint, once its files are durable.
+#[derive(Debug)]
+pub struct Ack {
+    /// The checkpoint.
+    pub checkpoint: u64,
+    /// The task's file as the metadata records it.
+    pub file: TaskFile,
+    /// Pending result files written.
+    pub outputs: Vec<String>,
+    /// Source positions.
+    pub sources: Vec<(u32, ReaderPosition)>,
+}
+
+/// A task's state file, with what is needed to verify it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFile {
+    /// The task.
+    pub task: TaskId,
+    /// Length of the payload.
+    pub len: u64,
+    /// CRC-32 of the payload.
+    pub crc: u32,
+}
+
+/// A completed checkpoint's metadata: written last, so its presence (verified) is what makes a
+/// checkpoint complete.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The checkpoint.
+    pub id: u64,
+    /// Whether it was taken at the end of the input.
+    pub last: bool,
+    /// The job it belongs to.
+    pub job: String,
+    /// The parallelism it was taken at (state is partitioned by it).
+    pub parallelism: usize,
+    /// Every task's file.
+    pub tasks: Vec<TaskFile>,
+    /// Every source partition's position.
+    pub sources: Vec<(u32, ReaderPosition)>,
+}

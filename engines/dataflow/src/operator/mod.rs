@@ -1,0 +1,97 @@
+//! Operators: the code a task runs for each message, chained inside the task.
+//!
+//! An [`Operator`] takes every kind of message. Most operators are a [`Logic`] — one required
+//! method for data, default hooks for watermarks and snapshots — wrapped in [`Chained`], which
+//! owns the output buffer and the next operator and forwards what the logic does not handle.
+//! Terminal operators (the exchange writer, the sink) implement [`Operator`] directly.
+
+pub mod exchange;
+pub mod join;
+pub mod reduce;
+pub mod session;
+pub mod sink;
+pub mod stateless;
+pub mod tee;
+pub mod window;
+pub mod window_join;
+
+use crate::message::Barrier;
+use crate::task::Context;
+use flowmark_core::{Rec, Time};
+
+/// Everything an operator does with the messages reaching it.
+pub trait Operator<T>: Send {
+    /// Processes a buffer of records, leaving it empty.
+    fn data(&mut self, batch: &mut Vec<Rec<T>>, cx: &mut Context);
+    /// The task's watermark advanced.
+    fn watermark(&mut self, wm: Time, cx: &mut Context);
+    /// A checkpoint barrier: write state into the task's snapshot, then pass the barrier on.
+    fn barrier(&mut self, barrier: Barrier, cx: &mut Context);
+    /// Sends partly filled buffers that have waited long enough.
+    fn flush(&mut self, cx: &mut Context);
+    /// The input ended.
+    fn end(&mut self, cx: &mut Context);
+}
+
+/// The logic of an operator inside a chain.
+pub trait Logic<In>: Send {
+    /// What it emits.
+    type Out;
+    /// Processes a buffer (leaving it empty), pushing results to `out`.
+    fn data(&mut self, batch: &mut Vec<Rec<In>>, out: &mut Vec<Rec<Self::Out>>, cx: &mut Context);
+    /// The watermark advanced: fire what it completes.
+    fn watermark(&mut self, _wm: Time, _out: &mut Vec<Rec<Self::Out>>, _cx: &mut Context) {}
+    /// Writes the operator's state for a checkpoint.
+    fn snapshot(&self, _cx: &mut Context) {}
+}
+
+/// A [`Logic`] with its output buffer and the operator after it.
+pub struct Chained<L: Logic<In>, In> {
+    logic: L,
+    out: Vec<Rec<L::Out>>,
+    next: Box<dyn Operator<L::Out>>,
+}
+
+impl<L: Logic<In>, In> Chained<L, In> {
+    /// `logic`, feeding `next`.
+    pub fn new(logic: L, next: Box<dyn Operator<L::Out>>) -> Self {
+        Chained { logic, out: Vec::new(), next }
+    }
+
+    fn pass_on(&mut self, cx: &mut Context) {
+        if !self.out.is_empty() {
+            self.next.data(&mut self.out, cx);
+        }
+    }
+}
+
+impl<In, L> Operator<In> for Chained<L, In>
+where
+    L: Logic<In>,
+    L::Out: Send,
+{
+    #[inline]
+    fn data(&mut self, batch: &mut Vec<Rec<In>>, cx: &mut Context) {
+        self.logic.data(batch, &mut self.out, cx);
+        self.pass_on(cx);
+    }
+
+    fn watermark(&mut self, wm: Time, cx: &mut Context) {
+        self.logic.watermark(wm, &mut self.out, cx);
+        self.pass_on(cx);
+        self.next.watermark(wm, cx);
+    }
+
+    fn barrier(&mut self, barrier: Barrier, cx: &mut Context) {
+        self.logic.snapshot(cx);
+        self.next.barrier(barrier, cx);
+    }
+
+    fn flush(&mut self, cx: &mut Context) {
+        self.next.flush(cx);
+    }
+
+    fn end(&mut self, cx: &mut Context) {
+        self.next.end(cx);
+    }
+}

@@ -1,0 +1,119 @@
+//! Keyed session windows: each record opens `[t, t + gap)`, merged with every session of its key
+//! it intersects; a session fires (and is purged) when the watermark reaches its last instant.
+//! A record at or behind its own watermark is late (see `WindowSpec::is_late_element`), which
+//! is what makes a fired session final.
+
+use super::Logic;
+use crate::task::Context;
+use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+/// An open session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session<A> {
+    window: Window,
+    acc: A,
+    arrival: Time,
+}
+
+/// Session state: open sessions per key, and their ends in firing order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, A: Serialize", deserialize = "K: Key, A: Deserialize<'de>"))]
+pub struct Sessions<K: Key, A> {
+    open: FxHashMap<K, Vec<Session<A>>>,
+    timers: BTreeSet<(Time, K)>,
+}
+
+impl<K: Key, A> Default for Sessions<K, A> {
+    fn default() -> Self {
+        Sessions { open: FxHashMap::default(), timers: BTreeSet::new() }
+    }
+}
+
+/// The session window operator.
+pub struct SessionAggregate<K: Key, V, A: Aggregate<V>> {
+    op: u32,
+    spec: WindowSpec,
+    gap: Time,
+    agg: A,
+    state: Sessions<K, A::Acc>,
+    _v: std::marker::PhantomData<fn(V)>,
+}
+
+impl<K: Key, V, A: Aggregate<V>> SessionAggregate<K, V, A> {
+    /// Operator `op` with sessions closed by `gap`, restored from `state` if there is one.
+    pub fn new(op: u32, spec: WindowSpec, gap: Time, agg: A, state: Option<Sessions<K, A::Acc>>) -> Self {
+        SessionAggregate {
+            op,
+            spec,
+            gap,
+            agg,
+            state: state.unwrap_or_default(),
+            _v: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for SessionAggregate<K, V, A> {
+    type Out = WindowResult<K, A::Out>;
+
+    fn data(&mut self, batch: &mut Vec<Rec<(K, V)>>, _: &mut Vec<Rec<Self::Out>>, cx: &mut Context) {
+        let mut late = 0;
+        for r in batch.drain(..) {
+            if self.spec.is_late_element(r.time, r.wm) {
+                late += 1;
+                continue;
+            }
+            let (key, value) = r.data;
+            let mut merged = Session {
+                window: Window::new(r.time, r.time.saturating_add(self.gap)),
+                acc: self.agg.init(),
+                arrival: r.arrival,
+            };
+            self.agg.add(&mut merged.acc, &value);
+            let list = self.state.open.entry(key.clone()).or_default();
+            // merge until nothing intersects (a cover may reach a session it did not before)
+            while let Some(i) = list.iter().position(|s| s.window.intersects(&merged.window)) {
+                let s = list.swap_remove(i);
+                self.state.timers.remove(&(s.window.end, key.clone()));
+                merged.window = merged.window.cover(&s.window);
+                merged.arrival = merged.arrival.max(s.arrival);
+                self.agg.merge(&mut merged.acc, s.acc);
+            }
+            self.state.timers.insert((merged.window.end, key));
+            list.push(merged);
+        }
+        if late > 0 {
+            cx.metrics().late_events.fetch_add(late, Ordering::Relaxed);
+            cx.metrics().late_windows.fetch_add(late, Ordering::Relaxed);
+        }
+    }
+
+    fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {
+        while let Some((end, _)) = self.state.timers.first()
+            && *end - 1 <= wm
+        {
+            let (end, key) = self.state.timers.pop_first().expect("checked above");
+            let Some(list) = self.state.open.get_mut(&key) else { continue };
+            if let Some(i) = list.iter().position(|s| s.window.end == end) {
+                let s = list.swap_remove(i);
+                let value = self.agg.finish(&s.acc);
+                out.push(Rec::window_result(
+                    s.window,
+                    s.arrival,
+                    WindowResult { key: key.clone(), window: s.window, value },
+                ));
+            }
+            if list.is_empty() {
+                self.state.open.remove(&key);
+            }
+        }
+    }
+
+    fn snapshot(&self, cx: &mut Context) {
+        cx.save(self.op, &self.state);
+    }
+}

@@ -1,0 +1,156 @@
+//! Keyed window aggregation over fixed windows (tumbling, sliding) or windows each record
+//! names itself (`window_by`), with Flink's semantics: a window fires when the watermark
+//! reaches its last instant, fires again for every late record it still accepts, and is purged
+//! once the watermark passes its last instant plus the allowed lateness. A record late for a
+//! window does not count towards it; one late for all its windows goes to the late side output
+//! (counted in the metrics).
+
+use super::Logic;
+use crate::task::Context;
+use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec, Windows};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+/// Names the windows of a record.
+pub trait Assigner<V>: Send {
+    /// Calls `f` with every window of a record at `time` carrying `value`.
+    fn assign(&self, time: Time, value: &V, f: impl FnMut(Window));
+}
+
+/// Tumbling or sliding windows.
+pub struct Fixed(pub Windows);
+
+impl<V> Assigner<V> for Fixed {
+    #[inline]
+    fn assign(&self, time: Time, _: &V, f: impl FnMut(Window)) {
+        self.0.assign(time, f)
+    }
+}
+
+/// The window a record names.
+pub struct By<F>(pub F);
+
+impl<V, F: Fn(&V) -> Window + Send> Assigner<V> for By<F> {
+    #[inline]
+    fn assign(&self, _: Time, value: &V, mut f: impl FnMut(Window)) {
+        f((self.0)(value))
+    }
+}
+
+/// One key's accumulator in one window, with the latest arrival it covers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Slot<A> {
+    acc: A,
+    arrival: Time,
+}
+
+/// The open window's keys.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, A: Serialize", deserialize = "K: Key, A: Deserialize<'de>"))]
+pub struct Pane<K: Key, A> {
+    fired: bool,
+    slots: FxHashMap<K, Slot<A>>,
+}
+
+/// Window state: panes by (end, start), so that the ones to fire come first.
+type Panes<K, A> = BTreeMap<(Time, Time), Pane<K, A>>;
+
+/// The window aggregation operator.
+pub struct WindowAggregate<K: Key, V, A: Aggregate<V>, S> {
+    op: u32,
+    spec: WindowSpec,
+    assigner: S,
+    agg: A,
+    panes: Panes<K, A::Acc>,
+    /// Fired windows a late record was just accepted into (reused per record).
+    refire: Vec<Window>,
+}
+
+impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
+    /// Operator `op`, restored from `state` if there is one.
+    pub fn new(op: u32, spec: WindowSpec, assigner: S, agg: A, state: Option<Panes<K, A::Acc>>) -> Self {
+        WindowAggregate { op, spec, assigner, agg, panes: state.unwrap_or_default(), refire: Vec::new() }
+    }
+}
+
+impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowAggregate<K, V, A, S> {
+    type Out = WindowResult<K, A::Out>;
+
+    fn data(&mut self, batch: &mut Vec<Rec<(K, V)>>, out: &mut Vec<Rec<Self::Out>>, cx: &mut Context) {
+        let (mut late_events, mut late_windows) = (0, 0);
+        for r in batch.drain(..) {
+            let (key, value) = r.data;
+            let mut on_time = false;
+            let (panes, agg, spec, fired) = (&mut self.panes, &self.agg, &self.spec, &mut self.refire);
+            self.assigner.assign(r.time, &value, |w| {
+                if spec.is_late(w, r.wm) {
+                    late_windows += 1;
+                    return;
+                }
+                on_time = true;
+                let pane = panes
+                    .entry((w.end, w.start))
+                    .or_insert_with(|| Pane { fired: false, slots: FxHashMap::default() });
+                let slot = pane
+                    .slots
+                    .entry(key.clone())
+                    .or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
+                agg.add(&mut slot.acc, &value);
+                slot.arrival = slot.arrival.max(r.arrival);
+                if pane.fired {
+                    fired.push(w);
+                }
+            });
+            if !on_time {
+                late_events += 1;
+            }
+            // a late record accepted into a fired window fires it again for its key
+            for w in self.refire.drain(..) {
+                let slot = &self.panes[&(w.end, w.start)].slots[&key];
+                out.push(Rec::window_result(
+                    w,
+                    slot.arrival,
+                    WindowResult { key: key.clone(), window: w, value: self.agg.finish(&slot.acc) },
+                ));
+            }
+        }
+        if late_windows > 0 {
+            cx.metrics().late_events.fetch_add(late_events, Ordering::Relaxed);
+            cx.metrics().late_windows.fetch_add(late_windows, Ordering::Relaxed);
+        }
+    }
+
+    fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {
+        // fire: last instant (end − 1) at or behind the watermark
+        let fire_until = wm.saturating_add(1);
+        for (&(end, start), pane) in self.panes.range_mut(..=(fire_until, Time::MAX)) {
+            if pane.fired || end > fire_until {
+                continue;
+            }
+            pane.fired = true;
+            let w = Window::new(start, end);
+            for (key, slot) in &pane.slots {
+                out.push(Rec::window_result(
+                    w,
+                    slot.arrival,
+                    WindowResult { key: key.clone(), window: w, value: self.agg.finish(&slot.acc) },
+                ));
+            }
+        }
+        // purge: last instant plus lateness at or behind the watermark
+        let purge_until = wm.saturating_add(1).saturating_sub(self.spec.allowed_lateness);
+        while let Some(entry) = self.panes.first_entry() {
+            if entry.key().0 > purge_until {
+                break;
+            }
+            debug_assert!(entry.get().fired, "a window was purged before it fired");
+            entry.remove();
+        }
+    }
+
+    fn snapshot(&self, cx: &mut Context) {
+        cx.save(self.op, &self.panes);
+    }
+}

@@ -1,0 +1,57 @@
+//! Reading the results a run committed.
+
+use crate::error::EngineError;
+use flowmark_core::{ResultLine, Time};
+use std::path::Path;
+
+/// A result as a reader of the output directory sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Emission {
+    /// The sink.
+    pub sink: String,
+    /// When it was emitted, in log time.
+    pub emitted: Time,
+    /// Identity and value.
+    pub line: ResultLine,
+}
+
+/// Every committed result, in commit order (checkpoint, then task; live files last).
+pub fn read_committed(output_dir: &Path) -> Result<Vec<Emission>, EngineError> {
+    let dir = output_dir.join("committed");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(EngineError::io("list", &dir))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".tmp"))
+        .collect();
+    // <sink>.<checkpoint>.<task>: order by checkpoint first
+    names.sort_by(|a, b| {
+        let key = |n: &str| n.split('.').nth(1).map(str::to_string).unwrap_or_default();
+        key(a).cmp(&key(b)).then(a.cmp(b))
+    });
+    let mut out = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        let text = std::fs::read_to_string(&path).map_err(EngineError::io("read", &path))?;
+        let sink = name.split('.').next().unwrap_or_default().to_string();
+        for line in text.lines() {
+            let mut parts = line.splitn(3, '\t');
+            let (Some(t), Some(id), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(EngineError::CorruptCheckpoint {
+                    path: path.clone(),
+                    reason: format!("result line `{line}` is not <emit>\\t<id>\\t<value>"),
+                });
+            };
+            let emitted = t.parse().map_err(|_| EngineError::CorruptCheckpoint {
+                path: path.clone(),
+                reason: format!("result line `{line}` has no emit time"),
+            })?;
+            out.push(Emission {
+                sink: sink.clone(),
+                emitted,
+                line: ResultLine { id: id.to_string(), value: value.to_string() },
+            });
+        }
+    }
+    Ok(out)
+}

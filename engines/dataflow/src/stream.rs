@@ -1,0 +1,335 @@
+//! The job API on this engine: building the graph of tasks.
+//!
+//! A [`DStream`] is a stream whose consumer is not known yet: it holds a continuation that,
+//! given the factory of the operator that will consume it, completes its own chain. Stateless
+//! operators extend the chain; `key_by` then a keyed operator end it with an exchange and start
+//! a new stage whose tasks read the exchange's channels; a sink ends it for good. Operators are
+//! boxed per chain link, and a link processes a whole buffer per call, so a record never goes
+//! through dynamic dispatch on its own.
+
+use crate::checkpoint::TaskId;
+use crate::env::Env;
+use crate::message::Tagged;
+use crate::operator::exchange::{Exchange, key_hash};
+use crate::operator::join::Join;
+use crate::operator::reduce::Reduce;
+use crate::operator::session::SessionAggregate;
+use crate::operator::sink::Sink;
+use crate::operator::stateless::{Filter, FlatMap, Map};
+use crate::operator::tee::Tee;
+use crate::operator::window::{By, Fixed, WindowAggregate};
+use crate::operator::window_join::{Side, WindowJoin};
+use crate::operator::{Chained, Logic, Operator};
+use crate::task::{self, Context, TaskInfo};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use flowmark_core::{
+    Aggregate, Data, Key, KeyedStream, Log, Output, Rec, Stream, Time, Update, WatermarkStrategy, Window,
+    WindowResult, WindowSpec, Windows,
+};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// The report a task makes when it ends.
+pub(crate) type Status = (TaskId, Result<(), String>);
+
+/// Builds the operator a task runs for one link of a chain.
+pub(crate) type Factory<T> = Box<dyn Fn(&TaskInfo) -> Box<dyn Operator<T>>>;
+
+type Spawner = Box<dyn FnOnce(usize, &Arc<Env>, &Sender<Status>)>;
+
+/// The senders (one per task, cloned by every upstream task) and receivers of a new stage.
+type Channels<T> = (Vec<Sender<Tagged<T>>>, Vec<Receiver<Tagged<T>>>);
+
+/// The graph under construction.
+pub(crate) struct Builder {
+    env: Arc<Env>,
+    stages: RefCell<Vec<(Spawner, bool)>>,
+    ops: Cell<u32>,
+}
+
+impl Builder {
+    pub(crate) fn new(env: Arc<Env>) -> Rc<Self> {
+        Rc::new(Builder { env, stages: RefCell::new(Vec::new()), ops: Cell::new(0) })
+    }
+
+    fn parallelism(&self) -> usize {
+        self.env.config.parallelism
+    }
+
+    /// A new operator id: ids follow the order in which the job creates operators, which is
+    /// the same in every run of the job — what lets a restored task find its state.
+    fn op_id(&self) -> u32 {
+        let id = self.ops.get();
+        self.ops.set(id + 1);
+        id
+    }
+
+    fn add_stage(&self, source: bool, spawn: Spawner) {
+        self.stages.borrow_mut().push((spawn, source));
+    }
+
+    /// One channel per task of a new stage, for `inputs` upstream tasks each.
+    fn channels<T>(&self, inputs: usize) -> Channels<T> {
+        let capacity = self.env.config.channel_capacity * inputs;
+        (0..self.parallelism()).map(|_| bounded(capacity)).unzip()
+    }
+
+    /// Starts every task; returns the number of tasks and of source tasks.
+    pub(crate) fn start(&self, status: &Sender<Status>) -> (usize, usize) {
+        let n = self.parallelism();
+        let stages = std::mem::take(&mut *self.stages.borrow_mut());
+        let sources = stages.iter().filter(|(_, s)| *s).count() * n;
+        let tasks = stages.len() * n;
+        for (stage, (spawn, _)) in stages.into_iter().enumerate() {
+            spawn(stage, &self.env, status);
+        }
+        (tasks, sources)
+    }
+}
+
+/// A stream of the dataflow engine, while the job is being built.
+pub struct DStream<T> {
+    b: Rc<Builder>,
+    attach: Box<dyn FnOnce(Factory<T>)>,
+}
+
+/// A keyed stream of the dataflow engine: records paired with their key, not yet exchanged.
+pub struct DKeyed<K, V> {
+    stream: DStream<(K, V)>,
+}
+
+impl<E: Data> DStream<E> {
+    /// The stream of `log`'s events, read by `parallelism` source tasks, partition `p` by task
+    /// `p mod parallelism`.
+    pub(crate) fn source<L: Log<Event = E>>(b: &Rc<Builder>, log: L, strategy: WatermarkStrategy) -> Self {
+        let builder = b.clone();
+        let attach = move |next: Factory<E>| {
+            builder.add_stage(
+                true,
+                Box::new(move |stage, env, status| {
+                    let n = env.config.parallelism;
+                    for index in 0..n {
+                        let id = TaskId { stage, index };
+                        let op = next(&TaskInfo { id, env });
+                        let partitions: Vec<u32> =
+                            (0..log.partitions()).filter(|p| *p as usize % n == index).collect();
+                        let (cx, log) = (Context::new(id, env.clone()), log.clone());
+                        task::spawn(id, "source", status.clone(), move || {
+                            task::run_source(cx, log, strategy, partitions, op)
+                        });
+                    }
+                }),
+            );
+        };
+        DStream { b: b.clone(), attach: Box::new(attach) }
+    }
+}
+
+impl<T: Data> DStream<T> {
+    /// Extends the chain with a logic built per task by `make`.
+    fn chain<L: Logic<T> + 'static>(self, make: impl Fn(&TaskInfo) -> L + 'static) -> DStream<L::Out>
+    where
+        L::Out: Data,
+    {
+        let attach = self.attach;
+        DStream {
+            b: self.b,
+            attach: Box::new(move |next: Factory<L::Out>| {
+                attach(Box::new(move |info| Box::new(Chained::new(make(info), next(info)))))
+            }),
+        }
+    }
+}
+
+impl<K: Key, V: Data> DStream<(K, V)> {
+    /// Ends the chain with an exchange into `senders`, as inputs `offset..offset + n` of the
+    /// next stage's tasks; `wrap` turns a payload into what the next stage takes.
+    fn exchange<X: Data>(self, senders: Vec<Sender<Tagged<(K, X)>>>, offset: usize, wrap: fn(V) -> X) {
+        let (size, timeout) = (self.b.env.config.buffer_size, self.b.env.config.buffer_timeout);
+        (self.attach)(Box::new(move |info| {
+            let route = move |r: Rec<(K, V)>| {
+                let (k, v) = r.data;
+                (key_hash(&k), Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: (k, wrap(v)) })
+            };
+            Box::new(Exchange::new(route, offset + info.id.index, senders.clone(), size, timeout))
+        }));
+    }
+}
+
+/// A stage of tasks reading `receivers` (`inputs` upstream tasks each) through a logic.
+fn stage<I: Data, L: Logic<I> + 'static>(
+    b: &Rc<Builder>,
+    name: &'static str,
+    receivers: Vec<Receiver<Tagged<I>>>,
+    inputs: usize,
+    make: impl Fn(&TaskInfo) -> L + 'static,
+) -> DStream<L::Out>
+where
+    L::Out: Data,
+{
+    let builder = b.clone();
+    let attach = move |next: Factory<L::Out>| {
+        builder.add_stage(
+            false,
+            Box::new(move |stage, env, status| {
+                for (index, rx) in receivers.into_iter().enumerate() {
+                    let id = TaskId { stage, index };
+                    let info = TaskInfo { id, env };
+                    let op: Box<dyn Operator<I>> = Box::new(Chained::new(make(&info), next(&info)));
+                    let cx = Context::new(id, env.clone());
+                    task::spawn(id, name, status.clone(), move || task::run_input(cx, rx, inputs, op));
+                }
+            }),
+        );
+    };
+    DStream { b: b.clone(), attach: Box::new(attach) }
+}
+
+fn identity<V>(v: V) -> V {
+    v
+}
+
+impl<K: Key, V: Data> DKeyed<K, V> {
+    /// Exchanges this stream into a new stage of single-input tasks.
+    fn into_stage<L: Logic<(K, V)> + 'static>(
+        self,
+        name: &'static str,
+        make: impl Fn(&TaskInfo) -> L + 'static,
+    ) -> DStream<L::Out>
+    where
+        L::Out: Data,
+    {
+        let b = self.stream.b.clone();
+        let (senders, receivers) = b.channels::<(K, V)>(b.parallelism());
+        self.stream.exchange(senders, 0, identity::<V>);
+        stage(&b, name, receivers, b.parallelism(), make)
+    }
+
+    /// Exchanges this stream and `other` into a new stage of two-input tasks.
+    fn join_stage<W: Data, L: Logic<(K, Side<V, W>)> + 'static>(
+        self,
+        other: DKeyed<K, W>,
+        name: &'static str,
+        make: impl Fn(&TaskInfo) -> L + 'static,
+    ) -> DStream<L::Out>
+    where
+        L::Out: Data,
+    {
+        let b = self.stream.b.clone();
+        let n = b.parallelism();
+        let (senders, receivers) = b.channels::<(K, Side<V, W>)>(2 * n);
+        self.stream.exchange(senders.clone(), 0, Side::Left);
+        other.stream.exchange(senders, n, Side::Right);
+        stage(&b, name, receivers, 2 * n, make)
+    }
+}
+
+impl<T: Data> Stream<crate::Dataflow, T> for DStream<T> {
+    fn map<U: Data>(self, f: impl Fn(T) -> U + Clone + Send + 'static) -> DStream<U> {
+        self.chain(move |_| Map(f.clone()))
+    }
+
+    fn filter(self, f: impl Fn(&T) -> bool + Clone + Send + 'static) -> DStream<T> {
+        self.chain(move |_| Filter(f.clone()))
+    }
+
+    fn flat_map<U: Data, I: IntoIterator<Item = U>>(
+        self,
+        f: impl Fn(T) -> I + Clone + Send + 'static,
+    ) -> DStream<U> {
+        self.chain(move |_| FlatMap(f.clone()))
+    }
+
+    fn fork(self) -> (DStream<T>, DStream<T>) {
+        // the upstream chain is completed once both branches have their consumers
+        type Slot<T> = Rc<RefCell<(Option<Factory<T>>, Option<Box<dyn FnOnce(Factory<T>)>>)>>;
+        let slot: Slot<T> = Rc::new(RefCell::new((None, Some(self.attach))));
+        let branch = |slot: Slot<T>| -> Box<dyn FnOnce(Factory<T>)> {
+            Box::new(move |f: Factory<T>| {
+                let mut s = slot.borrow_mut();
+                match s.0.take() {
+                    None => s.0 = Some(f),
+                    Some(first) => {
+                        let attach = s.1.take().expect("a fork attaches upstream once");
+                        drop(s);
+                        attach(Box::new(move |info| Box::new(Tee::new(first(info), f(info)))));
+                    }
+                }
+            })
+        };
+        (
+            DStream { b: self.b.clone(), attach: branch(slot.clone()) },
+            DStream { b: self.b, attach: branch(slot) },
+        )
+    }
+
+    fn key_by<K: Key>(self, f: impl Fn(&T) -> K + Clone + Send + 'static) -> DKeyed<K, T> {
+        DKeyed { stream: self.map(move |v| (f(&v), v)) }
+    }
+
+    fn sink(self, name: &'static str)
+    where
+        T: Output,
+    {
+        let delivery = self.b.env.config.delivery;
+        (self.attach)(Box::new(move |_| Box::new(Sink::new(name, delivery))));
+    }
+}
+
+impl<K: Key, V: Data> KeyedStream<crate::Dataflow, K, V> for DKeyed<K, V> {
+    fn reduce<A: Aggregate<V>>(self, agg: A) -> DStream<Update<K, A::Out>> {
+        let op = self.stream.b.op_id();
+        self.into_stage("reduce", move |info| Reduce::new(op, agg.clone(), info.restore(op)))
+    }
+
+    fn window<A: Aggregate<V>>(self, spec: WindowSpec, agg: A) -> DStream<WindowResult<K, A::Out>> {
+        let op = self.stream.b.op_id();
+        match spec.windows {
+            Windows::Session { gap } => self.into_stage("session", move |info| {
+                SessionAggregate::new(op, spec, gap, agg.clone(), info.restore(op))
+            }),
+            fixed => self.into_stage("window", move |info| {
+                WindowAggregate::new(op, spec, Fixed(fixed), agg.clone(), info.restore(op))
+            }),
+        }
+    }
+
+    fn window_by<A: Aggregate<V>>(
+        self,
+        window: impl Fn(&V) -> Window + Clone + Send + 'static,
+        allowed_lateness: Time,
+        agg: A,
+    ) -> DStream<WindowResult<K, A::Out>> {
+        let op = self.stream.b.op_id();
+        // the kind only matters for assignment, which `window` does here
+        let spec = WindowSpec::new(Windows::tumbling(1)).with_lateness(allowed_lateness);
+        self.into_stage("window", move |info| {
+            WindowAggregate::new(op, spec, By(window.clone()), agg.clone(), info.restore(op))
+        })
+    }
+
+    fn window_join<W: Data + Ord, O: Data>(
+        self,
+        other: DKeyed<K, W>,
+        spec: WindowSpec,
+        f: impl Fn(&K, Window, &[V], &[W], &mut Vec<O>) + Clone + Send + 'static,
+    ) -> DStream<O>
+    where
+        V: Ord,
+    {
+        let op = self.stream.b.op_id();
+        self.join_stage(other, "window-join", move |info| {
+            WindowJoin::new(op, spec, f.clone(), info.restore(op))
+        })
+    }
+
+    fn join<W: Data, O: Data>(
+        self,
+        other: DKeyed<K, W>,
+        f: impl Fn(&K, &V, &W) -> Option<O> + Clone + Send + 'static,
+    ) -> DStream<O> {
+        let op = self.stream.b.op_id();
+        self.join_stage(other, "join", move |info| Join::new(op, f.clone(), info.restore(op)))
+    }
+}

@@ -1,0 +1,308 @@
+//! Tasks: the threads that run a chain of operators, fed by the log (a source task) or by the
+//! channel of its inputs (every other task), with barrier alignment and watermark tracking.
+
+use crate::checkpoint::{TaskId, TaskState, WriteRequest};
+use crate::env::Env;
+use crate::message::{Barrier, Message, Tagged};
+use crate::metrics::Metrics;
+use crate::operator::Operator;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use flowmark_core::time::{MAX_WATERMARK, MICROSECOND, MILLISECOND};
+use flowmark_core::{Log, PartitionReader, ReaderPosition, Time, WatermarkStrategy, WatermarkTracker};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// What a task's operators may use while running.
+pub struct Context {
+    id: TaskId,
+    env: Arc<Env>,
+    state: TaskState,
+    outputs: Vec<(String, Vec<u8>)>,
+    sources: Vec<(u32, ReaderPosition)>,
+}
+
+impl Context {
+    pub(crate) fn new(id: TaskId, env: Arc<Env>) -> Self {
+        Context { id, env, state: TaskState::default(), outputs: Vec::new(), sources: Vec::new() }
+    }
+
+    /// The task.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Log time now.
+    #[inline]
+    pub fn now(&self) -> Time {
+        self.env.clock.now()
+    }
+
+    /// The engine's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.env.metrics
+    }
+
+    /// The run's settings.
+    pub fn config(&self) -> &crate::config::Config {
+        &self.env.config
+    }
+
+    /// Adds an operator's state to the snapshot being taken.
+    pub fn save<S: Serialize>(&mut self, op: u32, state: &S) {
+        self.state.operators.push((op, crate::checkpoint::storage::encode(state)));
+    }
+
+    /// Hands a sink's results of the epoch over for the two-phase commit.
+    pub fn pre_commit(&mut self, sink: &str, lines: Vec<u8>) {
+        self.outputs.push((sink.to_string(), lines));
+    }
+
+    fn send_snapshot(&mut self, checkpoint: u64) {
+        let req = WriteRequest {
+            checkpoint,
+            task: self.id,
+            state: std::mem::take(&mut self.state),
+            outputs: std::mem::take(&mut self.outputs),
+            sources: std::mem::take(&mut self.sources),
+        };
+        // the writer outlives the tasks; if it is gone, the attempt is being torn down
+        let _ = self.env.writer.send(req);
+    }
+}
+
+/// What an operator factory gets: the task it builds for, and the state to restore.
+pub struct TaskInfo<'a> {
+    /// The task.
+    pub id: TaskId,
+    /// The attempt's shared environment.
+    pub env: &'a Arc<Env>,
+}
+
+impl TaskInfo<'_> {
+    /// The restored state of operator `op`, if the job resumed from a checkpoint that has it.
+    ///
+    /// The file it came from passed its checksum, so a state that does not decode is a bug
+    /// (or a checkpoint of another version): the task fails loudly rather than start empty.
+    pub fn restore<S: DeserializeOwned>(&self, op: u32) -> Option<S> {
+        let bytes = self.env.restore.get(&self.id)?.get(op)?;
+        Some(
+            bincode::deserialize(bytes).unwrap_or_else(|e| {
+                panic!("state of operator {op} in task {:?} does not decode: {e}", self.id)
+            }),
+        )
+    }
+}
+
+/// Runs `body` on a thread of its own; reports how it ended (`Err` with the panic message if
+/// it panicked) on `status`.
+pub(crate) fn spawn(
+    id: TaskId,
+    name: &str,
+    status: Sender<(TaskId, Result<(), String>)>,
+    body: impl FnOnce() + Send + 'static,
+) {
+    let thread = std::thread::Builder::new().name(format!("{name}-{}.{}", id.stage, id.index));
+    let spawned = thread.spawn(move || {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(body)).map_err(|p| {
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "task panicked".into())
+        });
+        let _ = status.send((id, result));
+    });
+    if let Err(e) = spawned {
+        panic!("cannot start a thread for task {id:?}: {e}");
+    }
+}
+
+fn poll_interval(env: &Env) -> Duration {
+    Duration::from_nanos(env.config.buffer_timeout.clamp(100 * MICROSECOND, 10 * MILLISECOND) as u64)
+}
+
+/// Runs a task fed by `inputs` upstream tasks through `rx`.
+///
+/// Watermarks: the task's watermark is the minimum over its inputs ([`WatermarkTracker`]); an
+/// input that has ended no longer holds it back. Barriers: once barrier `n` arrives on an
+/// input, that input's later messages are held back until barrier `n` has arrived on every
+/// input that has not ended (alignment); then the operators snapshot, the barrier goes on, and
+/// the held-back messages are processed in their order.
+pub(crate) fn run_input<T: Send>(
+    mut cx: Context,
+    rx: Receiver<Tagged<T>>,
+    inputs: usize,
+    mut op: Box<dyn Operator<T>>,
+) {
+    let env = cx.env.clone();
+    let poll = poll_interval(&env);
+    let mut tracker = WatermarkTracker::new(inputs);
+    let mut ended = vec![false; inputs];
+    let mut blocked = vec![false; inputs];
+    let mut held: Vec<VecDeque<Message<T>>> = (0..inputs).map(|_| VecDeque::new()).collect();
+    let mut replay: VecDeque<Tagged<T>> = VecDeque::new();
+    let mut aligning: Option<(Barrier, usize)> = None;
+    loop {
+        let (i, msg) = match replay.pop_front() {
+            Some(m) => m,
+            None => match rx.recv_timeout(poll) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    if env.cancelled() {
+                        return;
+                    }
+                    op.flush(&mut cx);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+        };
+        env.faults.check(cx.id, || env.clock.now());
+        if blocked[i] {
+            held[i].push_back(msg);
+            continue;
+        }
+        match msg {
+            Message::Data(mut batch) => op.data(&mut batch, &mut cx),
+            Message::Watermark(wm) => {
+                if let Some(w) = tracker.advance(i, wm) {
+                    op.watermark(w, &mut cx);
+                }
+            }
+            Message::Barrier(b) => {
+                let arrived = match aligning {
+                    Some((current, n)) => {
+                        debug_assert_eq!(current, b, "barriers overtook each other");
+                        n + 1
+                    }
+                    None => 1,
+                };
+                blocked[i] = true;
+                aligning = Some((b, arrived));
+            }
+            Message::End => {
+                ended[i] = true;
+                if let Some(w) = tracker.set_idle(i, true) {
+                    op.watermark(w, &mut cx);
+                }
+            }
+        }
+        let live = ended.iter().filter(|e| !**e).count();
+        if let Some((b, arrived)) = aligning
+            && arrived >= live
+        {
+            aligning = None;
+            op.barrier(b, &mut cx);
+            cx.send_snapshot(b.id);
+            for (input, queue) in held.iter_mut().enumerate() {
+                blocked[input] = false;
+                replay.extend(queue.drain(..).map(|m| (input, m)));
+            }
+        }
+        if live == 0 && aligning.is_none() && replay.is_empty() {
+            op.end(&mut cx);
+            return;
+        }
+        op.flush(&mut cx);
+    }
+}
+
+/// Runs a source task over `partitions` of `log`.
+///
+/// It reads every entry whose arrival time has come — never earlier — a buffer at a time, and
+/// after each buffer emits its watermark: the minimum over its partitions that still have
+/// input. When the coordinator asks for a checkpoint it records its partitions' positions and
+/// emits the barrier. When its input is exhausted it emits the final watermark and answers
+/// checkpoint requests until the last one.
+pub(crate) fn run_source<L: Log>(
+    mut cx: Context,
+    log: L,
+    strategy: WatermarkStrategy,
+    partitions: Vec<u32>,
+    mut op: Box<dyn Operator<L::Event>>,
+) {
+    let env = cx.env.clone();
+    let cfg = &env.config;
+    let mut readers: Vec<(u32, PartitionReader<L::Cursor>, u64)> = partitions
+        .iter()
+        .map(|&p| {
+            let end = log.arrived_before(p, cfg.end);
+            let reader = match env.positions.get(&p) {
+                Some(at) => PartitionReader::resume(&log, p, cfg.domain, *at),
+                None => PartitionReader::new(&log, p, strategy, cfg.domain),
+            };
+            (p, reader, end)
+        })
+        .collect();
+    let per_reader = (cfg.buffer_size / readers.len().max(1)).max(1);
+    let mut batch = Vec::with_capacity(cfg.buffer_size);
+    let mut last_trigger = env.restored_from;
+    let mut last_wm = Time::MIN;
+    let mut exhausted = false;
+    loop {
+        if env.cancelled() {
+            return;
+        }
+        let (id, last) = env.trigger();
+        if id > last_trigger {
+            last_trigger = id;
+            cx.sources = readers.iter().map(|(p, r, _)| (*p, r.position())).collect();
+            op.barrier(Barrier { id, last }, &mut cx);
+            cx.send_snapshot(id);
+            if last {
+                op.end(&mut cx);
+                return;
+            }
+        }
+        if exhausted {
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        }
+        env.faults.check(cx.id, || env.clock.now());
+        let now = env.clock.now();
+        for (_, reader, end) in readers.iter_mut() {
+            let mut n = 0;
+            while n < per_reader && reader.offset() < *end && reader.next_arrival().is_some_and(|a| a <= now)
+            {
+                if let Some(rec) = reader.next_record() {
+                    batch.push(rec);
+                }
+                n += 1;
+            }
+        }
+        let read = batch.len();
+        if read > 0 {
+            Metrics::add(&env.metrics.events_in, read as u64);
+            op.data(&mut batch, &mut cx);
+        }
+        let active = readers.iter_mut().filter(|(_, r, end)| r.offset() < *end);
+        let (wm, next) = active.fold((MAX_WATERMARK, Time::MAX), |(wm, next), (_, r, _)| {
+            (wm.min(r.watermark()), next.min(r.next_arrival().unwrap_or(Time::MAX)))
+        });
+        if wm > last_wm {
+            last_wm = wm;
+            op.watermark(wm, &mut cx);
+            env.metrics.watermark.store(wm, Ordering::Relaxed);
+        }
+        env.metrics.backlog.store((now - next).max(0), Ordering::Relaxed);
+        if wm == MAX_WATERMARK {
+            // every partition read to its end
+            exhausted = true;
+            op.flush(&mut cx);
+            env.sources_done.fetch_add(1, Ordering::AcqRel);
+            continue;
+        }
+        op.flush(&mut cx);
+        if read == 0 {
+            let wait =
+                (next - env.clock.now()).clamp(0, cfg.buffer_timeout.clamp(50 * MICROSECOND, MILLISECOND));
+            if wait > 0 {
+                std::thread::sleep(Duration::from_nanos(wait as u64));
+            }
+        }
+    }
+}
