@@ -82,3 +82,86 @@ impl Visitor for Compare {
         }
     }
 }
+
+/// What a worker process runs: word count over a seeded log, with the config given.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct WorkerSpec {
+    pub config: Config,
+    pub log: LogSpec,
+}
+
+/// The environment variable that makes a test binary a worker.
+pub const WORKER: &str = "FLOWMARK_TEST_WORKER";
+
+/// The job the crash tests run, and its log.
+pub fn crash_job(
+    log: &LogSpec,
+) -> (
+    flowmark_workloads::jobs::wordcount::WordCount,
+    flowmark_workloads::GeneratedLog<flowmark_workloads::jobs::wordcount::Words>,
+) {
+    use flowmark_workloads::jobs::wordcount::{WordCount, WordCountSpec, Words};
+    let spec = WordCountSpec { vocabulary: 2_000, window: 500 * MILLISECOND, ..Default::default() };
+    (
+        WordCount::new(&spec).unwrap(),
+        flowmark_workloads::GeneratedLog::new(log, Words::new(2_000, 1.0).unwrap()).unwrap(),
+    )
+}
+
+/// In a worker process: runs the spec in the environment variable, then exits.
+pub fn worker_main() {
+    let Ok(path) = std::env::var(WORKER) else { return };
+    let spec: WorkerSpec = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (job, log) = crash_job(&spec.log);
+    flowmark_dataflow::run(&job, &log, &spec.config, Arc::new(Metrics::default())).unwrap();
+}
+
+/// Starts a worker process (this test binary, running only `worker_entry`).
+pub fn spawn_worker(dir: &Path, spec: &WorkerSpec, n: usize) -> std::process::Child {
+    let path = dir.join(format!("worker-{n}.json"));
+    std::fs::write(&path, serde_json::to_string(spec).unwrap()).unwrap();
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "worker_entry", "--test-threads", "1", "--nocapture"])
+        .env(WORKER, &path)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Whether a checkpoint file is being written right now.
+pub fn writing_checkpoint(checkpoints: &Path) -> bool {
+    let Ok(dirs) = std::fs::read_dir(checkpoints) else { return false };
+    dirs.filter_map(|d| d.ok()).any(|d| {
+        std::fs::read_dir(d.path())
+            .map(|fs| fs.filter_map(|f| f.ok()).any(|f| f.file_name().to_string_lossy().ends_with(".tmp")))
+            .unwrap_or(false)
+    })
+}
+
+/// Completed checkpoints on disk.
+pub fn completed(checkpoints: &Path) -> Vec<u64> {
+    let Ok(dirs) = std::fs::read_dir(checkpoints) else { return vec![] };
+    let mut ids: Vec<u64> = dirs
+        .filter_map(|d| d.ok())
+        .filter(|d| d.path().join("_metadata").exists())
+        .filter_map(|d| d.file_name().to_str()?.strip_prefix("chk-")?.parse().ok())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The committed output checked against the reference.
+pub fn check_output(spec: &WorkerSpec) -> Verdict {
+    let (job, log) = crash_job(&spec.log);
+    let (expected, _) = reference(&job, &log, spec.config.end, spec.config.domain);
+    let emitted = output::read_committed(&spec.config.output_dir).unwrap();
+    let lines: Vec<ResultLine> = emitted.into_iter().map(|e| e.line).collect();
+    assert!(!expected.is_empty());
+    expected.check(&lines)
+}
+
+/// A tiny deterministic random source for choosing kill times.
+pub fn pick(seed: &mut u64, lo: u64, hi: u64) -> u64 {
+    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    lo + (*seed >> 33) % (hi - lo)
+}

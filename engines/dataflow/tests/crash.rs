@@ -1,0 +1,83 @@
+//! Crash recovery: the engine process is killed with SIGKILL (not stopped) at seeded random
+//! moments — one of them while a checkpoint file is being written — and restarted each time
+//! with nothing in memory. The committed output must equal the reference exactly: nothing
+//! lost, nothing duplicated.
+
+mod common;
+
+use common::*;
+use flowmark_core::clock::monotonic_now;
+use flowmark_core::time::{MILLISECOND, SECOND};
+use flowmark_dataflow::{Config, Delivery};
+use std::time::{Duration, Instant};
+
+/// The entry point of worker processes (does nothing in a normal test run).
+#[test]
+fn worker_entry() {
+    worker_main();
+}
+
+fn spec(dir: &std::path::Path, delivery: Delivery) -> WorkerSpec {
+    let mut config = Config::new(dir, monotonic_now(), 4 * SECOND);
+    config.parallelism = 2;
+    config.checkpoint_interval = Some(150 * MILLISECOND);
+    config.delivery = delivery;
+    WorkerSpec { config, log: log_spec(21, 20_000.0, 500 * MILLISECOND) }
+}
+
+/// Kills a worker at `after`, or (with `during_write`) the first time a checkpoint file is
+/// being written after that; returns whether it was killed mid-write.
+fn kill_at(dir: &std::path::Path, spec: &WorkerSpec, n: usize, after: Duration, during_write: bool) -> bool {
+    let mut child = spawn_worker(dir, spec, n);
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("worker {n} ended by itself ({status}) before it could be killed");
+        }
+        let writing = writing_checkpoint(&spec.config.checkpoint_dir);
+        if started.elapsed() >= after && (!during_write || writing) {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            return writing;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "worker {n} never wrote a checkpoint");
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+fn crash_repeatedly(delivery: Delivery, seed: u64) -> flowmark_core::Verdict {
+    let dir = scratch(&format!("crash-{delivery:?}-{seed}"));
+    let mut spec = spec(&dir, delivery);
+    let mut rng = seed;
+    let mut killed_mid_write = false;
+    for n in 0..4 {
+        let during_write = n == 1;
+        // the incarnation to be killed mid-write writes slowly, to leave a window for it
+        spec.config.faults.slow_checkpoint_write = during_write.then_some(200 * MILLISECOND);
+        let after = Duration::from_millis(pick(&mut rng, 150, 700));
+        killed_mid_write |= kill_at(&dir, &spec, n, after, during_write);
+    }
+    assert!(killed_mid_write, "no kill landed while a checkpoint was being written");
+    // the last incarnation runs to the end
+    spec.config.faults.slow_checkpoint_write = None;
+    let status = spawn_worker(&dir, &spec, 99).wait().unwrap();
+    assert!(status.success(), "the final worker failed: {status}");
+    let verdict = check_output(&spec);
+    std::fs::remove_dir_all(&dir).unwrap();
+    verdict
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
+    for seed in [1, 2] {
+        let v = crash_repeatedly(Delivery::ExactlyOnce, seed);
+        assert!(v.is_exact(), "seed {seed}: {v:?}");
+    }
+}
+
+#[test]
+fn at_least_once_delivery_shows_its_duplicates_after_a_crash() {
+    let v = crash_repeatedly(Delivery::AtLeastOnce, 3);
+    assert_eq!((v.missing, v.wrong, v.unexpected), (0, 0, 0), "{v:?}");
+    assert!(v.duplicated > 0, "replayed results were not seen twice: {v:?}");
+}
