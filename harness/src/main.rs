@@ -1,8 +1,8 @@
 //! `flowmark`: benchmark and compare stream processing engines.
 //!
-//! For now it runs the reference engine — the ground truth every engine will be checked
-//! against — over a workload and prints what it computed. The engines, suites and reports come
-//! with their own issues.
+//! For now it runs one workload on one engine — the reference engine (the ground truth), or the
+//! dataflow engine, checked against it — and prints what it computed. Suites, the micro-batch
+//! engine and reports come with their own issues.
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, bail};
@@ -29,8 +29,22 @@ enum Command {
     List,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    /// The ground truth: the whole log evaluated as a batch.
+    Reference,
+    /// The continuous dataflow engine, reading the log in real time.
+    Dataflow,
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
+    /// The engine.
+    #[arg(long, value_enum, default_value = "reference")]
+    engine: Engine,
+    /// Parallel tasks per operator (dataflow).
+    #[arg(long, default_value_t = 2)]
+    parallelism: usize,
     /// The workload (see `flowmark list`).
     #[arg(long, default_value = "wordcount")]
     workload: String,
@@ -98,9 +112,10 @@ fn run(args: &RunArgs) -> Result<()> {
         disorder: Disorder::uniform(args.disorder).with_late(args.late_fraction, args.late_delay),
     };
     println!(
-        "flowmark: {} on the reference engine — seed {}, {} events/s for {}, {} partitions, \
+        "flowmark: {} on the {} engine — seed {}, {} events/s for {}, {} partitions, \
          disorder ≤ {} with {:.2} % a further {} late, watermark bound {}",
         workload.name(),
+        if args.engine == Engine::Reference { "reference" } else { "dataflow" },
         args.seed,
         args.rate,
         human(args.duration),
@@ -111,20 +126,78 @@ fn run(args: &RunArgs) -> Result<()> {
         human(workload.bound()),
     );
     workload
-        .visit(&log, Summarize { end: args.duration })
+        .visit(&log, Summarize { end: args.duration, engine: args.engine, parallelism: args.parallelism })
         .with_context(|| format!("workload {}", workload.name()))?
 }
 
-/// Runs the reference engine and prints a summary.
+/// Runs the engine and prints a summary.
 struct Summarize {
     end: Time,
+    engine: Engine,
+    parallelism: usize,
 }
 
 impl Visitor for Summarize {
     type Out = Result<()>;
     fn visit<J: Job, L: Log<Event = J::Event>>(self, job: J, log: L) -> Result<()> {
+        match self.engine {
+            Engine::Reference => reference(&job, &log, self.end),
+            Engine::Dataflow => dataflow(&job, &log, self.end, self.parallelism),
+        }
+    }
+}
+
+/// Runs the dataflow engine in real time, then checks its committed results against the
+/// reference engine.
+fn dataflow<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, end: Time, parallelism: usize) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("flowmark-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = flowmark_dataflow::Config::new(&dir, flowmark_core::clock::monotonic_now(), end);
+    config.parallelism = parallelism;
+    let metrics = std::sync::Arc::new(flowmark_dataflow::Metrics::default());
+    let started = Instant::now();
+    flowmark_dataflow::run(job, log, &config, metrics.clone()).context("dataflow engine")?;
+    let took = started.elapsed();
+    let emitted = flowmark_dataflow::output::read_committed(&config.output_dir)?;
+    let reference = flowmark_reference::run(job, log, Input { end, domain: Default::default() });
+    let expected =
+        flowmark_core::Expected::from_lines(reference.sinks.values().flatten().map(|e| e.line.clone()));
+    let lines: Vec<_> = emitted.iter().map(|e| e.line.clone()).collect();
+    let verdict = expected.check(&lines);
+    let ordering = std::sync::atomic::Ordering::Relaxed;
+    let latency = flowmark_dataflow::Metrics::take(&metrics.event_time_latency);
+    println!(
+        "dataflow, parallelism {parallelism}: read {} events in {:.2?}; {} results committed; {} late events dropped",
+        metrics.events_in.load(ordering),
+        took,
+        emitted.len(),
+        metrics.late_events.load(ordering),
+    );
+    println!(
+        "event-time latency: p50 {}, p99 {}, max {}; {} checkpoints",
+        human(latency.value_at_quantile(0.5) as Time),
+        human(latency.value_at_quantile(0.99) as Time),
+        human(latency.max() as Time),
+        metrics.checkpoints_completed.load(ordering),
+    );
+    println!(
+        "against the reference: {} correct, {} missing, {} duplicated, {} wrong, {} unexpected — {}",
+        verdict.correct,
+        verdict.missing,
+        verdict.duplicated,
+        verdict.wrong,
+        verdict.unexpected,
+        if verdict.is_exact() { "exact" } else { "INCORRECT" }
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    if verdict.is_exact() { Ok(()) } else { bail!("the dataflow engine's results differ from the reference") }
+}
+
+/// Runs the reference engine and prints a summary of its results.
+fn reference<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, end: Time) -> Result<()> {
+    {
         let started = Instant::now();
-        let out = flowmark_reference::run(&job, &log, Input { end: self.end, domain: Default::default() });
+        let out = flowmark_reference::run(job, log, Input { end, domain: Default::default() });
         let took = started.elapsed();
         println!(
             "read {} events; evaluated in {:.2?} ({:.1} M events/s)",
