@@ -154,7 +154,7 @@ fn dataflow<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, end: Time, paral
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = flowmark_dataflow::Config::new(&dir, flowmark_core::clock::monotonic_now(), end);
     config.parallelism = parallelism;
-    let metrics = std::sync::Arc::new(flowmark_dataflow::Metrics::default());
+    let metrics = std::sync::Arc::new(flowmark_core::Metrics::default());
     let started = Instant::now();
     flowmark_dataflow::run(job, log, &config, metrics.clone()).context("dataflow engine")?;
     let took = started.elapsed();
@@ -165,7 +165,7 @@ fn dataflow<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, end: Time, paral
     let lines: Vec<_> = emitted.iter().map(|e| e.line.clone()).collect();
     let verdict = expected.check(&lines);
     let ordering = std::sync::atomic::Ordering::Relaxed;
-    let latency = flowmark_dataflow::Metrics::take(&metrics.event_time_latency);
+    let latency = flowmark_core::Metrics::take(&metrics.event_time_latency);
     println!(
         "dataflow, parallelism {parallelism}: read {} events in {:.2?}; {} results committed; {} late events dropped",
         metrics.events_in.load(ordering),

@@ -29,6 +29,23 @@ pub trait Output: Data {
     }
 }
 
+/// Writes a result as one line of an output file: `<emit time>\t<identity>\t<value>\n`, the
+/// format every engine's sink writes and the harness reads.
+pub fn write_line<T: Output>(emitted: crate::Time, result: &T, out: &mut String) {
+    let _ = write!(out, "{emitted}\t");
+    result.identity(out);
+    out.push('\t');
+    result.value(out);
+    out.push('\n');
+}
+
+/// Reads a line written by [`write_line`] (without its newline).
+pub fn parse_line(line: &str) -> Option<(crate::Time, ResultLine)> {
+    let mut parts = line.splitn(3, '\t');
+    let (t, id, value) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((t.parse().ok()?, ResultLine { id: id.to_string(), value: value.to_string() }))
+}
+
 /// A result as text: identity and value.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResultLine {

@@ -13,10 +13,11 @@
 //! `cargo bench -p flowmark-dataflow --bench wordcount`; the ratios are printed at the end.
 
 use criterion::{Criterion, Throughput};
+use flowmark_core::Metrics;
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::time::SECOND;
 use flowmark_core::{Job, Log, PartitionReader, Time, TimeDomain, WindowSpec, Windows};
-use flowmark_dataflow::{Config, Metrics};
+use flowmark_dataflow::Config;
 use flowmark_workloads::jobs::wordcount::{WordCount, WordCountSpec, Words};
 use flowmark_workloads::{Disorder, GeneratedLog, LogSpec, RateProfile};
 use rustc_hash::FxHashMap;

@@ -2,8 +2,8 @@
 
 use crate::checkpoint::{TaskId, TaskState, WriteRequest};
 use crate::config::{Config, Faults};
-use crate::metrics::Metrics;
 use crossbeam_channel::Sender;
+use flowmark_core::Metrics;
 use flowmark_core::{LogClock, ReaderPosition, Time};
 use std::collections::HashMap;
 use std::sync::Arc;

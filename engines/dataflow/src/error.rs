@@ -24,6 +24,9 @@ pub enum EngineError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A durable file could not be written, or failed its checks when read back.
+    #[error(transparent)]
+    Durable(#[from] flowmark_core::durable::DurableError),
     /// The configuration cannot run.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -23,7 +23,6 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod message;
-pub mod metrics;
 pub mod operator;
 pub mod output;
 pub mod stream;
@@ -31,7 +30,7 @@ pub mod task;
 
 pub use config::{Config, Delivery, Faults, Straggler, TaskFault};
 pub use error::EngineError;
-pub use metrics::Metrics;
+pub use flowmark_core::Metrics;
 pub use stream::{DKeyed, DStream};
 
 use checkpoint::coordinator::{self, Outcome, Plan};

@@ -35,22 +35,13 @@ pub fn read_committed(output_dir: &Path) -> Result<Vec<Emission>, EngineError> {
         let text = std::fs::read_to_string(&path).map_err(EngineError::io("read", &path))?;
         let sink = name.split('.').next().unwrap_or_default().to_string();
         for line in text.lines() {
-            let mut parts = line.splitn(3, '\t');
-            let (Some(t), Some(id), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            let Some((emitted, line)) = flowmark_core::output::parse_line(line) else {
                 return Err(EngineError::CorruptCheckpoint {
                     path: path.clone(),
                     reason: format!("result line `{line}` is not <emit>\\t<id>\\t<value>"),
                 });
             };
-            let emitted = t.parse().map_err(|_| EngineError::CorruptCheckpoint {
-                path: path.clone(),
-                reason: format!("result line `{line}` has no emit time"),
-            })?;
-            out.push(Emission {
-                sink: sink.clone(),
-                emitted,
-                line: ResultLine { id: id.to_string(), value: value.to_string() },
-            });
+            out.push(Emission { sink: sink.clone(), emitted, line });
         }
     }
     Ok(out)

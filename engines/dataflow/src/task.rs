@@ -4,9 +4,9 @@
 use crate::checkpoint::{TaskId, TaskState, WriteRequest};
 use crate::env::Env;
 use crate::message::{Barrier, Message, Tagged};
-use crate::metrics::Metrics;
 use crate::operator::Operator;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use flowmark_core::Metrics;
 use flowmark_core::time::{MAX_WATERMARK, MICROSECOND, MILLISECOND};
 use flowmark_core::{Log, PartitionReader, ReaderPosition, Time, WatermarkStrategy, WatermarkTracker};
 use serde::Serialize;

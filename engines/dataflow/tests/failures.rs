@@ -5,8 +5,9 @@
 mod common;
 
 use common::*;
+use flowmark_core::Metrics;
 use flowmark_core::time::{MILLISECOND, SECOND};
-use flowmark_dataflow::{Metrics, TaskFault};
+use flowmark_dataflow::TaskFault;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,5 @@
-//! Checkpoint and result files on disk.
-//!
-//! Every file is framed as `FMCK` (magic), a format version, the payload length (u64 LE), the
-//! payload's CRC-32 (u32 LE) and the payload, and written atomically: to a temporary name,
-//! flushed to disk, then renamed. A reader checks magic, length and checksum before trusting a
-//! byte, so a truncated or corrupted file is detected and never loaded.
+//! Checkpoint and result files on disk, framed and written by `flowmark_core::durable`
+//! (checksummed, atomic), so that a truncated or corrupted file is detected and never loaded.
 //!
 //! ```text
 //! <checkpoints>/chk-00000042/task-<stage>-<index>   a task's operator state
@@ -14,14 +10,10 @@
 
 use super::{Metadata, TaskFile, TaskId, TaskState};
 use crate::error::EngineError;
+pub use flowmark_core::durable::{decode, encode, frame, read_framed, unframe, write_atomic};
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-const MAGIC: &[u8; 4] = b"FMCK";
-const VERSION: u32 = 1;
-const HEADER: usize = 4 + 4 + 8 + 4;
 
 /// The directory of checkpoint `id`.
 pub fn checkpoint_dir(root: &Path, id: u64) -> PathBuf {
@@ -31,77 +23,6 @@ pub fn checkpoint_dir(root: &Path, id: u64) -> PathBuf {
 /// The state file of `task` in checkpoint directory `dir`.
 pub fn task_file(dir: &Path, task: TaskId) -> PathBuf {
     dir.join(format!("task-{}-{}", task.stage, task.index))
-}
-
-/// Frames a payload.
-pub fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
-/// Checks a framed file's bytes and returns the payload.
-pub fn unframe<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a [u8], EngineError> {
-    let bad = |reason: String| EngineError::CorruptCheckpoint { path: path.to_path_buf(), reason };
-    if bytes.len() < HEADER {
-        return Err(bad(format!("{} bytes is shorter than the {HEADER}-byte header", bytes.len())));
-    }
-    if &bytes[..4] != MAGIC {
-        return Err(bad("not a flowmark checkpoint file (bad magic)".into()));
-    }
-    let version = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
-    if version != VERSION {
-        return Err(bad(format!("format version {version}, expected {VERSION}")));
-    }
-    let len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
-    let crc = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
-    let payload = &bytes[HEADER..];
-    if payload.len() as u64 != len {
-        return Err(bad(format!("truncated: payload is {} bytes, header says {len}", payload.len())));
-    }
-    let actual = crc32fast::hash(payload);
-    if actual != crc {
-        return Err(bad(format!("checksum mismatch: {actual:08x}, header says {crc:08x}")));
-    }
-    Ok(payload)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file, flushed to disk, renamed. With
-/// `pause`, sleeps half-way through the write (a test hook for crashes mid-write).
-pub fn write_atomic(path: &Path, bytes: &[u8], pause: Option<i64>) -> Result<(), EngineError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp).map_err(EngineError::io("create", &tmp))?;
-    let half = bytes.len() / 2;
-    f.write_all(&bytes[..half]).map_err(EngineError::io("write", &tmp))?;
-    if let Some(p) = pause {
-        std::thread::sleep(std::time::Duration::from_nanos(p.max(0) as u64));
-    }
-    f.write_all(&bytes[half..]).map_err(EngineError::io("write", &tmp))?;
-    f.sync_data().map_err(EngineError::io("sync", &tmp))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(EngineError::io("rename", &tmp))
-}
-
-/// Reads and checks a framed file.
-pub fn read_framed(path: &Path) -> Result<Vec<u8>, EngineError> {
-    let bytes = fs::read(path).map_err(EngineError::io("read", path))?;
-    Ok(unframe(path, &bytes)?.to_vec())
-}
-
-fn decode<T: serde::de::DeserializeOwned>(path: &Path, payload: &[u8]) -> Result<T, EngineError> {
-    bincode::deserialize(payload).map_err(|e| EngineError::CorruptCheckpoint {
-        path: path.to_path_buf(),
-        reason: format!("undecodable: {e}"),
-    })
-}
-
-/// Serializes a value.
-pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    bincode::serialize(value).expect("in-memory serialization does not fail")
 }
 
 /// A checkpoint read back and verified.
@@ -172,7 +93,7 @@ pub fn latest_valid(
 /// Writes a checkpoint's metadata, completing it.
 pub fn complete(root: &Path, metadata: &Metadata) -> Result<(), EngineError> {
     let path = checkpoint_dir(root, metadata.id).join("_metadata");
-    write_atomic(&path, &frame(&encode(metadata)), None)
+    Ok(write_atomic(&path, &frame(&encode(metadata)), None)?)
 }
 
 /// Removes all but the newest `keep` complete checkpoints, and incomplete ones older than the
@@ -257,24 +178,6 @@ mod tests {
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d
-    }
-
-    #[test]
-    fn framing_detects_truncation_and_corruption() {
-        let d = tmp("frame");
-        let p = d.join("f");
-        write_atomic(&p, &frame(b"hello state"), None).unwrap();
-        assert_eq!(read_framed(&p).unwrap(), b"hello state");
-        let good = fs::read(&p).unwrap();
-        fs::write(&p, &good[..good.len() - 3]).unwrap();
-        assert!(read_framed(&p).unwrap_err().to_string().contains("truncated"));
-        let mut bad = good.clone();
-        *bad.last_mut().unwrap() ^= 0x40;
-        fs::write(&p, &bad).unwrap();
-        assert!(read_framed(&p).unwrap_err().to_string().contains("checksum"));
-        fs::write(&p, b"xx").unwrap();
-        assert!(read_framed(&p).unwrap_err().to_string().contains("header"));
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]

@@ -8,10 +8,9 @@
 use super::Operator;
 use crate::config::Delivery;
 use crate::message::Barrier;
-use crate::metrics::Metrics;
 use crate::task::Context;
+use flowmark_core::Metrics;
 use flowmark_core::{Output, Rec, Time};
-use std::fmt::Write as _;
 use std::io::Write as _;
 
 /// Writes the results of one sink.
@@ -65,11 +64,7 @@ impl<T: Output> Operator<T> for Sink {
         let now = cx.now();
         Metrics::add(&cx.metrics().results_out, batch.len() as u64);
         for r in batch.drain(..) {
-            let _ = write!(self.lines, "{now}\t");
-            r.data.identity(&mut self.lines);
-            self.lines.push('\t');
-            r.data.value(&mut self.lines);
-            self.lines.push('\n');
+            flowmark_core::output::write_line(now, &r.data, &mut self.lines);
             self.event_latency.push(now - r.time);
             self.processing_latency.push(now - r.arrival);
         }

@@ -3,10 +3,11 @@
 
 #![allow(dead_code)]
 
+use flowmark_core::Metrics;
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::time::{MILLISECOND, SECOND};
 use flowmark_core::{Expected, Job, Log, ResultLine, Time, TimeDomain, Verdict};
-use flowmark_dataflow::{Config, Metrics, output};
+use flowmark_dataflow::{Config, output};
 use flowmark_reference::Input;
 use flowmark_workloads::{Disorder, LogSpec, RateProfile, Visitor};
 use std::path::{Path, PathBuf};
