@@ -31,7 +31,7 @@ pub use clock::LogClock;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use output::{Output, ResultLine, Update, WindowResult};
-pub use record::{All, Data, Key, Rec};
+pub use record::{All, Data, Key, Rec, key_hash, owner};
 pub use source::{Entry, Log, PartitionReader, ReaderPosition, VecLog};
 pub use time::Time;
 pub use watermark::{PartitionWatermark, TimeDomain, WatermarkStrategy, WatermarkTracker};

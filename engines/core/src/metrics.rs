@@ -29,8 +29,12 @@ pub struct Metrics {
     pub last_checkpoint_duration: AtomicI64,
     /// Bytes written by the last completed checkpoint.
     pub last_checkpoint_bytes: AtomicU64,
-    /// Restarts after task failures.
+    /// Restarts after task failures (dataflow), or task recomputations (micro-batch).
     pub restarts: AtomicU64,
+    /// Micro-batch: time from a batch's scheduled start to its actual start, in nanoseconds.
+    pub scheduling_delay: Mutex<Histogram<u64>>,
+    /// Micro-batch: time a batch took to process, in nanoseconds.
+    pub batch_processing_time: Mutex<Histogram<u64>>,
     /// Event-time latency of results (emit − the result's time), in nanoseconds.
     pub event_time_latency: Mutex<Histogram<u64>>,
     /// Processing-time latency of results (emit − latest arrival covered), in nanoseconds.
@@ -56,6 +60,8 @@ impl Default for Metrics {
             last_checkpoint_duration: AtomicI64::new(0),
             last_checkpoint_bytes: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
+            scheduling_delay: Mutex::new(histogram()),
+            batch_processing_time: Mutex::new(histogram()),
             event_time_latency: Mutex::new(histogram()),
             processing_time_latency: Mutex::new(histogram()),
         }

@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 
-/// What may travel through a job: cloneable, sendable to another task, serializable into a
-/// checkpoint.
-pub trait Data: Clone + Debug + Send + Serialize + for<'de> Deserialize<'de> + 'static {}
-impl<T: Clone + Debug + Send + Serialize + for<'de> Deserialize<'de> + 'static> Data for T {}
+/// What may travel through a job: cloneable, sendable to another task and readable from several
+/// (a batch's partition may be read by more than one task), serializable into a checkpoint.
+pub trait Data: Clone + Debug + Send + Sync + Serialize + for<'de> Deserialize<'de> + 'static {}
+impl<T: Clone + Debug + Send + Sync + Serialize + for<'de> Deserialize<'de> + 'static> Data for T {}
 
 /// What a stream may be keyed by: data with a total order (so that ties break the same way on
 /// every engine), a hash (for partitioning) and a textual form (for result identities).
@@ -61,4 +61,18 @@ impl Display for All {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("*")
     }
+}
+
+/// The hash every engine partitions keys by: fixed (not seeded per process), so that a key goes
+/// to the same task after a restart as before — where its state is.
+#[inline]
+pub fn key_hash<K: Hash>(key: &K) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+/// The partition among `n` that owns a key hash.
+#[inline]
+pub fn owner(hash: u64, n: usize) -> usize {
+    ((u128::from(hash) * n as u128) >> 64) as usize
 }

@@ -16,12 +16,11 @@ use criterion::{Criterion, Throughput};
 use flowmark_core::Metrics;
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::time::SECOND;
-use flowmark_core::{Job, Log, PartitionReader, Time, TimeDomain, WindowSpec, Windows};
+use flowmark_core::{Log, Time};
 use flowmark_dataflow::Config;
 use flowmark_workloads::jobs::wordcount::{WordCount, WordCountSpec, Words};
 use flowmark_workloads::{Disorder, GeneratedLog, LogSpec, RateProfile};
 use rustc_hash::FxHashMap;
-use std::fmt::Write;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,46 +37,6 @@ fn log(vocabulary: u32, skew: f64, seconds: i64) -> (WordCount, GeneratedLog<Wor
     };
     let log = GeneratedLog::new(&log_spec, Words::new(vocabulary, skew).unwrap()).unwrap();
     (WordCount::new(&spec).unwrap(), log, seconds * SECOND)
-}
-
-/// The same computation in one loop: read, watermark, count per word and window, fire windows
-/// as the watermark passes them, write the result lines.
-fn hand_written(job: &WordCount, log: &GeneratedLog<Words>, end: Time) -> u64 {
-    let spec = WindowSpec::new(Windows::tumbling(SECOND));
-    let mut reader = PartitionReader::new(log, 0, job.watermarks(), TimeDomain::Event);
-    let n = log.arrived_before(0, end);
-    let mut windows: std::collections::BTreeMap<Time, FxHashMap<u32, u64>> = Default::default();
-    let mut out = String::new();
-    let mut results = 0u64;
-    let mut fire =
-        |wm: Time, windows: &mut std::collections::BTreeMap<Time, FxHashMap<u32, u64>>, out: &mut String| {
-            while let Some(e) = windows.first_entry() {
-                if *e.key() + SECOND - 1 > wm {
-                    break;
-                }
-                let start = *e.key();
-                for (word, count) in e.remove() {
-                    let _ = writeln!(out, "0\t{word} [{start},{})\t{count}", start + SECOND);
-                    results += 1;
-                }
-                black_box(out.len());
-                out.clear();
-            }
-        };
-    let mut last_wm = Time::MIN;
-    for i in 0..n {
-        let r = reader.next_record().expect("the log has it");
-        let start = r.time - r.time.rem_euclid(SECOND);
-        if !spec.is_late(flowmark_core::Window::new(start, start + SECOND), r.wm) {
-            *windows.entry(start).or_default().entry(r.data).or_default() += 1;
-        }
-        if i % 1024 == 1023 && reader.watermark() > last_wm {
-            last_wm = reader.watermark();
-            fire(last_wm, &mut windows, &mut out);
-        }
-    }
-    fire(Time::MAX, &mut windows, &mut out);
-    results
 }
 
 fn engine(job: &WordCount, log: &GeneratedLog<Words>, end: Time, checkpoints: Option<Time>) -> Duration {
@@ -110,7 +69,7 @@ fn main() {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let t = Instant::now();
-                black_box(hand_written(&job, &words, end));
+                black_box(flowmark_workloads::baseline::wordcount(&job, &words, end));
                 let took = t.elapsed();
                 times.entry("loop").or_default().push(took);
                 total += took;

@@ -1,9 +1,229 @@
-//! # flowmark-microbatch
+//! # flowmark-microbatch — the micro-batch engine
 //!
-//! The micro-batch engine: a driver cuts the input into batches, each batch runs as stages of
-//! parallel tasks with a shuffle between them; exactly-once through an offset log, a commit
-//! log, versioned state and lineage.
-//!
-//! Not built yet: this crate holds the workspace's place for it (see the project's issue on the
-//! micro-batch engine). It implements [`flowmark_core::Runtime`] when it lands.
+//! Discretized streams in the style of Spark Streaming and Structured Streaming:
+//! - a driver cuts the input into batches on a trigger — every interval, or at once when the
+//!   previous batch overran it — each reading, per partition, the offsets that have arrived by
+//!   the cut; with back-pressure, a PID estimator caps how much a batch reads ([`rate`]);
+//! - a batch runs as stages of parallel tasks ([`executor`]): narrow operators fused into one
+//!   stage, map-side pre-aggregation, a hash shuffle into the reduce partitions, the stateful
+//!   stage ([`plan`], [`ops`]);
+//! - time: event time with a watermark computed from earlier batches, or processing time
+//!   (windows over arrival);
+//! - exactly-once: the offset log is written before a batch runs, its results and state delta
+//!   after, then the commit log; state is versioned per batch (a delta per batch, a snapshot
+//!   every few); results are written per batch, so a re-run replaces them ([`logs`]);
+//! - recovery in a new process rebuilds state from the newest valid snapshot and deltas
+//!   (passing over corrupt files, re-running batches from their logged offsets where needed),
+//!   re-runs an uncommitted batch with exactly its logged offsets, and goes on; a failed task
+//!   is recomputed from its inputs (lineage) without restarting the batch or the process.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod logs;
+pub mod ops;
+pub mod plan;
+pub mod rate;
+
+pub use config::{Config, Faults, Straggler, TaskFault};
+pub use error::EngineError;
+pub use plan::{MKeyed, MStream};
+
+use executor::Executor;
+use flowmark_core::time::MAX_WATERMARK;
+use flowmark_core::{Job, Key, Log, LogClock, Metrics, PartitionReader, ReaderPosition, Runtime, Time};
+use logs::{CommitEntry, Logs, OffsetEntry};
+use ops::Stateful;
+use plan::{Batch, Builder, SourceSlice};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// The micro-batch engine, as a [`Runtime`].
+pub struct Microbatch;
+
+impl Runtime for Microbatch {
+    type Stream<T: flowmark_core::Data> = MStream<T>;
+    type Keyed<K: Key, V: flowmark_core::Data> = MKeyed<K, V>;
+}
+
+/// How a run went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// The last committed batch when the run started (0 for a fresh start).
+    pub resumed_after: u64,
+    /// The state version recovery rebuilt (below `resumed_after` when newer state files were
+    /// unusable and batches were re-run from the offset log).
+    pub state_version: u64,
+    /// Batches run.
+    pub batches: u64,
+}
+
+/// Runs `job` over `log` to the end of its input, resuming after the last committed batch if the
+/// checkpoint directory has one. Results are read with [`logs::read_committed`].
+pub fn run<J: Job, L: Log<Event = J::Event>>(
+    job: &J,
+    log: &L,
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> Result<Summary, EngineError> {
+    config.validate()?;
+    let logs = Logs::new(&config.checkpoint_dir, &config.output_dir)?;
+    let b = Builder::new(config.parallelism, config.domain);
+    job.build::<Microbatch>(MStream::source(&b, log.clone()));
+    let stateful: Vec<Arc<dyn Stateful>> = b.stateful.borrow().clone();
+    let sinks = std::mem::take(&mut *b.sinks.borrow_mut());
+
+    // recovery: the last committed batch, and the newest state version every partition reaches
+    let warn = |e: &flowmark_core::durable::DurableError| eprintln!("flowmark-microbatch: passing over {e}");
+    let committed = logs.last_commit(warn)?;
+    let resumed_after = committed.as_ref().map_or(0, |c| c.batch);
+    let mut version = resumed_after;
+    for op in &stateful {
+        for part in 0..op.partitions() {
+            version = version.min(logs.restorable(op.id(), part, resumed_after, warn)?.version);
+        }
+    }
+    for op in &stateful {
+        for part in 0..op.partitions() {
+            logs.restore(&**op, part, version)?;
+        }
+    }
+    // where each partition stands after `version`: its end in the commit log, or the start
+    let mut positions: BTreeMap<u32, ReaderPosition> = (0..log.partitions())
+        .map(|p| (p, PartitionReader::new(log, p, job.watermarks(), config.domain).position()))
+        .collect();
+    if version > 0 {
+        let entry =
+            logs.offsets(version + 1)?.map(|e| e.ranges.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>());
+        match entry {
+            // the next batch's logged start is exactly where `version` ended
+            Some(starts) => positions.extend(starts),
+            None => positions.extend(committed.iter().flat_map(|c| c.ends.iter().copied())),
+        }
+    }
+    let ends: BTreeMap<u32, u64> =
+        (0..log.partitions()).map(|p| (p, log.arrived_before(p, config.end))).collect();
+
+    let clock = LogClock::new(config.origin);
+    let executor = Executor::new(config.parallelism, config.faults.clone(), clock, metrics.clone());
+    let mut pid = rate::PidRateEstimator::default();
+    let mut max_rate: Option<f64> = None;
+    let mut next_at = if version == 0 { config.interval } else { clock.now() };
+    let mut batch_id = version + 1;
+    let mut batches = 0;
+    loop {
+        let logged = logs.offsets(batch_id)?;
+        let rerun = logged.is_some();
+        let scheduled = if rerun { clock.now() } else { next_at };
+        let entry = match logged {
+            Some(e) => e,
+            None => {
+                // nothing arrives after the end of the input: no batch waits past it
+                let wait = scheduled.min(config.end) - clock.now();
+                if wait > 0 {
+                    std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
+                }
+                let at = if config.cut_at_ticks { scheduled } else { clock.now() };
+                let e = cut(
+                    batch_id,
+                    at,
+                    log,
+                    &positions,
+                    &ends,
+                    max_rate.map(|r| r * config.interval as f64 / 1e9),
+                );
+                logs.write_offsets(&e)?;
+                e
+            }
+        };
+        let started = clock.now();
+        let n = config.parallelism;
+        let sources: Vec<Arc<SourceSlice>> = (0..n)
+            .map(|i| {
+                let ranges = entry.ranges.iter().filter(|r| r.0 as usize % n == i).copied().collect();
+                Arc::new(SourceSlice { ranges, ends: Mutex::new(Vec::new()) })
+            })
+            .collect();
+        let now = || clock.now();
+        let last_version = batch_id - 1;
+        let reload = |op: &dyn Stateful, part: usize| logs.restore(op, part, last_version);
+        let batch = Batch::new(batch_id, entry.wm, sources, &executor, &metrics, &now, &reload);
+        executor.new_batch();
+        for (name, sink) in &sinks {
+            let lines = sink(&batch)?;
+            logs.write_output(name, batch_id, &lines)?;
+        }
+        let snapshot = batch_id % config.snapshot_every == 0;
+        let mut state_bytes = 0;
+        for op in &stateful {
+            for part in 0..op.partitions() {
+                state_bytes += logs.write_state(&**op, part, batch_id, snapshot)?;
+                if snapshot && batch_id > config.snapshot_every {
+                    logs.prune_state(op.id(), part, batch_id - config.snapshot_every)?;
+                }
+            }
+        }
+        for s in &batch.sources {
+            positions.extend(s.ends.lock().unwrap_or_else(|e| e.into_inner()).iter().copied());
+        }
+        logs.write_commit(&CommitEntry {
+            batch: batch_id,
+            ends: positions.iter().map(|(p, r)| (*p, *r)).collect(),
+        })?;
+        let finished = clock.now();
+
+        let records: u64 = entry.ranges.iter().map(|(_, start, end)| end.saturating_sub(start.offset)).sum();
+        Metrics::add(&metrics.events_in, records);
+        Metrics::record(&metrics.scheduling_delay, &[started - scheduled]);
+        Metrics::record(&metrics.batch_processing_time, &[finished - started]);
+        metrics.checkpoints_completed.fetch_add(1, Ordering::Relaxed);
+        metrics.last_checkpoint_bytes.store(state_bytes, Ordering::Relaxed);
+        metrics.watermark.store(entry.wm, Ordering::Relaxed);
+        batches += 1;
+        if entry.last {
+            return Ok(Summary { resumed_after, state_version: version, batches });
+        }
+        if config.backpressure {
+            max_rate =
+                pid.update(finished, records, finished - started, started - scheduled, config.interval);
+        }
+        // the next batch: at the next tick, or at once (cut now) if this one overran it
+        next_at = scheduled + config.interval;
+        if !config.cut_at_ticks && finished > next_at {
+            next_at = finished;
+        }
+        batch_id += 1;
+    }
+}
+
+/// Cuts batch `id` at log time `cut`: per partition, from where it stands to what has arrived
+/// (at most `quota` records in all, with back-pressure); the watermark is the minimum over the
+/// partitions that still have input, and `+∞` — the last batch — when none has.
+fn cut<L: Log>(
+    id: u64,
+    cut: Time,
+    log: &L,
+    positions: &BTreeMap<u32, ReaderPosition>,
+    ends: &BTreeMap<u32, u64>,
+    quota: Option<f64>,
+) -> OffsetEntry {
+    let per_partition = quota.map(|q| ((q / positions.len().max(1) as f64) as u64).max(1));
+    let mut wm = MAX_WATERMARK;
+    let mut ranges = Vec::new();
+    for (&p, start) in positions {
+        let end_of_input = ends[&p];
+        if start.offset >= end_of_input {
+            continue;
+        }
+        wm = wm.min(start.wm.current());
+        let mut end = log.arrived_before(p, cut).min(end_of_input);
+        if let Some(q) = per_partition {
+            end = end.min(start.offset + q);
+        }
+        ranges.push((p, *start, end.max(start.offset)));
+    }
+    OffsetEntry { batch: id, cut, wm, last: wm == MAX_WATERMARK, ranges }
+}

@@ -7,19 +7,8 @@ use crate::message::{Barrier, Message, Tagged};
 use crate::task::Context;
 use crossbeam_channel::Sender;
 use flowmark_core::{Rec, Time};
-use std::hash::{BuildHasher, Hash};
 
-/// The hash every exchange partitions by: fixed (not seeded per process), so that a key goes to
-/// the same task after a restart as before — where its state is.
-pub fn key_hash<K: Hash>(key: &K) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(key)
-}
-
-/// The task among `n` that owns a key hash.
-#[inline]
-pub fn owner(hash: u64, n: usize) -> usize {
-    ((u128::from(hash) * n as u128) >> 64) as usize
-}
+pub use flowmark_core::record::{key_hash, owner};
 
 /// Partitions records of type `T` into buffers of type `O` for the next stage.
 pub struct Exchange<T, O, F> {

@@ -1,0 +1,109 @@
+//! The settings of a micro-batch run.
+
+use crate::error::EngineError;
+use flowmark_core::time::SECOND;
+use flowmark_core::{Time, TimeDomain};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Faults to inject, for the harness's failure scenarios.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Faults {
+    /// One task panics once, when log time reaches `at`; it is recomputed from its inputs.
+    pub task_failure: Option<TaskFault>,
+    /// One task runs slowly (its first attempt only) during a period.
+    pub straggler: Option<Straggler>,
+}
+
+/// Which task fails, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFault {
+    /// The stage, counted within a batch in the order stages run (0 reads the input).
+    pub stage: usize,
+    /// The task.
+    pub task: usize,
+    /// Log time from which it fails (once).
+    pub at: Time,
+}
+
+/// A slow task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Straggler {
+    /// The stage.
+    pub stage: usize,
+    /// The task.
+    pub task: usize,
+    /// Start of the slow period, log time.
+    pub from: Time,
+    /// End of the slow period.
+    pub until: Time,
+    /// Extra time the task takes while slow.
+    pub delay: Time,
+}
+
+/// The settings of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Tasks per stage, and reduce partitions of every shuffle.
+    pub parallelism: usize,
+    /// The trigger: a batch is cut every `interval` of log time, or at once when the previous
+    /// batch overran it.
+    pub interval: Time,
+    /// Cut every batch at its scheduled tick, even one that starts late: a backlog is then read
+    /// one interval at a time, as a replay of the schedule (the default reads everything that
+    /// has arrived when the batch starts, as Spark does).
+    pub cut_at_ticks: bool,
+    /// Adapt how much a batch reads to the measured processing rate (Spark's PID rate
+    /// estimator), so that a slow engine keeps up instead of building ever longer batches.
+    pub backpressure: bool,
+    /// A full state snapshot every this many batches (deltas in between).
+    pub snapshot_every: u64,
+    /// Where the offset log, commit log and state versions live.
+    pub checkpoint_dir: PathBuf,
+    /// Where results are written.
+    pub output_dir: PathBuf,
+    /// The run's time domain.
+    pub domain: TimeDomain,
+    /// The monotonic instant of log time 0.
+    pub origin: Time,
+    /// The input ends with the entries arriving before this log time.
+    pub end: Time,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+impl Config {
+    /// Defaults for a run writing under `dir`, with its log starting at `origin` and ending at
+    /// `end`.
+    pub fn new(dir: impl Into<PathBuf>, origin: Time, end: Time) -> Self {
+        let dir = dir.into();
+        Config {
+            parallelism: 1,
+            interval: SECOND,
+            cut_at_ticks: false,
+            backpressure: false,
+            snapshot_every: 10,
+            checkpoint_dir: dir.join("checkpoints"),
+            output_dir: dir.join("output"),
+            domain: TimeDomain::Event,
+            origin,
+            end,
+            faults: Faults::default(),
+        }
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |m: String| Err(EngineError::Config(m));
+        if self.parallelism == 0 {
+            return bad("parallelism must be at least 1".into());
+        }
+        if self.interval <= 0 {
+            return bad(format!("the batch interval must be positive, got {} ns", self.interval));
+        }
+        if self.snapshot_every == 0 {
+            return bad("snapshot_every must be at least 1".into());
+        }
+        Ok(())
+    }
+}

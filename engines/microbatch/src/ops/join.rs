@@ -1,0 +1,118 @@
+//! Regular join with unbounded state: both inputs are bucketed by key; the reduce side joins
+//! each record of the batch with what the state holds of the other input (and with the batch's
+//! earlier records), then keeps it.
+
+use super::Versioned;
+use flowmark_core::{Key, Rec, key_hash, owner};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+/// A record of either input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side<V, W> {
+    /// From the left input.
+    Left(V),
+    /// From the right input.
+    Right(W),
+}
+
+/// Buckets records of one input by key partition, tagged with their side.
+pub fn map_side<K: Key, V, X>(
+    records: Vec<Rec<(K, V)>>,
+    side: fn(V) -> X,
+    n: usize,
+) -> Vec<Vec<Rec<(K, X)>>> {
+    let mut buckets: Vec<Vec<Rec<(K, X)>>> = (0..n).map(|_| Vec::new()).collect();
+    for r in records {
+        let (k, v) = r.data;
+        let b = owner(key_hash(&k), n);
+        buckets[b].push(Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: (k, side(v)) });
+    }
+    buckets
+}
+
+/// Both inputs' records of one key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Both<V, W> {
+    left: Vec<Rec<V>>,
+    right: Vec<Rec<W>>,
+}
+
+impl<V, W> Default for Both<V, W> {
+    fn default() -> Self {
+        Both { left: Vec::new(), right: Vec::new() }
+    }
+}
+
+/// One key partition's join state.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize, V: Serialize, W: Serialize",
+    deserialize = "K: Key, V: Deserialize<'de>, W: Deserialize<'de>"
+))]
+pub struct JoinState<K: Key, V, W> {
+    keys: FxHashMap<K, Both<V, W>>,
+    #[serde(skip)]
+    changed: FxHashSet<K>,
+}
+
+impl<K: Key, V, W> Default for JoinState<K, V, W> {
+    fn default() -> Self {
+        JoinState { keys: FxHashMap::default(), changed: FxHashSet::default() }
+    }
+}
+
+impl<K: Key, V, W> Versioned for JoinState<K, V, W>
+where
+    V: Clone + Send + Serialize + for<'de> Deserialize<'de>,
+    W: Clone + Send + Serialize + for<'de> Deserialize<'de>,
+{
+    type Delta = Vec<(K, Both<V, W>)>;
+
+    fn take_delta(&mut self) -> Self::Delta {
+        std::mem::take(&mut self.changed)
+            .into_iter()
+            .filter_map(|k| Some((k.clone(), self.keys.get(&k)?.clone())))
+            .collect()
+    }
+
+    fn apply(&mut self, delta: Self::Delta) {
+        self.keys.extend(delta);
+    }
+}
+
+fn pair<A, B, O>(a: &Rec<A>, b: &Rec<B>, o: O) -> Rec<O> {
+    Rec { time: a.time.max(b.time), arrival: a.arrival.max(b.arrival), wm: a.wm.max(b.wm), data: o }
+}
+
+impl<K: Key, V: Clone, W: Clone> JoinState<K, V, W> {
+    /// The reduce side.
+    pub fn reduce<O>(
+        &mut self,
+        f: &impl Fn(&K, &V, &W) -> Option<O>,
+        input: &[Rec<(K, Side<V, W>)>],
+        out: &mut Vec<Rec<O>>,
+    ) {
+        for r in input {
+            let key = &r.data.0;
+            let both = self.keys.entry(key.clone()).or_default();
+            match &r.data.1 {
+                Side::Left(v) => {
+                    let l = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: v.clone() };
+                    out.extend(
+                        both.right.iter().filter_map(|w| f(key, &l.data, &w.data).map(|o| pair(&l, w, o))),
+                    );
+                    both.left.push(l);
+                }
+                Side::Right(w) => {
+                    let rr = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: w.clone() };
+                    out.extend(
+                        both.left.iter().filter_map(|l| f(key, &l.data, &rr.data).map(|o| pair(l, &rr, o))),
+                    );
+                    both.right.push(rr);
+                }
+            }
+            self.changed.insert(key.clone());
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Running aggregate per key: the map side pre-aggregates per key, the reduce side merges into
+//! the key's running aggregate and emits one update per key the batch touched.
+
+use super::Versioned;
+use flowmark_core::{Aggregate, Key, Rec, Time, Update, key_hash, owner};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+/// A key's aggregate with the latest instants it covers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Running<A> {
+    acc: A,
+    time: Time,
+    arrival: Time,
+    wm: Time,
+}
+
+/// The map side: pre-aggregates per key, buckets by key partition.
+pub fn map_side<K: Key, V, A: Aggregate<V>>(
+    agg: &A,
+    records: Vec<Rec<(K, V)>>,
+    n: usize,
+) -> Vec<Vec<(K, Running<A::Acc>)>> {
+    let mut local: FxHashMap<K, Running<A::Acc>> = FxHashMap::default();
+    for r in records {
+        let (key, value) = r.data;
+        let e = local.entry(key).or_insert_with(|| Running {
+            acc: agg.init(),
+            time: Time::MIN,
+            arrival: Time::MIN,
+            wm: Time::MIN,
+        });
+        agg.add(&mut e.acc, &value);
+        e.time = e.time.max(r.time);
+        e.arrival = e.arrival.max(r.arrival);
+        e.wm = e.wm.max(r.wm);
+    }
+    let mut buckets: Vec<Vec<(K, Running<A::Acc>)>> = (0..n).map(|_| Vec::new()).collect();
+    for (k, r) in local {
+        buckets[owner(key_hash(&k), n)].push((k, r));
+    }
+    buckets
+}
+
+/// One key partition's aggregates.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, A: Serialize", deserialize = "K: Key, A: Deserialize<'de>"))]
+pub struct ReduceState<K: Key, A> {
+    keys: FxHashMap<K, Running<A>>,
+    #[serde(skip)]
+    changed: FxHashSet<K>,
+}
+
+impl<K: Key, A> Default for ReduceState<K, A> {
+    fn default() -> Self {
+        ReduceState { keys: FxHashMap::default(), changed: FxHashSet::default() }
+    }
+}
+
+impl<K: Key, A: Clone + Send + Serialize + for<'de> Deserialize<'de>> Versioned for ReduceState<K, A> {
+    type Delta = Vec<(K, Running<A>)>;
+
+    fn take_delta(&mut self) -> Self::Delta {
+        std::mem::take(&mut self.changed)
+            .into_iter()
+            .filter_map(|k| Some((k.clone(), self.keys.get(&k)?.clone())))
+            .collect()
+    }
+
+    fn apply(&mut self, delta: Self::Delta) {
+        self.keys.extend(delta);
+    }
+}
+
+impl<K: Key, A: Clone> ReduceState<K, A> {
+    /// The reduce side.
+    pub fn reduce<V, G: Aggregate<V, Acc = A>>(
+        &mut self,
+        agg: &G,
+        input: &[(K, Running<A>)],
+        out: &mut Vec<Rec<Update<K, G::Out>>>,
+    ) {
+        let mut touched = Vec::new();
+        for (key, part) in input {
+            let e = self.keys.entry(key.clone()).or_insert_with(|| Running {
+                acc: agg.init(),
+                time: Time::MIN,
+                arrival: Time::MIN,
+                wm: Time::MIN,
+            });
+            agg.merge(&mut e.acc, part.acc.clone());
+            e.time = e.time.max(part.time);
+            e.arrival = e.arrival.max(part.arrival);
+            e.wm = e.wm.max(part.wm);
+            if self.changed.insert(key.clone()) {
+                touched.push(key.clone());
+            }
+        }
+        for key in touched {
+            let e = &self.keys[&key];
+            out.push(Rec {
+                time: e.time,
+                arrival: e.arrival,
+                wm: e.wm,
+                data: Update { value: agg.finish(&e.acc), key },
+            });
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Session windows: the map side drops records at or behind their watermark (late) and buckets
+//! the rest by key; the reduce side merges each record's `[t, t + gap)` into its key's
+//! sessions and fires the sessions the batch's watermark has passed.
+
+use super::{Late, Mapped, Versioned};
+use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec, key_hash, owner};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The map side: lateness, buckets by key partition.
+pub fn map_side<K: Key, V>(spec: &WindowSpec, records: Vec<Rec<(K, V)>>, n: usize) -> Mapped<Rec<(K, V)>> {
+    let mut late = Late::default();
+    let mut buckets: Vec<Vec<Rec<(K, V)>>> = (0..n).map(|_| Vec::new()).collect();
+    for r in records {
+        if spec.is_late_element(r.time, r.wm) {
+            late.events += 1;
+            late.windows += 1;
+        } else {
+            buckets[owner(key_hash(&r.data.0), n)].push(r);
+        }
+    }
+    (buckets, late)
+}
+
+/// An open session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session<A> {
+    window: Window,
+    acc: A,
+    arrival: Time,
+}
+
+/// One key partition's open sessions.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, A: Serialize", deserialize = "K: Key, A: Deserialize<'de>"))]
+pub struct SessionState<K: Key, A> {
+    open: FxHashMap<K, Vec<Session<A>>>,
+    timers: BTreeSet<(Time, K)>,
+    #[serde(skip)]
+    changed: FxHashSet<K>,
+}
+
+impl<K: Key, A> Default for SessionState<K, A> {
+    fn default() -> Self {
+        SessionState { open: FxHashMap::default(), timers: BTreeSet::new(), changed: FxHashSet::default() }
+    }
+}
+
+impl<K: Key, A> SessionState<K, A> {
+    fn set(&mut self, key: K, sessions: Vec<Session<A>>) {
+        if let Some(old) = self.open.remove(&key) {
+            for s in old {
+                self.timers.remove(&(s.window.end, key.clone()));
+            }
+        }
+        for s in &sessions {
+            self.timers.insert((s.window.end, key.clone()));
+        }
+        if !sessions.is_empty() {
+            self.open.insert(key, sessions);
+        }
+    }
+}
+
+impl<K: Key, A: Clone + Send + Serialize + for<'de> Deserialize<'de>> Versioned for SessionState<K, A> {
+    /// Every changed key's sessions (none: the key has no open session).
+    type Delta = Vec<(K, Vec<Session<A>>)>;
+
+    fn take_delta(&mut self) -> Self::Delta {
+        std::mem::take(&mut self.changed)
+            .into_iter()
+            .map(|k| {
+                let s = self.open.get(&k).cloned().unwrap_or_default();
+                (k, s)
+            })
+            .collect()
+    }
+
+    fn apply(&mut self, delta: Self::Delta) {
+        for (k, s) in delta {
+            self.set(k, s);
+        }
+    }
+}
+
+impl<K: Key, A: Clone> SessionState<K, A> {
+    /// The reduce side.
+    pub fn reduce<V, G: Aggregate<V, Acc = A>>(
+        &mut self,
+        agg: &G,
+        gap: Time,
+        input: &[Rec<(K, V)>],
+        wm: Time,
+        out: &mut Vec<Rec<WindowResult<K, G::Out>>>,
+    ) {
+        for r in input {
+            let key = &r.data.0;
+            let mut merged = Session {
+                window: Window::new(r.time, r.time.saturating_add(gap)),
+                acc: agg.init(),
+                arrival: r.arrival,
+            };
+            agg.add(&mut merged.acc, &r.data.1);
+            let mut list = self.open.get(key).cloned().unwrap_or_default();
+            while let Some(i) = list.iter().position(|s| s.window.intersects(&merged.window)) {
+                let s = list.swap_remove(i);
+                merged.window = merged.window.cover(&s.window);
+                merged.arrival = merged.arrival.max(s.arrival);
+                agg.merge(&mut merged.acc, s.acc);
+            }
+            list.push(merged);
+            self.set(key.clone(), list);
+            self.changed.insert(key.clone());
+        }
+        while let Some((end, _)) = self.timers.first()
+            && *end - 1 <= wm
+        {
+            let (end, key) = self.timers.pop_first().expect("checked above");
+            let mut list = self.open.remove(&key).unwrap_or_default();
+            if let Some(i) = list.iter().position(|s| s.window.end == end) {
+                let s = list.swap_remove(i);
+                let w = s.window;
+                out.push(Rec::window_result(
+                    w,
+                    s.arrival,
+                    WindowResult { key: key.clone(), window: w, value: agg.finish(&s.acc) },
+                ));
+            }
+            if !list.is_empty() {
+                self.open.insert(key.clone(), list);
+            }
+            self.changed.insert(key);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Window aggregation (fixed windows, or windows records name themselves), as Structured
+//! Streaming runs it: the map side assigns windows, drops late records, and pre-aggregates per
+//! (window, key); the reduce side merges the partial aggregates into the state, fires the
+//! windows the batch's watermark has passed (and again any fired window a late record updated),
+//! and purges windows past their allowed lateness.
+
+use super::{Late, Mapped, Versioned};
+use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec, key_hash, owner};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A window by (end, start): the order windows fire in.
+pub type PaneId = (Time, Time);
+
+fn window(p: PaneId) -> Window {
+    Window::new(p.1, p.0)
+}
+
+/// A pre-aggregated (window, key) from one map task.
+#[derive(Clone, Debug)]
+pub struct Partial<K, A> {
+    pane: PaneId,
+    key: K,
+    acc: A,
+    arrival: Time,
+}
+
+/// One key's aggregate in one window.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Slot<A> {
+    acc: A,
+    arrival: Time,
+}
+
+/// The map side: windows, lateness, pre-aggregation, buckets by key partition.
+pub fn map_side<K: Key, V, A: Aggregate<V>>(
+    agg: &A,
+    spec: &WindowSpec,
+    assign: &impl Fn(&Rec<(K, V)>, &mut dyn FnMut(Window)),
+    records: Vec<Rec<(K, V)>>,
+    n: usize,
+) -> Mapped<Partial<K, A::Acc>> {
+    let mut late = Late::default();
+    let mut local: FxHashMap<(PaneId, K), (A::Acc, Time)> = FxHashMap::default();
+    for r in &records {
+        let mut on_time = false;
+        assign(r, &mut |w| {
+            if spec.is_late(w, r.wm) {
+                late.windows += 1;
+                return;
+            }
+            on_time = true;
+            let e =
+                local.entry(((w.end, w.start), r.data.0.clone())).or_insert_with(|| (agg.init(), Time::MIN));
+            agg.add(&mut e.0, &r.data.1);
+            e.1 = e.1.max(r.arrival);
+        });
+        if !on_time {
+            late.events += 1;
+        }
+    }
+    let mut buckets: Vec<Vec<Partial<K, A::Acc>>> = (0..n).map(|_| Vec::new()).collect();
+    for ((pane, key), (acc, arrival)) in local {
+        buckets[owner(key_hash(&key), n)].push(Partial { pane, key, acc, arrival });
+    }
+    (buckets, late)
+}
+
+/// One key partition's windows.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, A: Serialize", deserialize = "K: Key, A: Deserialize<'de>"))]
+pub struct WindowState<K: Key, A> {
+    panes: BTreeMap<PaneId, FxHashMap<K, Slot<A>>>,
+    fired: BTreeSet<PaneId>,
+    #[serde(skip)]
+    changes: Changes<K>,
+}
+
+#[derive(Debug)]
+struct Changes<K> {
+    updated: FxHashSet<(PaneId, K)>,
+    fired: Vec<PaneId>,
+    purged: Vec<PaneId>,
+}
+
+impl<K> Default for Changes<K> {
+    fn default() -> Self {
+        Changes { updated: FxHashSet::default(), fired: Vec::new(), purged: Vec::new() }
+    }
+}
+
+impl<K: Key, A> Default for WindowState<K, A> {
+    fn default() -> Self {
+        WindowState { panes: BTreeMap::new(), fired: BTreeSet::new(), changes: Changes::default() }
+    }
+}
+
+/// What a batch changed in a partition's windows.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WindowDelta<K, A> {
+    upserts: Vec<(PaneId, K, Slot<A>)>,
+    fired: Vec<PaneId>,
+    purged: Vec<PaneId>,
+}
+
+impl<K: Key, A: Clone + Send + Serialize + for<'de> Deserialize<'de>> Versioned for WindowState<K, A> {
+    type Delta = WindowDelta<K, A>;
+
+    fn take_delta(&mut self) -> WindowDelta<K, A> {
+        let c = std::mem::take(&mut self.changes);
+        let upserts = c
+            .updated
+            .into_iter()
+            .filter_map(|(pane, key)| {
+                let slot = self.panes.get(&pane)?.get(&key)?.clone();
+                Some((pane, key, slot))
+            })
+            .collect();
+        WindowDelta { upserts, fired: c.fired, purged: c.purged }
+    }
+
+    fn apply(&mut self, d: WindowDelta<K, A>) {
+        for (pane, key, slot) in d.upserts {
+            self.panes.entry(pane).or_default().insert(key, slot);
+        }
+        self.fired.extend(d.fired);
+        for p in d.purged {
+            self.panes.remove(&p);
+            self.fired.remove(&p);
+        }
+    }
+}
+
+impl<K: Key, A: Clone> WindowState<K, A> {
+    /// The reduce side: merges the batch's partial aggregates, then fires and purges per the
+    /// batch's watermark.
+    pub fn reduce<V, G: Aggregate<V, Acc = A>>(
+        &mut self,
+        agg: &G,
+        lateness: Time,
+        input: &[Partial<K, A>],
+        wm: Time,
+        out: &mut Vec<Rec<WindowResult<K, G::Out>>>,
+    ) {
+        let result = |pane: PaneId, key: &K, slot: &Slot<A>| {
+            let w = window(pane);
+            Rec::window_result(
+                w,
+                slot.arrival,
+                WindowResult { key: key.clone(), window: w, value: agg.finish(&slot.acc) },
+            )
+        };
+        for p in input {
+            let slot = self
+                .panes
+                .entry(p.pane)
+                .or_default()
+                .entry(p.key.clone())
+                .or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
+            agg.merge(&mut slot.acc, p.acc.clone());
+            slot.arrival = slot.arrival.max(p.arrival);
+            self.changes.updated.insert((p.pane, p.key.clone()));
+            if self.fired.contains(&p.pane) {
+                // a late record within the allowed lateness: the window fires again for its key
+                out.push(result(p.pane, &p.key, slot));
+            }
+        }
+        let fire_until = wm.saturating_add(1);
+        for (&pane, slots) in self.panes.range(..=(fire_until, Time::MAX)) {
+            if pane.0 <= fire_until && self.fired.insert(pane) {
+                self.changes.fired.push(pane);
+                out.extend(slots.iter().map(|(k, s)| result(pane, k, s)));
+            }
+        }
+        let purge_until = fire_until.saturating_sub(lateness);
+        while let Some(e) = self.panes.first_entry() {
+            if e.key().0 > purge_until {
+                break;
+            }
+            let pane = *e.key();
+            e.remove();
+            self.fired.remove(&pane);
+            self.changes.purged.push(pane);
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The job API on this engine: a plan evaluated once per batch.
+//!
+//! An [`MStream`] is a stage's input (the partitions a batch gives it) and the fused chain of
+//! narrow operators every task of the stage applies to its partition. A keyed operator ends
+//! the stage: its map side runs in the same tasks, the shuffle regroups their buckets by key
+//! partition, and a reduce stage updates the operator's state; its results are the next stage's
+//! input. A partition crosses the chain as a vector, so no record is dispatched on its own.
+
+use crate::error::EngineError;
+use crate::executor::{Executor, Task};
+use crate::ops::{self, Late, Partitioned, Stateful, Versioned};
+use flowmark_core::{
+    Aggregate, Data, Key, KeyedStream, Log, Metrics, Output, PartitionReader, ReaderPosition, Rec, Stream,
+    Time, TimeDomain, Update, Window, WindowResult, WindowSpec, Windows,
+};
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+/// A partition of a stage's input, as the batch hands it over.
+pub type Part = Arc<dyn Any + Send + Sync>;
+
+type Input = Rc<dyn Fn(&Batch) -> Result<Vec<Part>, EngineError>>;
+type ChainFn<T> = Box<dyn FnMut(&Part) -> Vec<Rec<T>> + Send>;
+type Chain<T> = Rc<dyn Fn() -> ChainFn<T>>;
+type SinkFn = Box<dyn Fn(&Batch) -> Result<Vec<u8>, EngineError>>;
+
+/// What a source task reads in one batch: offset ranges of its partitions.
+#[derive(Debug)]
+pub struct SourceSlice {
+    /// (partition, position to start at, offset to stop before).
+    pub ranges: Vec<(u32, ReaderPosition, u64)>,
+    /// Where each partition's reader ended, filled in by the task that read it.
+    pub ends: Mutex<Vec<(u32, ReaderPosition)>>,
+}
+
+/// One batch being run: its id, watermark and input, and the means to run stages.
+pub struct Batch<'a> {
+    /// The batch.
+    pub id: u64,
+    /// The watermark the batch's stateful operators fire by (computed from earlier batches).
+    pub wm: Time,
+    /// What each source task reads.
+    pub sources: Vec<Arc<SourceSlice>>,
+    /// Runs stages.
+    pub executor: &'a Executor,
+    /// Counters.
+    pub metrics: &'a Metrics,
+    /// Log time now.
+    pub now: &'a dyn Fn() -> Time,
+    /// Restores a partition of an operator's state to the last committed version (before a
+    /// reduce task is recomputed).
+    pub reload: &'a (dyn Fn(&dyn Stateful, usize) -> Result<(), EngineError> + Sync),
+    memo: RefCell<HashMap<u32, Vec<Part>>>,
+}
+
+impl<'a> Batch<'a> {
+    /// A batch.
+    pub fn new(
+        id: u64,
+        wm: Time,
+        sources: Vec<Arc<SourceSlice>>,
+        executor: &'a Executor,
+        metrics: &'a Metrics,
+        now: &'a dyn Fn() -> Time,
+        reload: &'a (dyn Fn(&dyn Stateful, usize) -> Result<(), EngineError> + Sync),
+    ) -> Self {
+        Batch { id, wm, sources, executor, metrics, now, reload, memo: RefCell::new(HashMap::new()) }
+    }
+}
+
+/// The plan under construction.
+pub struct Builder {
+    n: usize,
+    domain: TimeDomain,
+    ids: Cell<u32>,
+    pub(crate) stateful: RefCell<Vec<Arc<dyn Stateful>>>,
+    pub(crate) sinks: RefCell<Vec<(&'static str, SinkFn)>>,
+}
+
+impl Builder {
+    /// A plan with `n` partitions per stage.
+    pub fn new(n: usize, domain: TimeDomain) -> Rc<Self> {
+        Rc::new(Builder {
+            n,
+            domain,
+            ids: Cell::new(0),
+            stateful: RefCell::new(Vec::new()),
+            sinks: RefCell::new(Vec::new()),
+        })
+    }
+
+    fn id(&self) -> u32 {
+        let id = self.ids.get();
+        self.ids.set(id + 1);
+        id
+    }
+
+    fn state<S: Versioned + 'static>(&self) -> Arc<Partitioned<S>> {
+        let s = Arc::new(Partitioned::<S>::new(self.id(), self.n));
+        self.stateful.borrow_mut().push(s.clone());
+        s
+    }
+}
+
+/// A stream of the micro-batch engine.
+pub struct MStream<T> {
+    b: Rc<Builder>,
+    input: Input,
+    chain: Chain<T>,
+}
+
+/// A keyed stream: records paired with their key.
+pub struct MKeyed<K, V> {
+    stream: MStream<(K, V)>,
+}
+
+impl<E: Data> MStream<E> {
+    /// The stream of `log`'s events: source task `i` reads the batch's ranges of the
+    /// partitions `p` with `p mod parallelism = i`.
+    pub fn source<L: Log<Event = E>>(b: &Rc<Builder>, log: L) -> Self {
+        let domain = b.domain;
+        let input: Input =
+            Rc::new(|batch: &Batch| Ok(batch.sources.iter().map(|s| s.clone() as Part).collect()));
+        let chain: Chain<E> = Rc::new(move || {
+            let log = log.clone();
+            Box::new(move |part: &Part| {
+                let slice = part.downcast_ref::<SourceSlice>().expect("a source stage reads source slices");
+                let mut out = Vec::new();
+                let mut ends = Vec::new();
+                for &(p, start, end) in &slice.ranges {
+                    let mut reader = PartitionReader::resume(&log, p, domain, start);
+                    reader.read_until(end, |r| out.push(r));
+                    ends.push((p, reader.position()));
+                }
+                *slice.ends.lock().unwrap_or_else(|e| e.into_inner()) = ends;
+                out
+            })
+        });
+        MStream { b: b.clone(), input, chain }
+    }
+}
+
+impl<T: Data> MStream<T> {
+    fn then<U: Data>(self, f: impl Fn(Vec<Rec<T>>) -> Vec<Rec<U>> + Clone + Send + 'static) -> MStream<U> {
+        let prev = self.chain;
+        MStream {
+            b: self.b,
+            input: self.input,
+            chain: Rc::new(move || {
+                let mut c = prev();
+                let f = f.clone();
+                Box::new(move |p: &Part| f(c(p)))
+            }),
+        }
+    }
+
+    /// Runs the stage: every task applies the chain, then `finish`, to its partition.
+    fn run_stage<O: Send>(
+        &self,
+        batch: &Batch,
+        finish: impl Fn(Vec<Rec<T>>) -> O + Clone + Send,
+    ) -> Result<Vec<O>, EngineError> {
+        let parts = (self.input)(batch)?;
+        let tasks: Vec<Task<'_, O>> = parts
+            .iter()
+            .map(|p| {
+                let mut chain = (self.chain)();
+                let finish = finish.clone();
+                Box::new(move |_| finish(chain(p))) as Task<'_, O>
+            })
+            .collect();
+        batch.executor.run(tasks)
+    }
+}
+
+fn count_late(batch: &Batch, late: impl IntoIterator<Item = Late>) {
+    let (mut events, mut windows) = (0, 0);
+    for l in late {
+        events += l.events;
+        windows += l.windows;
+    }
+    Metrics::add(&batch.metrics.late_events, events);
+    Metrics::add(&batch.metrics.late_windows, windows);
+}
+
+/// Regroups the map tasks' buckets by reduce partition.
+fn shuffle<I>(buckets: Vec<Vec<Vec<I>>>, n: usize) -> Vec<Vec<I>> {
+    let mut out: Vec<Vec<I>> = (0..n).map(|_| Vec::new()).collect();
+    for task in buckets {
+        for (j, b) in task.into_iter().enumerate() {
+            out[j].extend(b);
+        }
+    }
+    out
+}
+
+/// The reduce stage of a stateful operator: task `j` updates partition `j` of `state` with the
+/// shuffled `input[j]` (restoring it first when recomputed), and its results are the next
+/// stage's input.
+fn reduce_stage<I: Send + Sync, S: Versioned + 'static, O: Data>(
+    batch: &Batch,
+    state: &Arc<Partitioned<S>>,
+    input: Vec<Vec<I>>,
+    f: impl Fn(&mut S, &[I], Time, &mut Vec<Rec<O>>) + Clone + Send,
+) -> Result<Vec<Part>, EngineError> {
+    let wm = batch.wm;
+    let reload = batch.reload;
+    let tasks: Vec<Task<'_, Result<Vec<Rec<O>>, EngineError>>> = input
+        .iter()
+        .enumerate()
+        .map(|(j, items)| {
+            let (state, f) = (state.clone(), f.clone());
+            Box::new(move |attempt: u32| {
+                if attempt > 0 {
+                    reload(&*state, j)?;
+                }
+                let mut out = Vec::new();
+                f(&mut state.lock(j), items, wm, &mut out);
+                Ok(out)
+            }) as Task<'_, _>
+        })
+        .collect();
+    batch.executor.run(tasks)?.into_iter().map(|r| r.map(|v| Arc::new(v) as Part)).collect()
+}
+
+/// A stream whose input is the results of a reduce stage.
+fn from_results<O: Data>(b: &Rc<Builder>, input: Input) -> MStream<O> {
+    let chain: Chain<O> = Rc::new(|| {
+        Box::new(|p: &Part| {
+            p.downcast_ref::<Vec<Rec<O>>>().expect("a stage reads its parent's results").clone()
+        })
+    });
+    MStream { b: b.clone(), input, chain }
+}
+
+impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
+    fn map<U: Data>(self, f: impl Fn(T) -> U + Clone + Send + 'static) -> MStream<U> {
+        self.then(move |v| {
+            v.into_iter()
+                .map(|r| Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: f(r.data) })
+                .collect()
+        })
+    }
+
+    fn filter(self, f: impl Fn(&T) -> bool + Clone + Send + 'static) -> MStream<T> {
+        self.then(move |mut v| {
+            v.retain(|r| f(&r.data));
+            v
+        })
+    }
+
+    fn flat_map<U: Data, I: IntoIterator<Item = U>>(
+        self,
+        f: impl Fn(T) -> I + Clone + Send + 'static,
+    ) -> MStream<U> {
+        self.then(move |v| {
+            let mut out = Vec::new();
+            for r in v {
+                let (time, arrival, wm) = (r.time, r.arrival, r.wm);
+                out.extend(f(r.data).into_iter().map(|data| Rec { time, arrival, wm, data }));
+            }
+            out
+        })
+    }
+
+    fn fork(self) -> (MStream<T>, MStream<T>) {
+        // the shared upstream runs once per batch; both branches read its results
+        let id = self.b.id();
+        let up = Rc::new(self);
+        let input: Input = {
+            let up = up.clone();
+            Rc::new(move |batch: &Batch| {
+                if let Some(parts) = batch.memo.borrow().get(&id) {
+                    return Ok(parts.clone());
+                }
+                let parts: Vec<Part> =
+                    up.run_stage(batch, |v| v)?.into_iter().map(|v| Arc::new(v) as Part).collect();
+                batch.memo.borrow_mut().insert(id, parts.clone());
+                Ok(parts)
+            })
+        };
+        (from_results(&up.b, input.clone()), from_results(&up.b, input))
+    }
+
+    fn key_by<K: Key>(self, f: impl Fn(&T) -> K + Clone + Send + 'static) -> MKeyed<K, T> {
+        MKeyed { stream: self.map(move |v| (f(&v), v)) }
+    }
+
+    fn sink(self, name: &'static str)
+    where
+        T: Output,
+    {
+        let b = self.b.clone();
+        let run: SinkFn = Box::new(move |batch: &Batch| {
+            let parts = self.run_stage(batch, |v| v)?;
+            let now = (batch.now)();
+            let mut text = String::new();
+            let (mut event, mut processing) = (Vec::new(), Vec::new());
+            for r in parts.iter().flatten() {
+                flowmark_core::output::write_line(now, &r.data, &mut text);
+                event.push(now - r.time);
+                processing.push(now - r.arrival);
+            }
+            Metrics::add(&batch.metrics.results_out, event.len() as u64);
+            Metrics::record(&batch.metrics.event_time_latency, &event);
+            Metrics::record(&batch.metrics.processing_time_latency, &processing);
+            Ok(text.into_bytes())
+        });
+        b.sinks.borrow_mut().push((name, run));
+    }
+}
+
+impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
+    fn reduce<A: Aggregate<V>>(self, agg: A) -> MStream<Update<K, A::Out>> {
+        let b = self.stream.b.clone();
+        let state = b.state::<ops::reduce::ReduceState<K, A::Acc>>();
+        let n = b.n;
+        let up = self.stream;
+        let input: Input = Rc::new(move |batch: &Batch| {
+            let a = agg.clone();
+            let buckets = up.run_stage(batch, move |v| ops::reduce::map_side(&a, v, n))?;
+            let a = agg.clone();
+            reduce_stage(batch, &state, shuffle(buckets, n), move |s, items, _, out| s.reduce(&a, items, out))
+        });
+        from_results(&b, input)
+    }
+
+    fn window<A: Aggregate<V>>(self, spec: WindowSpec, agg: A) -> MStream<WindowResult<K, A::Out>> {
+        let b = self.stream.b.clone();
+        let n = b.n;
+        let up = self.stream;
+        let input: Input = match spec.windows {
+            Windows::Session { gap } => {
+                let state = b.state::<ops::session::SessionState<K, A::Acc>>();
+                Rc::new(move |batch: &Batch| {
+                    let mapped = up.run_stage(batch, move |v| ops::session::map_side(&spec, v, n))?;
+                    let (buckets, late): (Vec<_>, Vec<_>) = mapped.into_iter().unzip();
+                    count_late(batch, late);
+                    let a = agg.clone();
+                    reduce_stage(batch, &state, shuffle(buckets, n), move |s, items, wm, out| {
+                        s.reduce(&a, gap, items, wm, out)
+                    })
+                })
+            }
+            fixed => {
+                let assign = move |r: &Rec<(K, V)>, f: &mut dyn FnMut(Window)| fixed.assign(r.time, f);
+                window_input(&b, up, spec, agg, assign)
+            }
+        };
+        from_results(&b, input)
+    }
+
+    fn window_by<A: Aggregate<V>>(
+        self,
+        window: impl Fn(&V) -> Window + Clone + Send + 'static,
+        allowed_lateness: Time,
+        agg: A,
+    ) -> MStream<WindowResult<K, A::Out>> {
+        let b = self.stream.b.clone();
+        // the kind only matters for assignment, which `window` does here
+        let spec = WindowSpec::new(Windows::tumbling(1)).with_lateness(allowed_lateness);
+        let assign = move |r: &Rec<(K, V)>, f: &mut dyn FnMut(Window)| f(window(&r.data.1));
+        let input = window_input(&b, self.stream, spec, agg, assign);
+        from_results(&b, input)
+    }
+
+    fn window_join<W: Data + Ord, O: Data>(
+        self,
+        other: MKeyed<K, W>,
+        spec: WindowSpec,
+        f: impl Fn(&K, Window, &[V], &[W], &mut Vec<O>) + Clone + Send + 'static,
+    ) -> MStream<O>
+    where
+        V: Ord,
+    {
+        use ops::join::Side;
+        let b = self.stream.b.clone();
+        let n = b.n;
+        let state = b.state::<ops::window_join::JoinWindows<K, V, W>>();
+        let (left, right) = (self.stream, other.stream);
+        let input: Input = Rc::new(move |batch: &Batch| {
+            let l = left.run_stage(batch, move |v| ops::window_join::map_side(&spec, v, Side::Left, n))?;
+            let r = right.run_stage(batch, move |v| ops::window_join::map_side(&spec, v, Side::Right, n))?;
+            let (lb, ll): (Vec<_>, Vec<_>) = l.into_iter().unzip();
+            let (rb, rl): (Vec<_>, Vec<_>) = r.into_iter().unzip();
+            count_late(batch, ll.into_iter().chain(rl));
+            let mut items = shuffle(lb, n);
+            for (j, extra) in shuffle(rb, n).into_iter().enumerate() {
+                items[j].extend(extra);
+            }
+            let (f, lateness) = (f.clone(), spec.allowed_lateness);
+            reduce_stage(batch, &state, items, move |s, items, wm, out| {
+                s.reduce(&f, lateness, items, wm, out)
+            })
+        });
+        from_results(&b, input)
+    }
+
+    fn join<W: Data, O: Data>(
+        self,
+        other: MKeyed<K, W>,
+        f: impl Fn(&K, &V, &W) -> Option<O> + Clone + Send + 'static,
+    ) -> MStream<O> {
+        use ops::join::Side;
+        let b = self.stream.b.clone();
+        let n = b.n;
+        let state = b.state::<ops::join::JoinState<K, V, W>>();
+        let (left, right) = (self.stream, other.stream);
+        let input: Input = Rc::new(move |batch: &Batch| {
+            let l = left.run_stage(batch, move |v| ops::join::map_side(v, Side::Left, n))?;
+            let r = right.run_stage(batch, move |v| ops::join::map_side(v, Side::Right, n))?;
+            let mut items = shuffle(l, n);
+            for (j, extra) in shuffle(r, n).into_iter().enumerate() {
+                items[j].extend(extra);
+            }
+            let f = f.clone();
+            reduce_stage(batch, &state, items, move |s, items, _, out| s.reduce(&f, items, out))
+        });
+        from_results(&b, input)
+    }
+}
+
+/// The input of the stage after a window aggregation over windows `assign` names.
+fn window_input<K: Key, V: Data, A: Aggregate<V>>(
+    b: &Rc<Builder>,
+    up: MStream<(K, V)>,
+    spec: WindowSpec,
+    agg: A,
+    assign: impl Fn(&Rec<(K, V)>, &mut dyn FnMut(Window)) + Clone + Send + 'static,
+) -> Input {
+    let state = b.state::<ops::window::WindowState<K, A::Acc>>();
+    let n = b.n;
+    Rc::new(move |batch: &Batch| {
+        let (a, assign) = (agg.clone(), assign.clone());
+        let mapped = up.run_stage(batch, move |v| ops::window::map_side(&a, &spec, &assign, v, n))?;
+        let (buckets, late): (Vec<_>, Vec<_>) = mapped.into_iter().unzip();
+        count_late(batch, late);
+        let (a, lateness) = (agg.clone(), spec.allowed_lateness);
+        reduce_stage(batch, &state, shuffle(buckets, n), move |s, items, wm, out| {
+            s.reduce(&a, lateness, items, wm, out)
+        })
+    })
+}

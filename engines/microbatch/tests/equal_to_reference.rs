@@ -1,0 +1,58 @@
+//! Every job of the workloads crate, in event time with disorder and very late events, gives
+//! exactly the reference engine's results at parallelism 1 and 2, for batch intervals from
+//! 100 ms to 5 s — and drops exactly the late events the reference drops. In processing time it
+//! equals the reference fed the same events in arrival order.
+
+mod common;
+
+use common::{Compare, log_spec, replay, scratch};
+use flowmark_core::time::{MILLISECOND, SECOND};
+use flowmark_core::{Time, TimeDomain};
+use flowmark_workloads::WorkloadSpec;
+
+fn every_job_matches_the_reference(interval: Time, end: Time) {
+    for w in WorkloadSpec::catalog() {
+        for parallelism in [1, 2] {
+            let dir = scratch(&format!("{}-p{parallelism}-{interval}", w.name()));
+            let config = replay(&dir, parallelism, interval, end);
+            let c = w.visit(&log_spec(11, 20_000.0, w.bound()), Compare { config }).unwrap();
+            let what = format!(
+                "{} at parallelism {parallelism}, interval {}",
+                w.name(),
+                flowmark_core::time::human(interval)
+            );
+            assert!(c.expected > 0, "{what}: the reference has no results");
+            assert!(c.batches as i64 >= end / interval, "{what}: only {} batches", c.batches);
+            assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
+            assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_job_matches_the_reference_with_100ms_batches() {
+    every_job_matches_the_reference(100 * MILLISECOND, 4 * SECOND);
+}
+
+#[test]
+fn every_job_matches_the_reference_with_1s_batches() {
+    every_job_matches_the_reference(SECOND, 12 * SECOND);
+}
+
+#[test]
+fn every_job_matches_the_reference_with_5s_batches() {
+    every_job_matches_the_reference(5 * SECOND, 12 * SECOND);
+}
+
+#[test]
+fn processing_time_windows_equal_the_reference_in_arrival_order() {
+    let w = &WorkloadSpec::catalog()[0];
+    let dir = scratch("processing-time");
+    let mut config = replay(&dir, 2, 500 * MILLISECOND, 6 * SECOND);
+    config.domain = TimeDomain::Processing;
+    let c = w.visit(&log_spec(5, 20_000.0, w.bound()), Compare { config }).unwrap();
+    assert!(c.verdict.is_exact(), "{:?}", c.verdict);
+    assert_eq!(c.late_seen, 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
