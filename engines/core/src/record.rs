@@ -76,3 +76,12 @@ pub fn key_hash<K: Hash>(key: &K) -> u64 {
 pub fn owner(hash: u64, n: usize) -> usize {
     ((u128::from(hash) * n as u128) >> 64) as usize
 }
+
+/// A record of either input of a two-input operator (a join).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side<V, W> {
+    /// From the left input.
+    Left(V),
+    /// From the right input.
+    Right(W),
+}

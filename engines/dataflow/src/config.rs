@@ -2,6 +2,7 @@
 
 use crate::error::EngineError;
 use flowmark_core::time::{MILLISECOND, SECOND};
+pub use flowmark_core::{Straggler, TaskFault};
 use flowmark_core::{Time, TimeDomain};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -29,32 +30,6 @@ pub struct Faults {
     /// Pause this long in the middle of writing every checkpoint file (to test a crash while a
     /// checkpoint is being written).
     pub slow_checkpoint_write: Option<Time>,
-}
-
-/// Which task fails, and when.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskFault {
-    /// The stage (0 = sources, in the order the job builds them).
-    pub stage: usize,
-    /// The task within the stage.
-    pub task: usize,
-    /// Log time of the failure.
-    pub at: Time,
-}
-
-/// A task that runs slowly for a while.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Straggler {
-    /// The stage.
-    pub stage: usize,
-    /// The task within the stage.
-    pub task: usize,
-    /// Start of the slow period, in log time.
-    pub from: Time,
-    /// End of the slow period.
-    pub until: Time,
-    /// Extra time spent per message processed while slow.
-    pub delay: Time,
 }
 
 /// The settings of a run.

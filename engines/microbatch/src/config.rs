@@ -2,6 +2,7 @@
 
 use crate::error::EngineError;
 use flowmark_core::time::SECOND;
+pub use flowmark_core::{Straggler, TaskFault};
 use flowmark_core::{Time, TimeDomain};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -13,32 +14,6 @@ pub struct Faults {
     pub task_failure: Option<TaskFault>,
     /// One task runs slowly (its first attempt only) during a period.
     pub straggler: Option<Straggler>,
-}
-
-/// Which task fails, and when.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskFault {
-    /// The stage, counted within a batch in the order stages run (0 reads the input).
-    pub stage: usize,
-    /// The task.
-    pub task: usize,
-    /// Log time from which it fails (once).
-    pub at: Time,
-}
-
-/// A slow task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Straggler {
-    /// The stage.
-    pub stage: usize,
-    /// The task.
-    pub task: usize,
-    /// Start of the slow period, log time.
-    pub from: Time,
-    /// End of the slow period.
-    pub until: Time,
-    /// Extra time the task takes while slow.
-    pub delay: Time,
 }
 
 /// The settings of a run.

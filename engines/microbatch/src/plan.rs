@@ -23,9 +23,45 @@ use std::sync::{Arc, Mutex};
 pub type Part = Arc<dyn Any + Send + Sync>;
 
 type Input = Rc<dyn Fn(&Batch) -> Result<Vec<Part>, EngineError>>;
-type ChainFn<T> = Box<dyn FnMut(&Part) -> Vec<Rec<T>> + Send>;
+/// A task's chain: reads its partition and hands the results on in chunks.
+type ChainFn<T> = Box<dyn FnMut(&Part, &mut dyn FnMut(Vec<Rec<T>>)) + Send>;
 type Chain<T> = Rc<dyn Fn() -> ChainFn<T>>;
 type SinkFn = Box<dyn Fn(&Batch) -> Result<Vec<u8>, EngineError>>;
+
+/// Records per chunk a chain hands on: the batch flows through a task's operators a chunk at a
+/// time, never materialized whole.
+const CHUNK: usize = 4096;
+
+/// What a task does with the chunks its chain produces.
+pub trait Collect<T>: Send {
+    /// The task's result.
+    type Out: Send;
+    /// Takes a chunk.
+    fn add(&mut self, chunk: Vec<Rec<T>>);
+    /// The result.
+    fn finish(self) -> Self::Out;
+}
+
+/// Collects every record.
+pub struct Gather<T>(Vec<Rec<T>>);
+
+impl<T: Send> Collect<T> for Gather<T> {
+    type Out = Vec<Rec<T>>;
+    fn add(&mut self, mut chunk: Vec<Rec<T>>) {
+        if self.0.is_empty() {
+            self.0 = chunk;
+        } else {
+            self.0.append(&mut chunk);
+        }
+    }
+    fn finish(self) -> Vec<Rec<T>> {
+        self.0
+    }
+}
+
+fn gather<T>() -> Gather<T> {
+    Gather(Vec::new())
+}
 
 /// What a source task reads in one batch: offset ranges of its partitions.
 #[derive(Debug)]
@@ -126,17 +162,25 @@ impl<E: Data> MStream<E> {
             Rc::new(|batch: &Batch| Ok(batch.sources.iter().map(|s| s.clone() as Part).collect()));
         let chain: Chain<E> = Rc::new(move || {
             let log = log.clone();
-            Box::new(move |part: &Part| {
+            Box::new(move |part: &Part, out: &mut dyn FnMut(Vec<Rec<E>>)| {
                 let slice = part.downcast_ref::<SourceSlice>().expect("a source stage reads source slices");
-                let mut out = Vec::new();
+                let mut chunk = Vec::with_capacity(CHUNK);
                 let mut ends = Vec::new();
                 for &(p, start, end) in &slice.ranges {
                     let mut reader = PartitionReader::resume(&log, p, domain, start);
-                    reader.read_until(end, |r| out.push(r));
+                    while reader.offset() < end {
+                        let Some(r) = reader.next_record() else { break };
+                        chunk.push(r);
+                        if chunk.len() == CHUNK {
+                            out(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                        }
+                    }
                     ends.push((p, reader.position()));
                 }
+                if !chunk.is_empty() {
+                    out(chunk);
+                }
                 *slice.ends.lock().unwrap_or_else(|e| e.into_inner()) = ends;
-                out
             })
         });
         MStream { b: b.clone(), input, chain }
@@ -152,24 +196,28 @@ impl<T: Data> MStream<T> {
             chain: Rc::new(move || {
                 let mut c = prev();
                 let f = f.clone();
-                Box::new(move |p: &Part| f(c(p)))
+                Box::new(move |p: &Part, out: &mut dyn FnMut(Vec<Rec<U>>)| c(p, &mut |chunk| out(f(chunk))))
             }),
         }
     }
 
-    /// Runs the stage: every task applies the chain, then `finish`, to its partition.
-    fn run_stage<O: Send>(
+    /// Runs the stage: every task passes its partition through the chain into a collector.
+    fn run_stage<C: Collect<T>>(
         &self,
         batch: &Batch,
-        finish: impl Fn(Vec<Rec<T>>) -> O + Clone + Send,
-    ) -> Result<Vec<O>, EngineError> {
+        collector: impl Fn() -> C + Clone + Send,
+    ) -> Result<Vec<C::Out>, EngineError> {
         let parts = (self.input)(batch)?;
-        let tasks: Vec<Task<'_, O>> = parts
+        let tasks: Vec<Task<'_, C::Out>> = parts
             .iter()
             .map(|p| {
                 let mut chain = (self.chain)();
-                let finish = finish.clone();
-                Box::new(move |_| finish(chain(p))) as Task<'_, O>
+                let collector = collector.clone();
+                Box::new(move |_| {
+                    let mut c = collector();
+                    chain(p, &mut |chunk| c.add(chunk));
+                    c.finish()
+                }) as Task<'_, C::Out>
             })
             .collect();
         batch.executor.run(tasks)
@@ -229,8 +277,8 @@ fn reduce_stage<I: Send + Sync, S: Versioned + 'static, O: Data>(
 /// A stream whose input is the results of a reduce stage.
 fn from_results<O: Data>(b: &Rc<Builder>, input: Input) -> MStream<O> {
     let chain: Chain<O> = Rc::new(|| {
-        Box::new(|p: &Part| {
-            p.downcast_ref::<Vec<Rec<O>>>().expect("a stage reads its parent's results").clone()
+        Box::new(|p: &Part, out: &mut dyn FnMut(Vec<Rec<O>>)| {
+            out(p.downcast_ref::<Vec<Rec<O>>>().expect("a stage reads its parent's results").clone())
         })
     });
     MStream { b: b.clone(), input, chain }
@@ -277,7 +325,7 @@ impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
                     return Ok(parts.clone());
                 }
                 let parts: Vec<Part> =
-                    up.run_stage(batch, |v| v)?.into_iter().map(|v| Arc::new(v) as Part).collect();
+                    up.run_stage(batch, gather)?.into_iter().map(|v| Arc::new(v) as Part).collect();
                 batch.memo.borrow_mut().insert(id, parts.clone());
                 Ok(parts)
             })
@@ -295,7 +343,7 @@ impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
     {
         let b = self.b.clone();
         let run: SinkFn = Box::new(move |batch: &Batch| {
-            let parts = self.run_stage(batch, |v| v)?;
+            let parts = self.run_stage(batch, gather)?;
             let now = (batch.now)();
             let mut text = String::new();
             let (mut event, mut processing) = (Vec::new(), Vec::new());
@@ -321,7 +369,7 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         let up = self.stream;
         let input: Input = Rc::new(move |batch: &Batch| {
             let a = agg.clone();
-            let buckets = up.run_stage(batch, move |v| ops::reduce::map_side(&a, v, n))?;
+            let buckets = up.run_stage(batch, move || ops::reduce::Combiner::new(a.clone(), n))?;
             let a = agg.clone();
             reduce_stage(batch, &state, shuffle(buckets, n), move |s, items, _, out| s.reduce(&a, items, out))
         });
@@ -336,7 +384,7 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
             Windows::Session { gap } => {
                 let state = b.state::<ops::session::SessionState<K, A::Acc>>();
                 Rc::new(move |batch: &Batch| {
-                    let mapped = up.run_stage(batch, move |v| ops::session::map_side(&spec, v, n))?;
+                    let mapped = up.run_stage(batch, move || ops::session::Bucketer::new(spec, n))?;
                     let (buckets, late): (Vec<_>, Vec<_>) = mapped.into_iter().unzip();
                     count_late(batch, late);
                     let a = agg.clone();
@@ -382,8 +430,8 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         let state = b.state::<ops::window_join::JoinWindows<K, V, W>>();
         let (left, right) = (self.stream, other.stream);
         let input: Input = Rc::new(move |batch: &Batch| {
-            let l = left.run_stage(batch, move |v| ops::window_join::map_side(&spec, v, Side::Left, n))?;
-            let r = right.run_stage(batch, move |v| ops::window_join::map_side(&spec, v, Side::Right, n))?;
+            let l = left.run_stage(batch, move || ops::window_join::Bucketer::new(spec, Side::Left, n))?;
+            let r = right.run_stage(batch, move || ops::window_join::Bucketer::new(spec, Side::Right, n))?;
             let (lb, ll): (Vec<_>, Vec<_>) = l.into_iter().unzip();
             let (rb, rl): (Vec<_>, Vec<_>) = r.into_iter().unzip();
             count_late(batch, ll.into_iter().chain(rl));
@@ -410,8 +458,8 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         let state = b.state::<ops::join::JoinState<K, V, W>>();
         let (left, right) = (self.stream, other.stream);
         let input: Input = Rc::new(move |batch: &Batch| {
-            let l = left.run_stage(batch, move |v| ops::join::map_side(v, Side::Left, n))?;
-            let r = right.run_stage(batch, move |v| ops::join::map_side(v, Side::Right, n))?;
+            let l = left.run_stage(batch, move || ops::join::Bucketer::new(Side::Left, n))?;
+            let r = right.run_stage(batch, move || ops::join::Bucketer::new(Side::Right, n))?;
             let mut items = shuffle(l, n);
             for (j, extra) in shuffle(r, n).into_iter().enumerate() {
                 items[j].extend(extra);
@@ -435,7 +483,8 @@ fn window_input<K: Key, V: Data, A: Aggregate<V>>(
     let n = b.n;
     Rc::new(move |batch: &Batch| {
         let (a, assign) = (agg.clone(), assign.clone());
-        let mapped = up.run_stage(batch, move |v| ops::window::map_side(&a, &spec, &assign, v, n))?;
+        let mapped =
+            up.run_stage(batch, move || ops::window::Combiner::new(a.clone(), spec, assign.clone(), n))?;
         let (buckets, late): (Vec<_>, Vec<_>) = mapped.into_iter().unzip();
         count_late(batch, late);
         let (a, lateness) = (agg.clone(), spec.allowed_lateness);

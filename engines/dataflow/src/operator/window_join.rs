@@ -11,14 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-/// A record of either input of a two-input operator.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Side<V, W> {
-    /// From the left input.
-    Left(V),
-    /// From the right input.
-    Right(W),
-}
+pub use flowmark_core::Side;
 
 /// One key's records in one window.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -3,32 +3,46 @@
 //! earlier records), then keeps it.
 
 use super::Versioned;
+use crate::plan::Collect;
 use flowmark_core::{Key, Rec, key_hash, owner};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
-/// A record of either input.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Side<V, W> {
-    /// From the left input.
-    Left(V),
-    /// From the right input.
-    Right(W),
+pub use flowmark_core::Side;
+
+/// The map side of one input: buckets its records by key partition, tagged with their side.
+pub struct Bucketer<K, V, X> {
+    side: fn(V) -> X,
+    buckets: Vec<Vec<Rec<(K, X)>>>,
 }
 
-/// Buckets records of one input by key partition, tagged with their side.
-pub fn map_side<K: Key, V, X>(
-    records: Vec<Rec<(K, V)>>,
-    side: fn(V) -> X,
-    n: usize,
-) -> Vec<Vec<Rec<(K, X)>>> {
-    let mut buckets: Vec<Vec<Rec<(K, X)>>> = (0..n).map(|_| Vec::new()).collect();
-    for r in records {
-        let (k, v) = r.data;
-        let b = owner(key_hash(&k), n);
-        buckets[b].push(Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: (k, side(v)) });
+impl<K, V, X> Bucketer<K, V, X> {
+    /// A bucketer into `n` key partitions.
+    pub fn new(side: fn(V) -> X, n: usize) -> Self {
+        Bucketer { side, buckets: (0..n).map(|_| Vec::new()).collect() }
     }
-    buckets
+}
+
+impl<K: Key, V: Send, X: Send> Collect<(K, V)> for Bucketer<K, V, X> {
+    type Out = Vec<Vec<Rec<(K, X)>>>;
+
+    fn add(&mut self, chunk: Vec<Rec<(K, V)>>) {
+        let n = self.buckets.len();
+        for r in chunk {
+            let (k, v) = r.data;
+            let b = owner(key_hash(&k), n);
+            self.buckets[b].push(Rec {
+                time: r.time,
+                arrival: r.arrival,
+                wm: r.wm,
+                data: (k, (self.side)(v)),
+            });
+        }
+    }
+
+    fn finish(self) -> Self::Out {
+        self.buckets
+    }
 }
 
 /// Both inputs' records of one key.

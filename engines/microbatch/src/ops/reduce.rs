@@ -2,6 +2,7 @@
 //! the key's running aggregate and emits one update per key the batch touched.
 
 use super::Versioned;
+use crate::plan::Collect;
 use flowmark_core::{Aggregate, Key, Rec, Time, Update, key_hash, owner};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -16,30 +17,47 @@ pub struct Running<A> {
 }
 
 /// The map side: pre-aggregates per key, buckets by key partition.
-pub fn map_side<K: Key, V, A: Aggregate<V>>(
-    agg: &A,
-    records: Vec<Rec<(K, V)>>,
+pub struct Combiner<K, V, A: Aggregate<V>> {
+    agg: A,
     n: usize,
-) -> Vec<Vec<(K, Running<A::Acc>)>> {
-    let mut local: FxHashMap<K, Running<A::Acc>> = FxHashMap::default();
-    for r in records {
-        let (key, value) = r.data;
-        let e = local.entry(key).or_insert_with(|| Running {
-            acc: agg.init(),
-            time: Time::MIN,
-            arrival: Time::MIN,
-            wm: Time::MIN,
-        });
-        agg.add(&mut e.acc, &value);
-        e.time = e.time.max(r.time);
-        e.arrival = e.arrival.max(r.arrival);
-        e.wm = e.wm.max(r.wm);
+    local: FxHashMap<K, Running<A::Acc>>,
+    _v: std::marker::PhantomData<fn(V)>,
+}
+
+impl<K, V, A: Aggregate<V>> Combiner<K, V, A> {
+    /// A combiner into `n` key partitions.
+    pub fn new(agg: A, n: usize) -> Self {
+        Combiner { agg, n, local: FxHashMap::default(), _v: std::marker::PhantomData }
     }
-    let mut buckets: Vec<Vec<(K, Running<A::Acc>)>> = (0..n).map(|_| Vec::new()).collect();
-    for (k, r) in local {
-        buckets[owner(key_hash(&k), n)].push((k, r));
+}
+
+impl<K: Key, V: Send, A: Aggregate<V>> Collect<(K, V)> for Combiner<K, V, A> {
+    type Out = Vec<Vec<(K, Running<A::Acc>)>>;
+
+    fn add(&mut self, chunk: Vec<Rec<(K, V)>>) {
+        let agg = &self.agg;
+        for r in chunk {
+            let (key, value) = r.data;
+            let e = self.local.entry(key).or_insert_with(|| Running {
+                acc: agg.init(),
+                time: Time::MIN,
+                arrival: Time::MIN,
+                wm: Time::MIN,
+            });
+            agg.add(&mut e.acc, &value);
+            e.time = e.time.max(r.time);
+            e.arrival = e.arrival.max(r.arrival);
+            e.wm = e.wm.max(r.wm);
+        }
     }
-    buckets
+
+    fn finish(self) -> Self::Out {
+        let mut buckets: Vec<Vec<(K, Running<A::Acc>)>> = (0..self.n).map(|_| Vec::new()).collect();
+        for (k, r) in self.local {
+            buckets[owner(key_hash(&k), self.n)].push((k, r));
+        }
+        buckets
+    }
 }
 
 /// One key partition's aggregates.

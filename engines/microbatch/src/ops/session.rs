@@ -3,24 +3,44 @@
 //! sessions and fires the sessions the batch's watermark has passed.
 
 use super::{Late, Mapped, Versioned};
+use crate::plan::Collect;
 use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec, key_hash, owner};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// The map side: lateness, buckets by key partition.
-pub fn map_side<K: Key, V>(spec: &WindowSpec, records: Vec<Rec<(K, V)>>, n: usize) -> Mapped<Rec<(K, V)>> {
-    let mut late = Late::default();
-    let mut buckets: Vec<Vec<Rec<(K, V)>>> = (0..n).map(|_| Vec::new()).collect();
-    for r in records {
-        if spec.is_late_element(r.time, r.wm) {
-            late.events += 1;
-            late.windows += 1;
-        } else {
-            buckets[owner(key_hash(&r.data.0), n)].push(r);
+/// The map side: drops late records, buckets the rest by key partition.
+pub struct Bucketer<K, V> {
+    spec: WindowSpec,
+    buckets: Vec<Vec<Rec<(K, V)>>>,
+    late: Late,
+}
+
+impl<K, V> Bucketer<K, V> {
+    /// A bucketer into `n` key partitions.
+    pub fn new(spec: WindowSpec, n: usize) -> Self {
+        Bucketer { spec, buckets: (0..n).map(|_| Vec::new()).collect(), late: Late::default() }
+    }
+}
+
+impl<K: Key, V: Send> Collect<(K, V)> for Bucketer<K, V> {
+    type Out = Mapped<Rec<(K, V)>>;
+
+    fn add(&mut self, chunk: Vec<Rec<(K, V)>>) {
+        let n = self.buckets.len();
+        for r in chunk {
+            if self.spec.is_late_element(r.time, r.wm) {
+                self.late.events += 1;
+                self.late.windows += 1;
+            } else {
+                self.buckets[owner(key_hash(&r.data.0), n)].push(r);
+            }
         }
     }
-    (buckets, late)
+
+    fn finish(self) -> Self::Out {
+        (self.buckets, self.late)
+    }
 }
 
 /// An open session.

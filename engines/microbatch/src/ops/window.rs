@@ -5,6 +5,7 @@
 //! and purges windows past their allowed lateness.
 
 use super::{Late, Mapped, Versioned};
+use crate::plan::Collect;
 use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec, key_hash, owner};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -33,38 +34,69 @@ pub struct Slot<A> {
     arrival: Time,
 }
 
-/// The map side: windows, lateness, pre-aggregation, buckets by key partition.
-pub fn map_side<K: Key, V, A: Aggregate<V>>(
-    agg: &A,
-    spec: &WindowSpec,
-    assign: &impl Fn(&Rec<(K, V)>, &mut dyn FnMut(Window)),
-    records: Vec<Rec<(K, V)>>,
+/// The map side: assigns windows, drops late records, pre-aggregates per (window, key), and
+/// buckets the partial aggregates by key partition.
+pub struct Combiner<K, V, A: Aggregate<V>, F> {
+    agg: A,
+    spec: WindowSpec,
+    assign: F,
     n: usize,
-) -> Mapped<Partial<K, A::Acc>> {
-    let mut late = Late::default();
-    let mut local: FxHashMap<(PaneId, K), (A::Acc, Time)> = FxHashMap::default();
-    for r in &records {
-        let mut on_time = false;
-        assign(r, &mut |w| {
-            if spec.is_late(w, r.wm) {
-                late.windows += 1;
-                return;
-            }
-            on_time = true;
-            let e =
-                local.entry(((w.end, w.start), r.data.0.clone())).or_insert_with(|| (agg.init(), Time::MIN));
-            agg.add(&mut e.0, &r.data.1);
-            e.1 = e.1.max(r.arrival);
-        });
-        if !on_time {
-            late.events += 1;
+    panes: FxHashMap<PaneId, FxHashMap<K, (A::Acc, Time)>>,
+    late: Late,
+    _v: std::marker::PhantomData<fn(V)>,
+}
+
+impl<K, V, A: Aggregate<V>, F> Combiner<K, V, A, F> {
+    /// A combiner into `n` key partitions.
+    pub fn new(agg: A, spec: WindowSpec, assign: F, n: usize) -> Self {
+        Combiner {
+            agg,
+            spec,
+            assign,
+            n,
+            panes: FxHashMap::default(),
+            late: Late::default(),
+            _v: std::marker::PhantomData,
         }
     }
-    let mut buckets: Vec<Vec<Partial<K, A::Acc>>> = (0..n).map(|_| Vec::new()).collect();
-    for ((pane, key), (acc, arrival)) in local {
-        buckets[owner(key_hash(&key), n)].push(Partial { pane, key, acc, arrival });
+}
+
+impl<K: Key, V: Send, A: Aggregate<V>, F> Collect<(K, V)> for Combiner<K, V, A, F>
+where
+    F: Fn(&Rec<(K, V)>, &mut dyn FnMut(Window)) + Send,
+{
+    type Out = Mapped<Partial<K, A::Acc>>;
+
+    fn add(&mut self, chunk: Vec<Rec<(K, V)>>) {
+        let Combiner { agg, spec, assign, panes, late, .. } = self;
+        for r in &chunk {
+            let mut on_time = false;
+            assign(r, &mut |w| {
+                if spec.is_late(w, r.wm) {
+                    late.windows += 1;
+                    return;
+                }
+                on_time = true;
+                let pane = panes.entry((w.end, w.start)).or_default();
+                let e = pane.entry(r.data.0.clone()).or_insert_with(|| (agg.init(), Time::MIN));
+                agg.add(&mut e.0, &r.data.1);
+                e.1 = e.1.max(r.arrival);
+            });
+            if !on_time {
+                late.events += 1;
+            }
+        }
     }
-    (buckets, late)
+
+    fn finish(self) -> Self::Out {
+        let mut buckets: Vec<Vec<Partial<K, A::Acc>>> = (0..self.n).map(|_| Vec::new()).collect();
+        for (pane, keys) in self.panes {
+            for (key, (acc, arrival)) in keys {
+                buckets[owner(key_hash(&key), self.n)].push(Partial { pane, key, acc, arrival });
+            }
+        }
+        (buckets, self.late)
+    }
 }
 
 /// One key partition's windows.

@@ -5,6 +5,7 @@
 use super::join::Side;
 use super::window::PaneId;
 use super::{Late, Mapped, Versioned};
+use crate::plan::Collect;
 use flowmark_core::{Key, Rec, Time, Window, WindowSpec, key_hash, owner};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -20,38 +21,54 @@ pub struct Assigned<K, X> {
     value: X,
 }
 
-/// The map side of one input.
-pub fn map_side<K: Key, V: Clone, X>(
-    spec: &WindowSpec,
-    records: Vec<Rec<(K, V)>>,
+/// The map side of one input: assigns windows, drops late records, buckets by key partition.
+pub struct Bucketer<K, V, X> {
+    spec: WindowSpec,
     side: fn(V) -> X,
-    n: usize,
-) -> Mapped<Assigned<K, X>> {
-    let mut late = Late::default();
-    let mut buckets: Vec<Vec<Assigned<K, X>>> = (0..n).map(|_| Vec::new()).collect();
-    for r in records {
-        let b = owner(key_hash(&r.data.0), n);
-        let mut on_time = false;
-        spec.windows.assign(r.time, |w| {
-            if spec.is_late(w, r.wm) {
-                late.windows += 1;
-                return;
-            }
-            on_time = true;
-            let value = side(r.data.1.clone());
-            buckets[b].push(Assigned {
-                pane: (w.end, w.start),
-                key: r.data.0.clone(),
-                time: r.time,
-                arrival: r.arrival,
-                value,
+    buckets: Vec<Vec<Assigned<K, X>>>,
+    late: Late,
+}
+
+impl<K, V, X> Bucketer<K, V, X> {
+    /// A bucketer into `n` key partitions.
+    pub fn new(spec: WindowSpec, side: fn(V) -> X, n: usize) -> Self {
+        Bucketer { spec, side, buckets: (0..n).map(|_| Vec::new()).collect(), late: Late::default() }
+    }
+}
+
+impl<K: Key, V: Clone + Send, X: Send> Collect<(K, V)> for Bucketer<K, V, X> {
+    type Out = Mapped<Assigned<K, X>>;
+
+    fn add(&mut self, chunk: Vec<Rec<(K, V)>>) {
+        let n = self.buckets.len();
+        let Bucketer { spec, side, buckets, late } = self;
+        for r in chunk {
+            let b = owner(key_hash(&r.data.0), n);
+            let mut on_time = false;
+            spec.windows.assign(r.time, |w| {
+                if spec.is_late(w, r.wm) {
+                    late.windows += 1;
+                    return;
+                }
+                on_time = true;
+                let value = side(r.data.1.clone());
+                buckets[b].push(Assigned {
+                    pane: (w.end, w.start),
+                    key: r.data.0.clone(),
+                    time: r.time,
+                    arrival: r.arrival,
+                    value,
+                });
             });
-        });
-        if !on_time {
-            late.events += 1;
+            if !on_time {
+                late.events += 1;
+            }
         }
     }
-    (buckets, late)
+
+    fn finish(self) -> Self::Out {
+        (self.buckets, self.late)
+    }
 }
 
 /// One key's records in one window.
