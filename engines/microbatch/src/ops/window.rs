@@ -41,9 +41,33 @@ pub struct Combiner<K, V, A: Aggregate<V>, F> {
     spec: WindowSpec,
     assign: F,
     n: usize,
-    panes: FxHashMap<PaneId, FxHashMap<K, (A::Acc, Time)>>,
+    panes: Panes<K, A::Acc>,
     late: Late,
     _v: std::marker::PhantomData<fn(V)>,
+}
+
+/// One window's partial aggregates per key, with the latest arrival each covers.
+type Partials<K, A> = FxHashMap<K, (A, Time)>;
+
+/// The map side's windows: few are open at once, and consecutive records mostly fall in the
+/// same one, so the last one used is tried first.
+struct Panes<K, A> {
+    list: Vec<(PaneId, Partials<K, A>)>,
+    index: FxHashMap<PaneId, usize>,
+    last: usize,
+}
+
+impl<K, A> Panes<K, A> {
+    #[inline]
+    fn get(&mut self, id: PaneId) -> &mut Partials<K, A> {
+        if self.list.get(self.last).is_none_or(|p| p.0 != id) {
+            self.last = *self.index.entry(id).or_insert_with(|| {
+                self.list.push((id, FxHashMap::default()));
+                self.list.len() - 1
+            });
+        }
+        &mut self.list[self.last].1
+    }
 }
 
 impl<K, V, A: Aggregate<V>, F> Combiner<K, V, A, F> {
@@ -54,7 +78,7 @@ impl<K, V, A: Aggregate<V>, F> Combiner<K, V, A, F> {
             spec,
             assign,
             n,
-            panes: FxHashMap::default(),
+            panes: Panes { list: Vec::new(), index: FxHashMap::default(), last: 0 },
             late: Late::default(),
             _v: std::marker::PhantomData,
         }
@@ -77,7 +101,7 @@ where
                     return;
                 }
                 on_time = true;
-                let pane = panes.entry((w.end, w.start)).or_default();
+                let pane = panes.get((w.end, w.start));
                 let e = pane.entry(r.data.0.clone()).or_insert_with(|| (agg.init(), Time::MIN));
                 agg.add(&mut e.0, &r.data.1);
                 e.1 = e.1.max(r.arrival);
@@ -90,7 +114,7 @@ where
 
     fn finish(self) -> Self::Out {
         let mut buckets: Vec<Vec<Partial<K, A::Acc>>> = (0..self.n).map(|_| Vec::new()).collect();
-        for (pane, keys) in self.panes {
+        for (pane, keys) in self.panes.list {
             for (key, (acc, arrival)) in keys {
                 buckets[owner(key_hash(&key), self.n)].push(Partial { pane, key, acc, arrival });
             }
