@@ -31,6 +31,8 @@ pub struct Metrics {
     pub last_checkpoint_bytes: AtomicU64,
     /// Restarts after task failures (dataflow), or task recomputations (micro-batch).
     pub restarts: AtomicU64,
+    /// Micro-batch: speculative copies launched for straggling tasks.
+    pub speculated: AtomicU64,
     /// Micro-batch: time from a batch's scheduled start to its actual start, in nanoseconds.
     pub scheduling_delay: Mutex<Histogram<u64>>,
     /// Micro-batch: time a batch took to process, in nanoseconds.
@@ -60,6 +62,7 @@ impl Default for Metrics {
             last_checkpoint_duration: AtomicI64::new(0),
             last_checkpoint_bytes: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
+            speculated: AtomicU64::new(0),
             scheduling_delay: Mutex::new(histogram()),
             batch_processing_time: Mutex::new(histogram()),
             event_time_latency: Mutex::new(histogram()),

@@ -31,6 +31,9 @@ pub struct Config {
     /// Adapt how much a batch reads to the measured processing rate (Spark's PID rate
     /// estimator), so that a slow engine keeps up instead of building ever longer batches.
     pub backpressure: bool,
+    /// Launch a speculative copy of a map task running longer than this multiple of its
+    /// stage's median (Spark's `spark.speculation.multiplier`); none to disable.
+    pub speculation: Option<f64>,
     /// A full state snapshot every this many batches (deltas in between).
     pub snapshot_every: u64,
     /// Where the offset log, commit log and state versions live.
@@ -57,6 +60,7 @@ impl Config {
             interval: SECOND,
             cut_at_ticks: false,
             backpressure: false,
+            speculation: None,
             snapshot_every: 10,
             checkpoint_dir: dir.join("checkpoints"),
             output_dir: dir.join("output"),
@@ -75,6 +79,9 @@ impl Config {
         }
         if self.interval <= 0 {
             return bad(format!("the batch interval must be positive, got {} ns", self.interval));
+        }
+        if self.speculation.is_some_and(|m| m.is_nan() || m < 1.0) {
+            return bad(format!("speculation must be a multiple of at least 1, got {:?}", self.speculation));
         }
         if self.snapshot_every == 0 {
             return bad("snapshot_every must be at least 1".into());

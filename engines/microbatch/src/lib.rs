@@ -108,7 +108,8 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
         (0..log.partitions()).map(|p| (p, log.arrived_before(p, config.end))).collect();
 
     let clock = LogClock::new(config.origin);
-    let executor = Executor::new(config.parallelism, config.faults.clone(), clock, metrics.clone());
+    let executor =
+        Executor::new(config.parallelism, config.speculation, config.faults.clone(), clock, metrics.clone());
     let mut pid = rate::PidRateEstimator::default();
     let mut max_rate: Option<f64> = None;
     let mut next_at = if version == 0 { config.interval } else { clock.now() };

@@ -7,7 +7,7 @@
 //! input. A partition crosses the chain as a vector, so no record is dispatched on its own.
 
 use crate::error::EngineError;
-use crate::executor::{Executor, Task};
+use crate::executor::{Executor, Task, Work};
 use crate::ops::{self, Late, Partitioned, Stateful, Versioned};
 use flowmark_core::{
     Aggregate, Data, Key, KeyedStream, Log, Metrics, Output, PartitionReader, ReaderPosition, Rec, Stream,
@@ -17,14 +17,16 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A partition of a stage's input, as the batch hands it over.
 pub type Part = Arc<dyn Any + Send + Sync>;
 
 type Input = Rc<dyn Fn(&Batch) -> Result<Vec<Part>, EngineError>>;
-/// A task's chain: reads its partition and hands the results on in chunks.
-type ChainFn<T> = Box<dyn FnMut(&Part, &mut dyn FnMut(Vec<Rec<T>>)) + Send>;
+/// A task's chain: reads its partition and hands the results on in chunks, until the consumer
+/// answers `false` (the task's other copy has finished).
+type ChainFn<T> = Box<dyn FnMut(&Part, &mut dyn FnMut(Vec<Rec<T>>) -> bool) + Send>;
 type Chain<T> = Rc<dyn Fn() -> ChainFn<T>>;
 type SinkFn = Box<dyn Fn(&Batch) -> Result<Vec<u8>, EngineError>>;
 
@@ -162,7 +164,7 @@ impl<E: Data> MStream<E> {
             Rc::new(|batch: &Batch| Ok(batch.sources.iter().map(|s| s.clone() as Part).collect()));
         let chain: Chain<E> = Rc::new(move || {
             let log = log.clone();
-            Box::new(move |part: &Part, out: &mut dyn FnMut(Vec<Rec<E>>)| {
+            Box::new(move |part: &Part, out: &mut dyn FnMut(Vec<Rec<E>>) -> bool| {
                 let slice = part.downcast_ref::<SourceSlice>().expect("a source stage reads source slices");
                 let mut chunk = Vec::with_capacity(CHUNK);
                 let mut ends = Vec::new();
@@ -171,14 +173,16 @@ impl<E: Data> MStream<E> {
                     while reader.offset() < end {
                         let Some(r) = reader.next_record() else { break };
                         chunk.push(r);
-                        if chunk.len() == CHUNK {
-                            out(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                        if chunk.len() == CHUNK
+                            && !out(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                        {
+                            return; // the other copy read this slice
                         }
                     }
                     ends.push((p, reader.position()));
                 }
-                if !chunk.is_empty() {
-                    out(chunk);
+                if !chunk.is_empty() && !out(chunk) {
+                    return;
                 }
                 *slice.ends.lock().unwrap_or_else(|e| e.into_inner()) = ends;
             })
@@ -196,7 +200,9 @@ impl<T: Data> MStream<T> {
             chain: Rc::new(move || {
                 let mut c = prev();
                 let f = f.clone();
-                Box::new(move |p: &Part, out: &mut dyn FnMut(Vec<Rec<U>>)| c(p, &mut |chunk| out(f(chunk))))
+                Box::new(move |p: &Part, out: &mut dyn FnMut(Vec<Rec<U>>) -> bool| {
+                    c(p, &mut |chunk| out(f(chunk)))
+                })
             }),
         }
     }
@@ -208,18 +214,21 @@ impl<T: Data> MStream<T> {
         collector: impl Fn() -> C + Clone + Send,
     ) -> Result<Vec<C::Out>, EngineError> {
         let parts = (self.input)(batch)?;
-        let tasks: Vec<Task<'_, C::Out>> = parts
-            .iter()
-            .map(|p| {
-                let mut chain = (self.chain)();
-                let collector = collector.clone();
-                Box::new(move |_| {
-                    let mut c = collector();
-                    chain(p, &mut |chunk| c.add(chunk));
-                    c.finish()
-                }) as Task<'_, C::Out>
+        let work = |p| -> Work<'_, C::Out> {
+            let mut chain = (self.chain)();
+            let collector = collector.clone();
+            Box::new(move |_, stop: &AtomicBool| {
+                let mut c = collector();
+                chain(p, &mut |chunk| {
+                    c.add(chunk);
+                    !stop.load(Ordering::Relaxed)
+                });
+                c.finish()
             })
-            .collect();
+        };
+        // a map task is a pure function of its partition: it may run as two copies
+        let tasks: Vec<Task<'_, C::Out>> =
+            parts.iter().map(|p| Task::speculatable(work(p), work(p))).collect();
         batch.executor.run(tasks)
     }
 }
@@ -261,14 +270,14 @@ fn reduce_stage<I: Send + Sync, S: Versioned + 'static, O: Data>(
         .enumerate()
         .map(|(j, items)| {
             let (state, f) = (state.clone(), f.clone());
-            Box::new(move |attempt: u32| {
+            Task::new(Box::new(move |attempt: u32, _: &AtomicBool| {
                 if attempt > 0 {
                     reload(&*state, j)?;
                 }
                 let mut out = Vec::new();
                 f(&mut state.lock(j), items, wm, &mut out);
                 Ok(out)
-            }) as Task<'_, _>
+            }))
         })
         .collect();
     batch.executor.run(tasks)?.into_iter().map(|r| r.map(|v| Arc::new(v) as Part)).collect()
@@ -277,8 +286,8 @@ fn reduce_stage<I: Send + Sync, S: Versioned + 'static, O: Data>(
 /// A stream whose input is the results of a reduce stage.
 fn from_results<O: Data>(b: &Rc<Builder>, input: Input) -> MStream<O> {
     let chain: Chain<O> = Rc::new(|| {
-        Box::new(|p: &Part, out: &mut dyn FnMut(Vec<Rec<O>>)| {
-            out(p.downcast_ref::<Vec<Rec<O>>>().expect("a stage reads its parent's results").clone())
+        Box::new(|p: &Part, out: &mut dyn FnMut(Vec<Rec<O>>) -> bool| {
+            out(p.downcast_ref::<Vec<Rec<O>>>().expect("a stage reads its parent's results").clone());
         })
     });
     MStream { b: b.clone(), input, chain }

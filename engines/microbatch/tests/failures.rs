@@ -168,3 +168,27 @@ fn a_truncated_state_file_is_passed_over() {
         std::fs::write(f, &b[..b.len() / 3]).unwrap();
     });
 }
+
+#[test]
+fn a_straggling_task_is_overtaken_by_a_speculative_copy() {
+    let dir = scratch("straggler");
+    let mut config = replay(&dir, 4, 500 * MILLISECOND, 3 * SECOND);
+    // every batch's input task 1 would take ten seconds; its copies do not straggle
+    config.faults.straggler = Some(flowmark_microbatch::Straggler {
+        stage: 0,
+        task: 1,
+        from: 0,
+        until: i64::MAX,
+        delay: 10 * SECOND,
+    });
+    config.speculation = Some(1.5);
+    let log = log_spec(4, 20_000.0, 500 * MILLISECOND);
+    let (job, words) = crash_job(&log);
+    let metrics = Arc::new(Metrics::default());
+    let summary = flowmark_microbatch::run(&job, &words, &config, metrics.clone()).unwrap();
+    let speculated = metrics.speculated.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(speculated >= summary.batches - 1, "{speculated} copies for {} batches", summary.batches);
+    let v = check_output(&config, &log);
+    assert!(v.is_exact(), "{v:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
