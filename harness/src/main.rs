@@ -35,6 +35,8 @@ enum Engine {
     Reference,
     /// The continuous dataflow engine, reading the log in real time.
     Dataflow,
+    /// The micro-batch engine, cutting the log into batches in real time.
+    Microbatch,
 }
 
 #[derive(clap::Args)]
@@ -42,9 +44,12 @@ struct RunArgs {
     /// The engine.
     #[arg(long, value_enum, default_value = "reference")]
     engine: Engine,
-    /// Parallel tasks per operator (dataflow).
+    /// Parallel tasks per operator (dataflow) or per stage (micro-batch).
     #[arg(long, default_value_t = 2)]
     parallelism: usize,
+    /// Batch interval (micro-batch).
+    #[arg(long, default_value = "1s", value_parser = time::duration::parse)]
+    batch: Time,
     /// The workload (see `flowmark list`).
     #[arg(long, default_value = "wordcount")]
     workload: String,
@@ -115,7 +120,11 @@ fn run(args: &RunArgs) -> Result<()> {
         "flowmark: {} on the {} engine — seed {}, {} events/s for {}, {} partitions, \
          disorder ≤ {} with {:.2} % a further {} late, watermark bound {}",
         workload.name(),
-        if args.engine == Engine::Reference { "reference" } else { "dataflow" },
+        match args.engine {
+            Engine::Reference => "reference",
+            Engine::Dataflow => "dataflow",
+            Engine::Microbatch => "micro-batch",
+        },
         args.seed,
         args.rate,
         human(args.duration),
@@ -126,7 +135,15 @@ fn run(args: &RunArgs) -> Result<()> {
         human(workload.bound()),
     );
     workload
-        .visit(&log, Summarize { end: args.duration, engine: args.engine, parallelism: args.parallelism })
+        .visit(
+            &log,
+            Summarize {
+                end: args.duration,
+                engine: args.engine,
+                parallelism: args.parallelism,
+                batch: args.batch,
+            },
+        )
         .with_context(|| format!("workload {}", workload.name()))?
 }
 
@@ -135,6 +152,7 @@ struct Summarize {
     end: Time,
     engine: Engine,
     parallelism: usize,
+    batch: Time,
 }
 
 impl Visitor for Summarize {
@@ -143,6 +161,7 @@ impl Visitor for Summarize {
         match self.engine {
             Engine::Reference => reference(&job, &log, self.end),
             Engine::Dataflow => dataflow(&job, &log, self.end, self.parallelism),
+            Engine::Microbatch => microbatch(&job, &log, self.end, self.parallelism, self.batch),
         }
     }
 }
@@ -158,23 +177,66 @@ fn dataflow<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, end: Time, paral
     let started = Instant::now();
     flowmark_dataflow::run(job, log, &config, metrics.clone()).context("dataflow engine")?;
     let took = started.elapsed();
-    let emitted = flowmark_dataflow::output::read_committed(&config.output_dir)?;
+    let emitted: Vec<_> =
+        flowmark_dataflow::output::read_committed(&config.output_dir)?.into_iter().map(|e| e.line).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    report("dataflow", parallelism, job, log, end, &metrics, took, &emitted)
+}
+
+/// Runs the micro-batch engine in real time, then checks its committed results against the
+/// reference engine.
+fn microbatch<J: Job, L: Log<Event = J::Event>>(
+    job: &J,
+    log: &L,
+    end: Time,
+    parallelism: usize,
+    batch: Time,
+) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("flowmark-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = flowmark_microbatch::Config::new(&dir, flowmark_core::clock::monotonic_now(), end);
+    config.parallelism = parallelism;
+    config.interval = batch;
+    let metrics = std::sync::Arc::new(flowmark_core::Metrics::default());
+    let started = Instant::now();
+    flowmark_microbatch::run(job, log, &config, metrics.clone()).context("micro-batch engine")?;
+    let took = started.elapsed();
+    let emitted: Vec<_> =
+        flowmark_microbatch::logs::read_committed(&config.checkpoint_dir, &config.output_dir)?
+            .into_iter()
+            .map(|(_, _, l)| l)
+            .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    report("micro-batch", parallelism, job, log, end, &metrics, took, &emitted)
+}
+
+/// Prints what an engine did and how its results compare with the reference engine's.
+#[allow(clippy::too_many_arguments)]
+fn report<J: Job, L: Log<Event = J::Event>>(
+    engine: &str,
+    parallelism: usize,
+    job: &J,
+    log: &L,
+    end: Time,
+    metrics: &flowmark_core::Metrics,
+    took: std::time::Duration,
+    emitted: &[flowmark_core::ResultLine],
+) -> Result<()> {
     let reference = flowmark_reference::run(job, log, Input { end, domain: Default::default() });
     let expected =
         flowmark_core::Expected::from_lines(reference.sinks.values().flatten().map(|e| e.line.clone()));
-    let lines: Vec<_> = emitted.iter().map(|e| e.line.clone()).collect();
-    let verdict = expected.check(&lines);
+    let verdict = expected.check(emitted);
     let ordering = std::sync::atomic::Ordering::Relaxed;
     let latency = flowmark_core::Metrics::take(&metrics.event_time_latency);
     println!(
-        "dataflow, parallelism {parallelism}: read {} events in {:.2?}; {} results committed; {} late events dropped",
+        "{engine}, parallelism {parallelism}: read {} events in {:.2?}; {} results committed; {} late events dropped",
         metrics.events_in.load(ordering),
         took,
         emitted.len(),
         metrics.late_events.load(ordering),
     );
     println!(
-        "event-time latency: p50 {}, p99 {}, max {}; {} checkpoints",
+        "event-time latency of results: p50 {}, p99 {}, max {}; {} checkpoints or batches committed",
         human(latency.value_at_quantile(0.5) as Time),
         human(latency.value_at_quantile(0.99) as Time),
         human(latency.max() as Time),
@@ -189,8 +251,7 @@ fn dataflow<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, end: Time, paral
         verdict.unexpected,
         if verdict.is_exact() { "exact" } else { "INCORRECT" }
     );
-    let _ = std::fs::remove_dir_all(&dir);
-    if verdict.is_exact() { Ok(()) } else { bail!("the dataflow engine's results differ from the reference") }
+    if verdict.is_exact() { Ok(()) } else { bail!("the {engine} engine's results differ from the reference") }
 }
 
 /// Runs the reference engine and prints a summary of its results.

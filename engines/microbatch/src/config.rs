@@ -31,6 +31,9 @@ pub struct Config {
     /// Adapt how much a batch reads to the measured processing rate (Spark's PID rate
     /// estimator), so that a slow engine keeps up instead of building ever longer batches.
     pub backpressure: bool,
+    /// With back-pressure, the rate (records per second) the first batch reads at, before
+    /// there is a measurement (Spark's `backpressure.initialRate`); none for no limit.
+    pub initial_rate: Option<f64>,
     /// Launch a speculative copy of a map task running longer than this multiple of its
     /// stage's median (Spark's `spark.speculation.multiplier`); none to disable.
     pub speculation: Option<f64>,
@@ -60,6 +63,7 @@ impl Config {
             interval: SECOND,
             cut_at_ticks: false,
             backpressure: false,
+            initial_rate: None,
             speculation: None,
             snapshot_every: 10,
             checkpoint_dir: dir.join("checkpoints"),
@@ -82,6 +86,9 @@ impl Config {
         }
         if self.speculation.is_some_and(|m| m.is_nan() || m < 1.0) {
             return bad(format!("speculation must be a multiple of at least 1, got {:?}", self.speculation));
+        }
+        if self.initial_rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
+            return bad(format!("initial_rate must be positive, got {:?}", self.initial_rate));
         }
         if self.snapshot_every == 0 {
             return bad("snapshot_every must be at least 1".into());

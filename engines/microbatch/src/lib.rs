@@ -111,7 +111,7 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
     let executor =
         Executor::new(config.parallelism, config.speculation, config.faults.clone(), clock, metrics.clone());
     let mut pid = rate::PidRateEstimator::default();
-    let mut max_rate: Option<f64> = None;
+    let mut max_rate: Option<f64> = if config.backpressure { config.initial_rate } else { None };
     let mut next_at = if version == 0 { config.interval } else { clock.now() };
     let mut batch_id = version + 1;
     let mut batches = 0;

@@ -56,3 +56,18 @@ fn processing_time_windows_equal_the_reference_in_arrival_order() {
     assert_eq!(c.late_seen, 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn back_pressure_reads_a_backlog_in_capped_batches_and_matches() {
+    // the whole input has arrived; without back-pressure the first batch would read it all
+    let w = &WorkloadSpec::catalog()[0];
+    let dir = scratch("back-pressure");
+    let mut config = replay(&dir, 2, 200 * MILLISECOND, 6 * SECOND);
+    config.cut_at_ticks = false;
+    config.backpressure = true;
+    config.initial_rate = Some(10_000.0);
+    let c = w.visit(&log_spec(3, 20_000.0, w.bound()), Compare { config }).unwrap();
+    assert!(c.batches > 3, "the backlog was read in {} batches", c.batches);
+    assert!(c.verdict.is_exact(), "{:?}", c.verdict);
+    std::fs::remove_dir_all(dir).unwrap();
+}
