@@ -78,6 +78,14 @@ impl Metrics {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts late records dropped: `events` wholly late, `windows` (record, window) pairs.
+    pub fn late(&self, events: u64, windows: u64) {
+        if windows > 0 {
+            self.late_events.fetch_add(events, Ordering::Relaxed);
+            self.late_windows.fetch_add(windows, Ordering::Relaxed);
+        }
+    }
+
     /// Records a batch of latencies (nanoseconds) into a histogram.
     pub fn record(h: &Mutex<Histogram<u64>>, values: &[i64]) {
         if values.is_empty() {

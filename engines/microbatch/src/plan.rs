@@ -239,8 +239,7 @@ fn count_late(batch: &Batch, late: impl IntoIterator<Item = Late>) {
         events += l.events;
         windows += l.windows;
     }
-    Metrics::add(&batch.metrics.late_events, events);
-    Metrics::add(&batch.metrics.late_windows, windows);
+    batch.metrics.late(events, windows);
 }
 
 /// Regroups the map tasks' buckets by reduce partition.

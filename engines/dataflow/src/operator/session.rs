@@ -9,7 +9,6 @@ use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec}
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
 
 /// An open session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -86,10 +85,7 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for SessionAggregate<K, V, 
             self.state.timers.insert((merged.window.end, key));
             list.push(merged);
         }
-        if late > 0 {
-            cx.metrics().late_events.fetch_add(late, Ordering::Relaxed);
-            cx.metrics().late_windows.fetch_add(late, Ordering::Relaxed);
-        }
+        cx.metrics().late(late, late);
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {

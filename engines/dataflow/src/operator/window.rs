@@ -11,7 +11,6 @@ use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec,
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 /// Names the windows of a record.
 pub trait Assigner<V>: Send {
@@ -116,10 +115,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
                 ));
             }
         }
-        if late_windows > 0 {
-            cx.metrics().late_events.fetch_add(late_events, Ordering::Relaxed);
-            cx.metrics().late_windows.fetch_add(late_windows, Ordering::Relaxed);
-        }
+        cx.metrics().late(late_events, late_windows);
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {

@@ -9,7 +9,6 @@ use flowmark_core::{Data, Key, Rec, Time, Window, WindowSpec};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 pub use flowmark_core::Side;
 
@@ -116,10 +115,7 @@ where
                 self.join(&key, w, &g, out);
             }
         }
-        if late_windows > 0 {
-            cx.metrics().late_events.fetch_add(late_events, Ordering::Relaxed);
-            cx.metrics().late_windows.fetch_add(late_windows, Ordering::Relaxed);
-        }
+        cx.metrics().late(late_events, late_windows);
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<O>>, _: &mut Context) {

@@ -84,10 +84,7 @@ where
     type Delta = Vec<(K, Both<V, W>)>;
 
     fn take_delta(&mut self) -> Self::Delta {
-        std::mem::take(&mut self.changed)
-            .into_iter()
-            .filter_map(|k| Some((k.clone(), self.keys.get(&k)?.clone())))
-            .collect()
+        super::take_changed(&self.keys, &mut self.changed)
     }
 
     fn apply(&mut self, delta: Self::Delta) {

@@ -39,6 +39,15 @@ pub trait Versioned: Default + Send + Serialize + DeserializeOwned {
     fn apply(&mut self, delta: Self::Delta);
 }
 
+/// The current entries of the keys a batch changed (forgetting which they were): the delta of
+/// a keyed state that upserts whole entries.
+pub fn take_changed<K: std::hash::Hash + Eq + Clone, V: Clone>(
+    entries: &rustc_hash::FxHashMap<K, V>,
+    changed: &mut rustc_hash::FxHashSet<K>,
+) -> Vec<(K, V)> {
+    std::mem::take(changed).into_iter().filter_map(|k| Some((k.clone(), entries.get(&k)?.clone()))).collect()
+}
+
 /// One operator's state, as the driver versions it.
 pub trait Stateful: Send + Sync {
     /// The operator's id: its place in the order the job creates operators.

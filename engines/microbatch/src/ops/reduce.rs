@@ -79,10 +79,7 @@ impl<K: Key, A: Clone + Send + Serialize + for<'de> Deserialize<'de>> Versioned 
     type Delta = Vec<(K, Running<A>)>;
 
     fn take_delta(&mut self) -> Self::Delta {
-        std::mem::take(&mut self.changed)
-            .into_iter()
-            .filter_map(|k| Some((k.clone(), self.keys.get(&k)?.clone())))
-            .collect()
+        super::take_changed(&self.keys, &mut self.changed)
     }
 
     fn apply(&mut self, delta: Self::Delta) {

@@ -229,15 +229,30 @@ impl<K: Key, A: Clone> WindowState<K, A> {
                 out.extend(slots.iter().map(|(k, s)| result(pane, k, s)));
             }
         }
-        let purge_until = fire_until.saturating_sub(lateness);
-        while let Some(e) = self.panes.first_entry() {
-            if e.key().0 > purge_until {
-                break;
-            }
-            let pane = *e.key();
-            e.remove();
-            self.fired.remove(&pane);
-            self.changes.purged.push(pane);
+        purge(
+            &mut self.panes,
+            &mut self.fired,
+            &mut self.changes.purged,
+            fire_until.saturating_sub(lateness),
+        );
+    }
+}
+
+/// Removes the windows whose end is at or before `until` (their last instant plus the allowed
+/// lateness is behind the watermark), recording them in `purged`.
+pub fn purge<V>(
+    panes: &mut BTreeMap<PaneId, V>,
+    fired: &mut BTreeSet<PaneId>,
+    purged: &mut Vec<PaneId>,
+    until: Time,
+) {
+    while let Some(e) = panes.first_entry() {
+        if e.key().0 > until {
+            break;
         }
+        let pane = *e.key();
+        e.remove();
+        fired.remove(&pane);
+        purged.push(pane);
     }
 }

@@ -215,15 +215,11 @@ impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
                 }
             }
         }
-        let purge_until = fire_until.saturating_sub(lateness);
-        while let Some(e) = self.panes.first_entry() {
-            if e.key().0 > purge_until {
-                break;
-            }
-            let pane = *e.key();
-            e.remove();
-            self.fired.remove(&pane);
-            self.purged.push(pane);
-        }
+        super::window::purge(
+            &mut self.panes,
+            &mut self.fired,
+            &mut self.purged,
+            fire_until.saturating_sub(lateness),
+        );
     }
 }
