@@ -5,6 +5,8 @@
 //! engine and reports come with their own issues.
 #![forbid(unsafe_code)]
 
+pub mod suite;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flowmark_core::time::{self, Time, human};
@@ -95,9 +97,21 @@ fn main() -> ExitCode {
 }
 
 fn list() {
+    println!("engines:\n  reference, dataflow, microbatch");
     println!("workloads:");
     for w in WorkloadSpec::catalog() {
         println!("  {:<20} watermark bound {}", w.name(), human(w.bound()));
+    }
+    println!("suites (suites/*.toml):");
+    let dir = std::path::Path::new("suites");
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    files.sort();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+        match suite::Suite::load(path) {
+            Ok(s) => println!("  {:<20} {} runs — {}", s.name, s.runs(), s.description),
+            Err(e) => println!("  {}: {e}", path.display()),
+        }
     }
 }
 
