@@ -101,6 +101,7 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
         let at = restored.as_ref().map_or(0, |r| r.metadata.id);
         resumed_from.get_or_insert(at);
         storage::recover_outputs(&config.output_dir, at)?;
+        storage::discard_after(&config.checkpoint_dir, at)?;
         if restored.as_ref().is_some_and(|r| r.metadata.last) {
             // the job had finished: its results are all committed
             return Ok(Summary { resumed_from: at, restarts });

@@ -90,6 +90,18 @@ pub fn latest_valid(
     Ok(None)
 }
 
+/// At recovery from checkpoint `at`: removes the checkpoints after it — incomplete, or passed
+/// over as corrupt — so that the ids the job goes on with are fresh.
+pub fn discard_after(root: &Path, at: u64) -> Result<(), EngineError> {
+    for id in checkpoint_ids(root)? {
+        if id > at {
+            let dir = checkpoint_dir(root, id);
+            fs::remove_dir_all(&dir).map_err(EngineError::io("remove", &dir))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes a checkpoint's metadata, completing it.
 pub fn complete(root: &Path, metadata: &Metadata) -> Result<(), EngineError> {
     let path = checkpoint_dir(root, metadata.id).join("_metadata");
