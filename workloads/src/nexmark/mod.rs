@@ -19,7 +19,7 @@
 //! Each file holds one query: its output type and its job, written once against the job API.
 
 mod generator;
-mod model;
+pub mod model;
 mod q0;
 mod q1;
 mod q2;

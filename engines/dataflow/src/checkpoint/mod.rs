@@ -2,7 +2,7 @@
 //! durable checkpoint files, and the two-phase commit of results.
 //!
 //! A checkpoint `n` goes like this:
-//! 1. the [coordinator](coordinator) asks the sources for it; each source records its
+//! 1. the [`coordinator`] asks the sources for it; each source records its
 //!    partitions' positions and sends barrier `n` down every output;
 //! 2. a task with several inputs aligns: after barrier `n` arrives on an input it holds that
 //!    input's later messages back until barrier `n` has arrived on all of them;
