@@ -37,10 +37,12 @@
 //! - **reduce**: one result per key: the aggregate over all its records.
 //!
 //! A window result's time is its window's last instant; its arrival is the latest arrival of
-//! the records it covers. A join result's time is the later of the pair's.
+//! the records it covers. A join result's time is the later of the pair's. Every result also
+//! gets its due instant ([`due`]): when a perfect engine could have emitted it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod due;
 mod keyed;
 mod stream;
 
@@ -81,6 +83,8 @@ pub struct Emitted {
     pub time: Time,
     /// The latest arrival among the inputs it covers.
     pub arrival: Time,
+    /// When a perfect engine could have emitted it (see [`due`]).
+    pub due: Time,
 }
 
 /// Late records dropped by one windowed operator.
@@ -118,6 +122,7 @@ impl Output {
 #[derive(Default)]
 struct Context {
     out: Output,
+    clock: due::DueClock,
 }
 
 type Shared = Rc<RefCell<Context>>;
@@ -135,13 +140,24 @@ pub fn read<L: Log>(log: &L, strategy: WatermarkStrategy, input: Input) -> Vec<R
 
 /// Runs `job` over `log` and returns every result.
 pub fn run<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, input: Input) -> Output {
-    run_records(job, read(log, job.watermarks(), input))
-}
-
-/// Runs `job` over records already read (with their watermarks).
-pub fn run_records<J: Job>(job: &J, records: Vec<Rec<J::Event>>) -> Output {
-    let ctx: Shared = Rc::new(RefCell::new(Context::default()));
+    let mut records = Vec::new();
+    let mut partitions = Vec::new();
+    for p in 0..log.partitions() {
+        let end = log.arrived_before(p, input.end);
+        let mut reader = PartitionReader::new(log, p, job.watermarks(), input.domain);
+        let mut steps = Vec::new();
+        while reader.offset() < end {
+            let Some(r) = reader.next_record() else { break };
+            steps.push((r.arrival, reader.watermark()));
+            records.push(r);
+        }
+        partitions.push(steps);
+    }
+    let clock = due::DueClock::new(&partitions, input.end);
+    let ctx: Shared = Rc::new(RefCell::new(Context { out: Output::default(), clock }));
     ctx.borrow_mut().out.records = records.len() as u64;
-    job.build::<Reference>(RefStream::new(records, ctx.clone()));
+    // a source record is due at its arrival
+    let items = records.into_iter().map(|r| (r.arrival, r)).collect();
+    job.build::<Reference>(RefStream::new(items, ctx.clone()));
     std::mem::take(&mut ctx.borrow_mut().out)
 }

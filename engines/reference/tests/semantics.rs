@@ -303,3 +303,36 @@ fn reduce_gives_the_total_per_key_and_window_by_uses_each_records_window() {
     assert_eq!(windows, ["1 [0,10) = 20", "2 [0,30) = 30"]);
     assert_eq!(late, [Late { events: 1, windows: 1 }]);
 }
+
+#[test]
+fn a_window_is_due_when_the_watermark_over_all_partitions_reaches_its_end() {
+    // bound 0. Partition 0 arrives at 0, 10, 20 with times 1, 12, 25 (watermark after: 0, 11,
+    // 24); partition 1 at 5, 15, 30 with times 2, 14, 31 (1, 13, 30). The watermark over both:
+    // 0 at arrival 5, 1 at 10, 11 at 15, 13 at 20, 24 at 30.
+    let log = VecLog::new(vec![
+        part(&[(0, 1, 1, 1), (10, 12, 1, 1), (20, 25, 1, 1)]),
+        part(&[(5, 2, 1, 1), (15, 14, 1, 1), (30, 31, 1, 1)]),
+    ])
+    .unwrap();
+    let out = run(&tumbling(10, 0, 0), &log, Input { end: 100, domain: TimeDomain::Event });
+    let mut due: Vec<(String, Time)> = out.sinks["out"].iter().map(|e| (e.line.id.clone(), e.due)).collect();
+    due.sort();
+    assert_eq!(
+        due,
+        [
+            ("1 [0,10)".to_string(), 15),   // the watermark reaches 9 at arrival 15
+            ("1 [10,20)".to_string(), 30),  // reaches 19 at 30
+            ("1 [20,30)".to_string(), 100), // never reaches 29: due at the end of the input
+            ("1 [30,40)".to_string(), 100),
+        ]
+    );
+}
+
+#[test]
+fn a_per_record_result_is_due_at_its_arrival() {
+    let log = VecLog::new(vec![part(&[(3, 1, 1, 10), (7, 2, 2, 20)])]).unwrap();
+    let out = run(&Regular, &log, Input { end: 100, domain: TimeDomain::Event });
+    // key 1 value 10 joins key 2 value 20? values mod 10 are both 0: one pair, due with the later
+    let due: Vec<Time> = out.sinks["out"].iter().map(|e| e.due).collect();
+    assert_eq!(due, [7]);
+}
