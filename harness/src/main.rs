@@ -191,8 +191,10 @@ fn dataflow<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, end: Time, paral
     let started = Instant::now();
     flowmark_dataflow::run(job, log, &config, metrics.clone()).context("dataflow engine")?;
     let took = started.elapsed();
-    let emitted: Vec<_> =
-        flowmark_dataflow::output::read_committed(&config.output_dir)?.into_iter().map(|e| e.line).collect();
+    let emitted: Vec<_> = flowmark_dataflow::output::read_committed(&config.output_dir)?
+        .into_iter()
+        .map(|e| (e.emitted, e.line))
+        .collect();
     let _ = std::fs::remove_dir_all(&dir);
     report("dataflow", parallelism, job, log, end, &metrics, took, &emitted)
 }
@@ -218,7 +220,7 @@ fn microbatch<J: Job, L: Log<Event = J::Event>>(
     let emitted: Vec<_> =
         flowmark_microbatch::logs::read_committed(&config.checkpoint_dir, &config.output_dir)?
             .into_iter()
-            .map(|(_, _, l)| l)
+            .map(|(_, t, l)| (t, l))
             .collect();
     let _ = std::fs::remove_dir_all(&dir);
     report("micro-batch", parallelism, job, log, end, &metrics, took, &emitted)
@@ -234,20 +236,44 @@ fn report<J: Job, L: Log<Event = J::Event>>(
     end: Time,
     metrics: &flowmark_core::Metrics,
     took: std::time::Duration,
-    emitted: &[flowmark_core::ResultLine],
+    emitted: &[(Time, flowmark_core::ResultLine)],
 ) -> Result<()> {
     let reference = flowmark_reference::run(job, log, Input { end, domain: Default::default() });
     let expected =
         flowmark_core::Expected::from_lines(reference.sinks.values().flatten().map(|e| e.line.clone()));
-    let verdict = expected.check(emitted);
+    let lines: Vec<_> = emitted.iter().map(|(_, l)| l.clone()).collect();
+    let verdict = expected.check(&lines);
     let ordering = std::sync::atomic::Ordering::Relaxed;
     let latency = flowmark_core::Metrics::take(&metrics.event_time_latency);
+    // due-time latency: the emission that made each result final, against the instant a perfect
+    // engine could have emitted it; results due only at the end of the input are left out
+    let due: std::collections::HashMap<&str, Time> =
+        reference.sinks.values().flatten().map(|e| (e.line.id.as_str(), e.due)).collect();
+    let mut last: std::collections::HashMap<&str, Time> = std::collections::HashMap::new();
+    for (t, l) in emitted {
+        last.insert(l.id.as_str(), *t);
+    }
+    let mut due_latency = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3)?;
+    for (id, t) in &last {
+        if let Some(&d) = due.get(id)
+            && d < end
+        {
+            due_latency.saturating_record((t - d).max(1) as u64);
+        }
+    }
     println!(
         "{engine}, parallelism {parallelism}: read {} events in {:.2?}; {} results committed; {} late events dropped",
         metrics.events_in.load(ordering),
         took,
         emitted.len(),
         metrics.late_events.load(ordering),
+    );
+    println!(
+        "due-time latency of {} results due before the end of the input: p50 {}, p99 {}, max {}",
+        due_latency.len(),
+        human(due_latency.value_at_quantile(0.5) as Time),
+        human(due_latency.value_at_quantile(0.99) as Time),
+        human(due_latency.max() as Time),
     );
     println!(
         "event-time latency of results: p50 {}, p99 {}, max {}; {} checkpoints or batches committed",
