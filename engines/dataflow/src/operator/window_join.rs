@@ -5,26 +5,12 @@
 
 use super::Logic;
 use crate::task::Context;
-use flowmark_core::{Data, Key, Rec, Time, Window, WindowSpec};
+use flowmark_core::{Data, JoinGroup, Key, Rec, Time, Window, WindowSpec};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use flowmark_core::Side;
-
-/// One key's records in one window.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Group<V, W> {
-    left: Vec<(Time, V)>,
-    right: Vec<(Time, W)>,
-    arrival: Time,
-}
-
-impl<V, W> Default for Group<V, W> {
-    fn default() -> Self {
-        Group { left: Vec::new(), right: Vec::new(), arrival: Time::MIN }
-    }
-}
 
 /// A window's groups.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -34,7 +20,7 @@ impl<V, W> Default for Group<V, W> {
 ))]
 pub struct JoinPane<K: Key, V, W> {
     fired: bool,
-    groups: FxHashMap<K, Group<V, W>>,
+    groups: FxHashMap<K, JoinGroup<V, W>>,
 }
 
 type JoinPanes<K, V, W> = BTreeMap<(Time, Time), JoinPane<K, V, W>>;
@@ -45,7 +31,7 @@ pub struct WindowJoin<K: Key, V, W, O, F> {
     spec: WindowSpec,
     f: F,
     panes: JoinPanes<K, V, W>,
-    buf: Vec<O>,
+    _out: std::marker::PhantomData<fn() -> O>,
 }
 
 impl<K: Key, V: Data + Ord, W: Data + Ord, O, F: Fn(&K, Window, &[V], &[W], &mut Vec<O>)>
@@ -53,21 +39,7 @@ impl<K: Key, V: Data + Ord, W: Data + Ord, O, F: Fn(&K, Window, &[V], &[W], &mut
 {
     /// Operator `op`, restored from `state` if there is one.
     pub fn new(op: u32, spec: WindowSpec, f: F, state: Option<JoinPanes<K, V, W>>) -> Self {
-        WindowJoin { op, spec, f, panes: state.unwrap_or_default(), buf: Vec::new() }
-    }
-
-    fn join(&mut self, key: &K, w: Window, g: &Group<V, W>, out: &mut Vec<Rec<O>>) {
-        if g.left.is_empty() || g.right.is_empty() {
-            return;
-        }
-        let mut left = g.left.clone();
-        let mut right = g.right.clone();
-        left.sort();
-        right.sort();
-        let left: Vec<V> = left.into_iter().map(|(_, v)| v).collect();
-        let right: Vec<W> = right.into_iter().map(|(_, v)| v).collect();
-        (self.f)(key, w, &left, &right, &mut self.buf);
-        out.extend(self.buf.drain(..).map(|o| Rec::window_result(w, g.arrival, o)));
+        WindowJoin { op, spec, f, panes: state.unwrap_or_default(), _out: std::marker::PhantomData }
     }
 }
 
@@ -99,10 +71,9 @@ where
                     .or_insert_with(|| JoinPane { fired: false, groups: FxHashMap::default() });
                 let g = pane.groups.entry(key.clone()).or_default();
                 match &side {
-                    Side::Left(v) => g.left.push((r.time, v.clone())),
-                    Side::Right(v) => g.right.push((r.time, v.clone())),
+                    Side::Left(v) => g.push_left(r.time, r.arrival, v.clone()),
+                    Side::Right(v) => g.push_right(r.time, r.arrival, v.clone()),
                 }
-                g.arrival = g.arrival.max(r.arrival);
                 if pane.fired {
                     refire.push(w);
                 }
@@ -111,8 +82,7 @@ where
                 late_events += 1;
             }
             for w in refire.drain(..) {
-                let g = self.panes[&(w.end, w.start)].groups[&key].clone();
-                self.join(&key, w, &g, out);
+                self.panes[&(w.end, w.start)].groups[&key].join(&self.f, &key, w, out);
             }
         }
         cx.metrics().late(late_events, late_windows);
@@ -120,20 +90,16 @@ where
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<O>>, _: &mut Context) {
         let fire_until = wm.saturating_add(1);
-        let to_fire: Vec<(Time, Time)> = self
-            .panes
-            .range(..=(fire_until, Time::MAX))
-            .filter(|(k, p)| !p.fired && k.0 <= fire_until)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in to_fire {
-            let mut pane = self.panes.remove(&k).expect("listed above");
-            let w = Window::new(k.1, k.0);
-            for (key, g) in &pane.groups {
-                self.join(key, w, g, out);
+        let f = &self.f;
+        for (&(end, start), pane) in self.panes.range_mut(..=(fire_until, Time::MAX)) {
+            if pane.fired || end > fire_until {
+                continue;
             }
             pane.fired = true;
-            self.panes.insert(k, pane);
+            let w = Window::new(start, end);
+            for (key, g) in &pane.groups {
+                g.join(f, key, w, out);
+            }
         }
         let purge_until = wm.saturating_add(1).saturating_sub(self.spec.allowed_lateness);
         while let Some(entry) = self.panes.first_entry() {

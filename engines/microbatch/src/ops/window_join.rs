@@ -6,7 +6,7 @@ use super::join::Side;
 use super::window::PaneId;
 use super::{Late, Mapped, Versioned};
 use crate::plan::Collect;
-use flowmark_core::{Key, Rec, Time, Window, WindowSpec, key_hash, owner};
+use flowmark_core::{JoinGroup, Key, Rec, Time, Window, WindowSpec, key_hash, owner};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,20 +71,6 @@ impl<K: Key, V: Clone + Send, X: Send> Collect<(K, V)> for Bucketer<K, V, X> {
     }
 }
 
-/// One key's records in one window.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Group<V, W> {
-    left: Vec<(Time, V)>,
-    right: Vec<(Time, W)>,
-    arrival: Time,
-}
-
-impl<V, W> Default for Group<V, W> {
-    fn default() -> Self {
-        Group { left: Vec::new(), right: Vec::new(), arrival: Time::MIN }
-    }
-}
-
 /// One key partition's windows.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound(
@@ -92,7 +78,7 @@ impl<V, W> Default for Group<V, W> {
     deserialize = "K: Key, V: Deserialize<'de>, W: Deserialize<'de>"
 ))]
 pub struct JoinWindows<K: Key, V, W> {
-    panes: BTreeMap<PaneId, FxHashMap<K, Group<V, W>>>,
+    panes: BTreeMap<PaneId, FxHashMap<K, JoinGroup<V, W>>>,
     fired: BTreeSet<PaneId>,
     #[serde(skip)]
     updated: FxHashSet<(PaneId, K)>,
@@ -117,7 +103,7 @@ impl<K: Key, V, W> Default for JoinWindows<K, V, W> {
 /// What a batch changed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct JoinDelta<K, V, W> {
-    upserts: Vec<(PaneId, K, Group<V, W>)>,
+    upserts: Vec<(PaneId, K, JoinGroup<V, W>)>,
     fired: Vec<PaneId>,
     purged: Vec<PaneId>,
 }
@@ -156,28 +142,6 @@ where
     }
 }
 
-fn join<K, V: Ord + Clone, W: Ord + Clone, O>(
-    f: &impl Fn(&K, Window, &[V], &[W], &mut Vec<O>),
-    key: &K,
-    pane: PaneId,
-    g: &Group<V, W>,
-    out: &mut Vec<Rec<O>>,
-) {
-    if g.left.is_empty() || g.right.is_empty() {
-        return;
-    }
-    let mut l = g.left.clone();
-    let mut r = g.right.clone();
-    l.sort();
-    r.sort();
-    let l: Vec<V> = l.into_iter().map(|x| x.1).collect();
-    let r: Vec<W> = r.into_iter().map(|x| x.1).collect();
-    let w = Window::new(pane.1, pane.0);
-    let mut buf = Vec::new();
-    f(key, w, &l, &r, &mut buf);
-    out.extend(buf.into_iter().map(|o| Rec::window_result(w, g.arrival, o)));
-}
-
 impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
     /// The reduce side.
     pub fn reduce<O>(
@@ -192,10 +156,9 @@ impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
         for a in input {
             let g = self.panes.entry(a.pane).or_default().entry(a.key.clone()).or_default();
             match &a.value {
-                Side::Left(v) => g.left.push((a.time, v.clone())),
-                Side::Right(v) => g.right.push((a.time, v.clone())),
+                Side::Left(v) => g.push_left(a.time, a.arrival, v.clone()),
+                Side::Right(v) => g.push_right(a.time, a.arrival, v.clone()),
             }
-            g.arrival = g.arrival.max(a.arrival);
             self.updated.insert((a.pane, a.key.clone()));
             if self.fired.contains(&a.pane) {
                 refire.push((a.pane, a.key.clone()));
@@ -204,14 +167,14 @@ impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
         refire.sort();
         refire.dedup();
         for (pane, key) in refire {
-            join(f, &key, pane, &self.panes[&pane][&key], out);
+            self.panes[&pane][&key].join(f, &key, Window::new(pane.1, pane.0), out);
         }
         let fire_until = wm.saturating_add(1);
         for (&pane, groups) in self.panes.range(..=(fire_until, Time::MAX)) {
             if pane.0 <= fire_until && self.fired.insert(pane) {
                 self.newly_fired.push(pane);
                 for (key, g) in groups {
-                    join(f, key, pane, g, out);
+                    g.join(f, key, Window::new(pane.1, pane.0), out);
                 }
             }
         }

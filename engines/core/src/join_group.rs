@@ -1,0 +1,59 @@
+//! One key's records of one window of a window join, as both engines keep them, and the join
+//! of such a group — the one place that fixes the order the join function sees.
+
+use crate::record::Rec;
+use crate::time::Time;
+use crate::window::Window;
+use serde::{Deserialize, Serialize};
+
+/// One key's records in one window of a window join.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JoinGroup<V, W> {
+    left: Vec<(Time, V)>,
+    right: Vec<(Time, W)>,
+    arrival: Time,
+}
+
+impl<V, W> Default for JoinGroup<V, W> {
+    fn default() -> Self {
+        JoinGroup { left: Vec::new(), right: Vec::new(), arrival: Time::MIN }
+    }
+}
+
+impl<V: Ord + Clone, W: Ord + Clone> JoinGroup<V, W> {
+    /// Adds a left record.
+    pub fn push_left(&mut self, time: Time, arrival: Time, v: V) {
+        self.left.push((time, v));
+        self.arrival = self.arrival.max(arrival);
+    }
+
+    /// Adds a right record.
+    pub fn push_right(&mut self, time: Time, arrival: Time, w: W) {
+        self.right.push((time, w));
+        self.arrival = self.arrival.max(arrival);
+    }
+
+    /// Calls the join function — if both sides have records — with both sides' values ordered
+    /// by (event time, value), so that it sees the same input on every engine, and emits its
+    /// results as results of `window`.
+    pub fn join<K, O>(
+        &self,
+        f: &impl Fn(&K, Window, &[V], &[W], &mut Vec<O>),
+        key: &K,
+        window: Window,
+        out: &mut Vec<Rec<O>>,
+    ) {
+        if self.left.is_empty() || self.right.is_empty() {
+            return;
+        }
+        let mut l = self.left.clone();
+        let mut r = self.right.clone();
+        l.sort();
+        r.sort();
+        let l: Vec<V> = l.into_iter().map(|x| x.1).collect();
+        let r: Vec<W> = r.into_iter().map(|x| x.1).collect();
+        let mut buf = Vec::new();
+        f(key, window, &l, &r, &mut buf);
+        out.extend(buf.into_iter().map(|o| Rec::window_result(window, self.arrival, o)));
+    }
+}
