@@ -46,6 +46,14 @@ impl<T> Rec<T> {
         Rec { time: window.max_time(), arrival, wm: window.max_time() - 1, data }
     }
 
+    /// The result of joining `a` with `b`: the later event time and arrival, and the higher
+    /// watermark — the one of the two records that reached the join last bounds every engine's
+    /// watermark downstream, and the higher is a function of the pair, the same on every engine.
+    #[inline]
+    pub fn joined<A, B>(a: &Rec<A>, b: &Rec<B>, data: T) -> Rec<T> {
+        Rec { time: a.time.max(b.time), arrival: a.arrival.max(b.arrival), wm: a.wm.max(b.wm), data }
+    }
+
     /// The same instants with another payload: what a stateless operator emits.
     #[inline]
     pub fn with<U>(&self, data: U) -> Rec<U> {

@@ -206,13 +206,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         for (k, l_due, l) in self.items {
             for (r_due, r) in right.get(&k).map(Vec::as_slice).unwrap_or_default() {
                 if let Some(o) = f(&k, &l.data, &r.data) {
-                    let rec = Rec {
-                        time: l.time.max(r.time),
-                        arrival: l.arrival.max(r.arrival),
-                        wm: l.wm.max(r.wm),
-                        data: o,
-                    };
-                    out.push((l_due.max(*r_due), rec));
+                    out.push((l_due.max(*r_due), Rec::joined(&l, r, o)));
                 }
             }
         }

@@ -39,10 +39,6 @@ impl<K: Key, V, W, F> Join<K, V, W, F> {
     }
 }
 
-fn pair<A, B, O>(a: &Rec<A>, b: &Rec<B>, o: O) -> Rec<O> {
-    Rec { time: a.time.max(b.time), arrival: a.arrival.max(b.arrival), wm: a.wm.max(b.wm), data: o }
-}
-
 impl<K, V, W, O, F> Logic<(K, Side<V, W>)> for Join<K, V, W, F>
 where
     K: Key,
@@ -61,7 +57,7 @@ where
                     let l = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: v };
                     for w in &both.right {
                         if let Some(o) = (self.f)(&key, &l.data, &w.data) {
-                            out.push(pair(&l, w, o));
+                            out.push(Rec::joined(&l, w, o));
                         }
                     }
                     both.left.push(l);
@@ -70,7 +66,7 @@ where
                     let w = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: v };
                     for l in &both.left {
                         if let Some(o) = (self.f)(&key, &l.data, &w.data) {
-                            out.push(pair(l, &w, o));
+                            out.push(Rec::joined(l, &w, o));
                         }
                     }
                     both.right.push(w);

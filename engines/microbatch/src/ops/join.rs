@@ -92,10 +92,6 @@ where
     }
 }
 
-fn pair<A, B, O>(a: &Rec<A>, b: &Rec<B>, o: O) -> Rec<O> {
-    Rec { time: a.time.max(b.time), arrival: a.arrival.max(b.arrival), wm: a.wm.max(b.wm), data: o }
-}
-
 impl<K: Key, V: Clone, W: Clone> JoinState<K, V, W> {
     /// The reduce side.
     pub fn reduce<O>(
@@ -111,14 +107,18 @@ impl<K: Key, V: Clone, W: Clone> JoinState<K, V, W> {
                 Side::Left(v) => {
                     let l = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: v.clone() };
                     out.extend(
-                        both.right.iter().filter_map(|w| f(key, &l.data, &w.data).map(|o| pair(&l, w, o))),
+                        both.right
+                            .iter()
+                            .filter_map(|w| f(key, &l.data, &w.data).map(|o| Rec::joined(&l, w, o))),
                     );
                     both.left.push(l);
                 }
                 Side::Right(w) => {
                     let rr = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: w.clone() };
                     out.extend(
-                        both.left.iter().filter_map(|l| f(key, &l.data, &rr.data).map(|o| pair(l, &rr, o))),
+                        both.left
+                            .iter()
+                            .filter_map(|l| f(key, &l.data, &rr.data).map(|o| Rec::joined(l, &rr, o))),
                     );
                     both.right.push(rr);
                 }

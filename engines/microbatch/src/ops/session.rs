@@ -122,7 +122,11 @@ impl<K: Key, A: Clone> SessionState<K, A> {
                 arrival: r.arrival,
             };
             agg.add(&mut merged.acc, &r.data.1);
-            let mut list = self.open.get(key).cloned().unwrap_or_default();
+            // take the key's sessions out (with their timers) rather than copy them
+            let mut list = self.open.remove(key).unwrap_or_default();
+            for s in &list {
+                self.timers.remove(&(s.window.end, key.clone()));
+            }
             while let Some(i) = list.iter().position(|s| s.window.intersects(&merged.window)) {
                 let s = list.swap_remove(i);
                 merged.window = merged.window.cover(&s.window);
