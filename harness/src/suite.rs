@@ -5,9 +5,10 @@
 //! each run repeated, with a warm-up and a measured period. An unknown key, a wrong type or an
 //! impossible value is an error that names the file, the line and the field.
 
-use flowmark_core::Time;
+use crate::spec::{EngineSpec, Injection, RunSpec, slug};
 use flowmark_core::time::duration;
-use flowmark_workloads::{Disorder, WorkloadSpec};
+use flowmark_core::{Straggler, TaskFault, Time};
+use flowmark_workloads::{Disorder, LogSpec, RateProfile, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -99,19 +100,24 @@ impl NamedDisorder {
 /// A failure scenario.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
+#[allow(clippy::enum_variant_names)] // "task failure" is the scenario's name in DESIGN.md
 pub enum Failure {
     /// No failure.
     None {
         /// Its name.
         name: String,
     },
-    /// SIGKILL of the engine process at the given times into the measured period.
+    /// SIGKILL of the engine process at the given times into the measured period, and at
+    /// `random` more times drawn from the suite's seed.
     Crash {
         /// Its name.
         name: String,
         /// When, measured from the start of the measured period.
-        #[serde(with = "durations")]
+        #[serde(default, with = "durations")]
         at: Vec<Time>,
+        /// How many more crashes at seeded random times in the measured period.
+        #[serde(default)]
+        random: u32,
         /// How long the harness takes to notice and restart the engine.
         #[serde(with = "duration")]
         detection: Time,
@@ -322,36 +328,170 @@ impl Suite {
         Ok(suite)
     }
 
-    /// How many runs the suite makes.
-    pub fn runs(&self) -> usize {
-        let per_engine: usize = self
-            .engines
-            .get_ref()
-            .iter()
-            .map(|e| match e {
+    /// Every run of the suite, in the order they run: repetitions outermost (so an early stop
+    /// still covers every configuration), then workloads, rates, disorders, failures, engines.
+    pub fn plan(&self) -> Vec<RunSpec> {
+        let none = [Failure::None { name: "none".into() }];
+        let failures: Vec<&Failure> = if self.failures.is_empty() {
+            none.iter().collect()
+        } else {
+            self.failures.iter().map(|f| f.get_ref()).collect()
+        };
+        let (warmup, measure) = (*self.warmup.get_ref(), *self.measure.get_ref());
+        let mut plan = Vec::new();
+        for repetition in 0..*self.repetitions.get_ref() {
+            for workload in &self.workloads {
+                let workload = workload.get_ref();
+                for &rate in self.rates.get_ref() {
+                    for disorder in &self.disorder {
+                        let disorder = disorder.get_ref();
+                        let log = LogSpec {
+                            seed: self.seed,
+                            partitions: *self.partitions.get_ref(),
+                            rate: RateProfile::constant(rate),
+                            disorder: disorder.disorder(),
+                        };
+                        for failure in &failures {
+                            for engine in self.engine_specs() {
+                                let baseline = engine == EngineSpec::Baseline;
+                                if baseline
+                                    && (!matches!(failure, Failure::None { .. }) || !workload.has_baseline())
+                                {
+                                    continue;
+                                }
+                                let mut key = format!(
+                                    "{}.{}.{}.{}.{}",
+                                    workload.name(),
+                                    engine.name(),
+                                    engine.settings().values().cloned().collect::<Vec<_>>().join("-"),
+                                    rate,
+                                    disorder.name,
+                                );
+                                key = slug(&format!("{key}.{}", failure.name()));
+                                let injection = failure.resolve(&key, self.seed, warmup, measure);
+                                plan.push(RunSpec {
+                                    id: format!("{key}.{repetition}"),
+                                    key,
+                                    repetition,
+                                    engine: engine.clone(),
+                                    workload: workload.clone(),
+                                    log: log.clone(),
+                                    rate,
+                                    disorder: disorder.name.clone(),
+                                    failure: injection,
+                                    warmup,
+                                    measure,
+                                    timeout: *self.timeout.get_ref(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    /// Every engine configuration the suite names.
+    fn engine_specs(&self) -> Vec<EngineSpec> {
+        let mut out = Vec::new();
+        for engine in self.engines.get_ref() {
+            match engine {
                 EngineName::Dataflow => {
                     let s = &self.dataflow;
-                    s.parallelism.get_ref().len()
-                        * s.checkpoint_interval.get_ref().len()
-                        * s.buffer_timeout.get_ref().len()
-                        * s.delivery.len()
+                    for &parallelism in s.parallelism.get_ref() {
+                        for &checkpoint_interval in s.checkpoint_interval.get_ref() {
+                            for &buffer_timeout in s.buffer_timeout.get_ref() {
+                                for &delivery in &s.delivery {
+                                    out.push(EngineSpec::Dataflow {
+                                        parallelism,
+                                        checkpoint_interval,
+                                        buffer_timeout,
+                                        delivery,
+                                    });
+                                }
+                            }
+                        }
+                    }
                 }
                 EngineName::Microbatch => {
                     let s = &self.microbatch;
-                    s.parallelism.get_ref().len()
-                        * s.batch_interval.get_ref().len()
-                        * s.time_domain.len()
-                        * s.backpressure.len()
+                    for &parallelism in s.parallelism.get_ref() {
+                        for &batch_interval in s.batch_interval.get_ref() {
+                            for &time_domain in &s.time_domain {
+                                for &backpressure in &s.backpressure {
+                                    out.push(EngineSpec::Microbatch {
+                                        parallelism,
+                                        batch_interval,
+                                        time_domain,
+                                        backpressure,
+                                    });
+                                }
+                            }
+                        }
+                    }
                 }
-                EngineName::Baseline => 1,
-            })
-            .sum();
-        per_engine
-            * self.workloads.len()
-            * self.rates.get_ref().len()
-            * self.disorder.len()
-            * self.failures.len().max(1)
-            * *self.repetitions.get_ref() as usize
+                EngineName::Baseline => out.push(EngineSpec::Baseline),
+            }
+        }
+        out
+    }
+
+    /// How many runs the suite makes.
+    pub fn runs(&self) -> usize {
+        self.plan().len()
+    }
+}
+
+impl Failure {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            Failure::None { name }
+            | Failure::Crash { name, .. }
+            | Failure::TaskFailure { name, .. }
+            | Failure::Straggler { name, .. } => name,
+        }
+    }
+
+    /// The scenario as instants of a run's log time (measured period starting at `warmup`);
+    /// random crash times come from `seed` and the run's `key`.
+    pub fn resolve(&self, key: &str, seed: u64, warmup: Time, measure: Time) -> Injection {
+        let mut out = Injection { name: self.name().to_string(), ..Default::default() };
+        // the task that fails or straggles: the first task after the sources
+        let (stage, task) = (1, 0);
+        match self {
+            Failure::None { .. } => {}
+            Failure::Crash { at, random, detection, .. } => {
+                out.crashes = at.iter().map(|t| warmup + t).collect();
+                let mut state = seed ^ flowmark_core::key_hash(&key.to_string());
+                for _ in 0..*random {
+                    // SplitMix64 step: a uniform instant in the measured period's middle 80 %
+                    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    let mut z = state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    z ^= z >> 31;
+                    let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+                    out.crashes.push(warmup + measure / 10 + (u * measure as f64 * 0.8) as Time);
+                }
+                out.crashes.sort_unstable();
+                out.detection = *detection;
+            }
+            Failure::TaskFailure { at, .. } => {
+                out.task_failure = Some(TaskFault { stage, task, at: warmup + at });
+            }
+            Failure::Straggler { at, length, delay, .. } => {
+                out.straggler = Some(Straggler {
+                    stage,
+                    task,
+                    from: warmup + at,
+                    until: warmup + at + length,
+                    delay: *delay,
+                });
+            }
+        }
+        out
     }
 }
 
@@ -417,8 +557,19 @@ parallelism = [1, 2]
     #[test]
     fn a_good_suite_expands_into_its_matrix() {
         let s = parse(GOOD).unwrap();
-        // dataflow 2 settings + microbatch 1 + baseline 1, × 2 workloads × 2 rates × 1 × 2 failures
-        assert_eq!(s.runs(), 4 * 2 * 2 * 2);
+        // (dataflow 2 settings + microbatch 1) × 2 failures + the baseline without failures,
+        // × 2 workloads × 2 rates × 1 disorder
+        let plan = s.plan();
+        assert_eq!(plan.len(), (3 * 2 + 1) * 2 * 2);
+        let ids: std::collections::BTreeSet<_> = plan.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), plan.len(), "ids are unique");
+        let crash = plan.iter().find(|r| r.failure.name == "crash").unwrap();
+        assert_eq!(
+            crash.failure.crashes,
+            vec![7 * flowmark_core::time::SECOND],
+            "5 s into the measured period"
+        );
+        assert!(plan.iter().all(|r| r.engine.name() != "baseline" || r.failure.name == "none"));
     }
 
     #[test]

@@ -127,6 +127,25 @@ impl WorkloadSpec {
         all
     }
 
+    /// Whether the workload's job has a hand-written COST baseline
+    /// ([`flowmark_core::Job::baseline`]).
+    pub fn has_baseline(&self) -> bool {
+        struct Has;
+        impl Visitor for Has {
+            type Out = bool;
+            fn visit<J: Job, L: Log<Event = J::Event>>(self, job: J, log: L) -> bool {
+                job.baseline(&log, 0).is_some()
+            }
+        }
+        let log = LogSpec {
+            seed: 0,
+            partitions: 1,
+            rate: crate::RateProfile::constant(1.0),
+            disorder: Default::default(),
+        };
+        self.visit(&log, Has).unwrap_or(false)
+    }
+
     /// The workload's watermark bound: the disorder its jobs tolerate.
     pub fn bound(&self) -> Time {
         match self {

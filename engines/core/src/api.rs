@@ -116,4 +116,21 @@ pub trait Job: Send + Sync + 'static {
 
     /// Builds the dataflow on `input`, the stream of the log's events.
     fn build<R: Runtime>(&self, input: R::Stream<Self::Event>);
+
+    /// The job's COST baseline (McSherry, Isard and Murray, "Scalability! But at what COST?",
+    /// HotOS 2015): the same computation written by hand as one single-threaded loop, with no
+    /// engine, over `log` up to `end` — or `None` for a job that has none.
+    fn baseline<L: crate::Log<Event = Self::Event>>(&self, log: &L, end: Time) -> Option<Baseline> {
+        let _ = (log, end);
+        None
+    }
+}
+
+/// What a job's hand-written baseline loop read and computed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Baseline {
+    /// Events read.
+    pub events: u64,
+    /// Its final results, one per identity.
+    pub results: Vec<crate::ResultLine>,
 }

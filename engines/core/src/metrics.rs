@@ -1,6 +1,8 @@
 //! What the engine measures about itself while it runs, for the harness to read every interval.
 
+use crate::time::Time;
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -16,9 +18,16 @@ pub struct Metrics {
     pub late_events: AtomicU64,
     /// (record, window) pairs dropped as late.
     pub late_windows: AtomicU64,
-    /// Backlog of the sources: log time now minus the arrival of the oldest unread event
-    /// (zero when caught up), in nanoseconds.
-    pub backlog: AtomicI64,
+    /// Per source partition, the arrival of its next unread event: what the backlog is
+    /// measured from (see [`Metrics::backlog`]).
+    pub next_unread: Mutex<Vec<Time>>,
+    /// When the engine last noticed a failure inside it (`i64::MIN` if never).
+    pub failure_noticed: AtomicI64,
+    /// When this process first read input (`i64::MIN` until then): the end of a restore.
+    pub input_started: AtomicI64,
+    /// Checkpoints (dataflow) or batches (micro-batch) committed since the last
+    /// [`Metrics::take_commits`].
+    pub commits: Mutex<Vec<Commit>>,
     /// The sources' lowest watermark.
     pub watermark: AtomicI64,
     /// Checkpoints started.
@@ -55,7 +64,10 @@ impl Default for Metrics {
             results_out: AtomicU64::new(0),
             late_events: AtomicU64::new(0),
             late_windows: AtomicU64::new(0),
-            backlog: AtomicI64::new(0),
+            next_unread: Mutex::new(Vec::new()),
+            input_started: AtomicI64::new(i64::MIN),
+            failure_noticed: AtomicI64::new(i64::MIN),
+            commits: Mutex::new(Vec::new()),
             watermark: AtomicI64::new(i64::MIN),
             checkpoints_started: AtomicU64::new(0),
             checkpoints_completed: AtomicU64::new(0),
@@ -71,7 +83,64 @@ impl Default for Metrics {
     }
 }
 
+/// A checkpoint (dataflow) or batch (micro-batch) that committed: its results became visible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    /// The checkpoint or batch id (the number in its output files' names).
+    pub id: u64,
+    /// When it started: the checkpoint's trigger, or the batch's start.
+    pub started: Time,
+    /// When it committed.
+    pub committed: Time,
+}
+
 impl Metrics {
+    /// Notes where a source partition stands: the arrival of its next unread event
+    /// (`Time::MAX` once it has read all its input).
+    pub fn next_unread(&self, partition: u32, arrival: Time) {
+        let mut v = self.next_unread.lock().unwrap_or_else(|e| e.into_inner());
+        let p = partition as usize;
+        if v.len() <= p {
+            v.resize(p + 1, Time::MIN);
+        }
+        v[p] = arrival;
+    }
+
+    /// The backlog at `now`: how long the oldest unread event has been waiting since its
+    /// arrival (zero when every source is caught up or before any has reported).
+    pub fn backlog(&self, now: Time) -> Time {
+        let v = self.next_unread.lock().unwrap_or_else(|e| e.into_inner());
+        v.iter().filter(|&&a| a != Time::MIN).map(|&a| (now - a).max(0)).max().unwrap_or(0)
+    }
+
+    /// Notes that input is being read at `now` (only the first call counts).
+    pub fn mark_input(&self, now: Time) {
+        if self.input_started.load(Ordering::Relaxed) == i64::MIN {
+            let _ = self.input_started.compare_exchange(i64::MIN, now, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes that the engine noticed a failure at `now` and is recovering from it: a restart
+    /// (dataflow) or a task recomputation (micro-batch). When `input_stops`, the recovery stops
+    /// the input, and the next [`Metrics::mark_input`] marks the end of its restore.
+    pub fn failure(&self, now: Time, input_stops: bool) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+        self.failure_noticed.store(now, Ordering::Relaxed);
+        if input_stops {
+            self.input_started.store(i64::MIN, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes a commit.
+    pub fn commit(&self, commit: Commit) {
+        self.commits.lock().unwrap_or_else(|e| e.into_inner()).push(commit);
+    }
+
+    /// The commits since the last call.
+    pub fn take_commits(&self) -> Vec<Commit> {
+        std::mem::take(&mut *self.commits.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Adds to a counter.
     #[inline]
     pub fn add(counter: &AtomicU64, n: u64) {

@@ -39,6 +39,25 @@ pub fn write_line<T: Output>(emitted: crate::Time, result: &T, out: &mut String)
     out.push('\n');
 }
 
+/// Writes a result already in text form as one line of an output file (as [`write_line`]).
+pub fn write_result_line(emitted: crate::Time, line: &ResultLine, out: &mut String) {
+    let _ = writeln!(out, "{emitted}\t{}\t{}", line.id, line.value);
+}
+
+/// A committed result as a reader of an engine's output sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Emission {
+    /// The sink.
+    pub sink: String,
+    /// When it was emitted, in log time.
+    pub emitted: crate::Time,
+    /// Identity and value.
+    pub line: ResultLine,
+    /// The checkpoint (dataflow) or batch (micro-batch) whose commit made it visible; `None`
+    /// for output visible as soon as it was written (at-least-once).
+    pub commit: Option<u64>,
+}
+
 /// Reads a line written by [`write_line`] (without its newline).
 pub fn parse_line(line: &str) -> Option<(crate::Time, ResultLine)> {
     let mut parts = line.splitn(3, '\t');

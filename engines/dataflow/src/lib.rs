@@ -110,7 +110,7 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
             None => return Ok(Summary { resumed_from: resumed_from.unwrap_or(0), restarts }),
             Some(failure) => {
                 restarts += 1;
-                metrics.restarts.fetch_add(1, Ordering::Relaxed);
+                metrics.failure(LogClock::new(config.origin).now(), true);
                 eprintln!("flowmark-dataflow: {failure}; restarting from the latest checkpoint");
                 if restarts > config.max_restarts {
                     return Err(EngineError::TooManyFailures { attempts: restarts, last: failure });

@@ -1,19 +1,8 @@
 //! Reading the results a run committed.
 
 use crate::error::EngineError;
-use flowmark_core::{ResultLine, Time};
+pub use flowmark_core::output::Emission;
 use std::path::Path;
-
-/// A result as a reader of the output directory sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Emission {
-    /// The sink.
-    pub sink: String,
-    /// When it was emitted, in log time.
-    pub emitted: Time,
-    /// Identity and value.
-    pub line: ResultLine,
-}
 
 /// Every committed result, in commit order (checkpoint, then task; live files last).
 pub fn read_committed(output_dir: &Path) -> Result<Vec<Emission>, EngineError> {
@@ -34,6 +23,7 @@ pub fn read_committed(output_dir: &Path) -> Result<Vec<Emission>, EngineError> {
         let path = dir.join(&name);
         let text = std::fs::read_to_string(&path).map_err(EngineError::io("read", &path))?;
         let sink = name.split('.').next().unwrap_or_default().to_string();
+        let commit = name.split('.').nth(1).and_then(|c| c.parse().ok());
         for line in text.lines() {
             let Some((emitted, line)) = flowmark_core::output::parse_line(line) else {
                 return Err(EngineError::CorruptCheckpoint {
@@ -41,7 +31,7 @@ pub fn read_committed(output_dir: &Path) -> Result<Vec<Emission>, EngineError> {
                     reason: format!("result line `{line}` is not <emit>\\t<id>\\t<value>"),
                 });
             };
-            out.push(Emission { sink: sink.clone(), emitted, line });
+            out.push(Emission { sink: sink.clone(), emitted, line, commit });
         }
     }
     Ok(out)

@@ -276,19 +276,24 @@ pub(crate) fn run_source<L: Log>(
         }
         let read = batch.len();
         if read > 0 {
+            env.metrics.mark_input(now);
             Metrics::add(&env.metrics.events_in, read as u64);
             op.data(&mut batch, &mut cx);
         }
-        let active = readers.iter_mut().filter(|(_, r, end)| r.offset() < *end);
-        let (wm, next) = active.fold((MAX_WATERMARK, Time::MAX), |(wm, next), (_, r, _)| {
-            (wm.min(r.watermark()), next.min(r.next_arrival().unwrap_or(Time::MAX)))
-        });
+        let (mut wm, mut next) = (MAX_WATERMARK, Time::MAX);
+        for (p, r, end) in readers.iter_mut() {
+            let at = if r.offset() < *end { r.next_arrival().unwrap_or(Time::MAX) } else { Time::MAX };
+            env.metrics.next_unread(*p, at);
+            next = next.min(at);
+            if r.offset() < *end {
+                wm = wm.min(r.watermark());
+            }
+        }
         if wm > last_wm {
             last_wm = wm;
             op.watermark(wm, &mut cx);
             env.metrics.watermark.store(wm, Ordering::Relaxed);
         }
-        env.metrics.backlog.store((now - next).max(0), Ordering::Relaxed);
         if wm == MAX_WATERMARK {
             // every partition read to its end
             exhausted = true;

@@ -171,7 +171,7 @@ impl Executor {
                         .cloned()
                         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                         .unwrap_or_else(|| "task panicked".into());
-                    self.metrics.restarts.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.failure(self.clock.now(), false);
                 }
             }
         }

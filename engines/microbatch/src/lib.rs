@@ -141,6 +141,16 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
             }
         };
         let started = clock.now();
+        metrics.mark_input(started);
+        for (&p, &end_of_input) in &ends {
+            let next = entry.ranges.iter().find(|r| r.0 == p).map_or(positions[&p].offset, |r| r.2);
+            let arrival = if next < end_of_input {
+                log.cursor(p, next).next().map_or(Time::MAX, |e| e.arrival)
+            } else {
+                Time::MAX
+            };
+            metrics.next_unread(p, arrival);
+        }
         let n = config.parallelism;
         let sources: Vec<Arc<SourceSlice>> = (0..n)
             .map(|i| {
@@ -182,6 +192,7 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
         Metrics::record(&metrics.batch_processing_time, &[finished - started]);
         metrics.checkpoints_completed.fetch_add(1, Ordering::Relaxed);
         metrics.last_checkpoint_bytes.store(state_bytes, Ordering::Relaxed);
+        metrics.commit(flowmark_core::Commit { id: batch_id, started, committed: finished });
         metrics.watermark.store(entry.wm, Ordering::Relaxed);
         batches += 1;
         if entry.last {

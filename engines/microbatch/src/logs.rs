@@ -245,7 +245,7 @@ pub use flowmark_core::output::parse_line;
 pub fn read_committed(
     checkpoints: &Path,
     output: &Path,
-) -> Result<Vec<(String, Time, flowmark_core::ResultLine)>, EngineError> {
+) -> Result<Vec<flowmark_core::output::Emission>, EngineError> {
     let logs = Logs::new(checkpoints, output)?;
     let last = logs.last_commit(|_| {})?.map_or(0, |c| c.batch);
     let mut files: Vec<(u64, String)> = Vec::new();
@@ -261,7 +261,7 @@ pub fn read_committed(
     }
     files.sort();
     let mut out = Vec::new();
-    for (_, name) in files {
+    for (batch, name) in files {
         let path = output.join(&name);
         let text = std::fs::read_to_string(&path).map_err(DurableError::io("read", &path))?;
         let sink = name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or_default();
@@ -270,7 +270,12 @@ pub fn read_committed(
                 path: path.clone(),
                 reason: format!("`{line}` is not a result line"),
             })?;
-            out.push((sink.clone(), t, l));
+            out.push(flowmark_core::output::Emission {
+                sink: sink.clone(),
+                emitted: t,
+                line: l,
+                commit: Some(batch),
+            });
         }
     }
     Ok(out)

@@ -92,6 +92,11 @@ pub struct WordCount {
 }
 
 impl WordCount {
+    /// Its windows.
+    pub fn windows(&self) -> WindowSpec {
+        self.windows
+    }
+
     /// The job `spec` describes.
     pub fn new(spec: &WordCountSpec) -> Result<Self, WorkloadError> {
         let windows = match spec.slide {
@@ -117,6 +122,13 @@ impl Job for WordCount {
     }
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.bound)
+    }
+    fn baseline<L: flowmark_core::Log<Event = u32>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::wordcount(self, log, end))
     }
     fn build<R: Runtime>(&self, input: R::Stream<u32>) {
         input.key_by(|w| *w).window(self.windows, Count).sink("counts");

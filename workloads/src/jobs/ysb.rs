@@ -100,6 +100,11 @@ pub struct Ysb {
 }
 
 impl Ysb {
+    /// Its windows and its ad → campaign table.
+    pub fn parts(&self) -> (WindowSpec, &[u32]) {
+        (WindowSpec::new(Windows::tumbling(self.window)), &self.campaign_of)
+    }
+
     /// The job and its generator; the table assigns ads to campaigns by a shuffle from `seed`.
     pub fn new(spec: &YsbSpec, seed: u64) -> Result<(Self, AdEvents), WorkloadError> {
         error::positive("campaigns", f64::from(spec.campaigns))?;
@@ -124,6 +129,13 @@ impl Job for Ysb {
     }
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.bound)
+    }
+    fn baseline<L: flowmark_core::Log<Event = AdEvent>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::ysb(self, log, end))
     }
     fn build<R: Runtime>(&self, input: R::Stream<AdEvent>) {
         let table = self.campaign_of.clone();

@@ -25,8 +25,8 @@ mod q1;
 mod q2;
 mod q3;
 mod q4;
-mod q5;
-mod q7;
+pub(crate) mod q5;
+pub(crate) mod q7;
 mod q8;
 
 pub use generator::NexmarkGenerator;

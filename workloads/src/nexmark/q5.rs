@@ -37,7 +37,7 @@ impl fmt::Display for HotItems {
 }
 
 impl HotItems {
-    fn add(&mut self, auction: u64, bids: u64) {
+    pub(crate) fn add(&mut self, auction: u64, bids: u64) {
         if bids > self.bids {
             self.bids = bids;
             self.auctions.clear();
@@ -61,6 +61,13 @@ impl Job for Q5 {
     }
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.0.bound)
+    }
+    fn baseline<L: flowmark_core::Log<Event = Event>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::q5(self, log, end))
     }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         let hot = Fold::new(

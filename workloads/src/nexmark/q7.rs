@@ -24,7 +24,7 @@ pub struct Highest {
 }
 
 impl Highest {
-    fn add(&mut self, price: u64, bid: (u64, u64, u64)) {
+    pub(crate) fn add(&mut self, price: u64, bid: (u64, u64, u64)) {
         if price > self.price {
             self.price = price;
             self.bids.clear();
@@ -58,6 +58,13 @@ impl Job for Q7 {
     }
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.0.bound)
+    }
+    fn baseline<L: flowmark_core::Log<Event = Event>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::q7(self, log, end))
     }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         let highest = Fold::new(

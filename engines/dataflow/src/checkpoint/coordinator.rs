@@ -140,6 +140,7 @@ pub fn run_coordinator(
         m.checkpoints_completed.fetch_add(1, Ordering::Relaxed);
         m.last_checkpoint_duration.store(env.clock.now() - f.started, Ordering::Relaxed);
         m.last_checkpoint_bytes.store(bytes, Ordering::Relaxed);
+        m.commit(flowmark_core::Commit { id: f.id, started: f.started, committed: env.clock.now() });
         if f.last {
             return Ok(Outcome::Finished);
         }

@@ -47,7 +47,7 @@ pub fn committed(config: &Config) -> Vec<ResultLine> {
     logs::read_committed(&config.checkpoint_dir, &config.output_dir)
         .unwrap()
         .into_iter()
-        .map(|(_, _, l)| l)
+        .map(|e| e.line)
         .collect()
 }
 

@@ -1,0 +1,205 @@
+//! Running one run: the engine process on the shared schedule, its crashes and restarts, its
+//! timeout; then its committed results and the reference's.
+
+use crate::process::{EngineProcess, Event};
+use crate::spec::{EngineSpec, RunSpec, WorkerSpec};
+use crate::worker;
+use anyhow::{Context, Result};
+use flowmark_core::clock::monotonic_now;
+use flowmark_core::output::Emission;
+use flowmark_core::protocol::{Report, Sample};
+use flowmark_core::time::{MILLISECOND, Time, human};
+use flowmark_core::{Job, Log, LogClock};
+use flowmark_reference::{Emitted, Input};
+use flowmark_workloads::Visitor;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often the engine process reports its counters.
+pub const SAMPLE_EVERY: Time = 100 * MILLISECOND;
+
+/// Head start between writing the spec and log time 0, so that the process is up before its
+/// first events arrive.
+const HEAD_START: Time = 300 * MILLISECOND;
+
+/// One engine process of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Incarnation {
+    /// When the harness started it (log time).
+    pub spawned: Time,
+    /// When the harness SIGKILLed it, if it did.
+    pub killed: Option<Time>,
+    /// Its samples, in order.
+    pub samples: Vec<Sample>,
+}
+
+/// Everything the harness saw of a run's engine processes.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// The processes, in order.
+    pub incarnations: Vec<Incarnation>,
+    /// Events and busy time the last process reported when it finished.
+    pub finished: Option<(u64, Time)>,
+    /// Why the run failed, if it did.
+    pub failure: Option<String>,
+    /// Wall time of the run.
+    pub wall: Duration,
+}
+
+/// The run was interrupted (Ctrl-C): nothing of it is kept.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Runs the engine process(es) of `run` in `dir` on the shared schedule, injecting its crashes.
+/// `tick` is called now and then with the log time, for progress.
+pub fn observe(
+    run: &RunSpec,
+    dir: &Path,
+    cancel: &AtomicBool,
+    mut tick: impl FnMut(Time),
+) -> Result<Result<Observed, Interrupted>> {
+    let started = Instant::now();
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let origin = monotonic_now() + HEAD_START;
+    let clock = LogClock::new(origin);
+    let spec = WorkerSpec { run: run.clone(), origin, dir: dir.to_path_buf(), sample_every: SAMPLE_EVERY };
+    let spec_path = dir.join("worker.json");
+    std::fs::write(&spec_path, serde_json::to_vec_pretty(&spec)?)
+        .with_context(|| format!("writing {}", spec_path.display()))?;
+    let stderr = dir.join("engine.stderr");
+    let deadline = started + Duration::from_nanos(run.timeout as u64);
+    let mut crashes: Vec<Time> = run.failure.crashes.clone();
+    crashes.reverse();
+    let mut out = Observed::default();
+    let mut process = EngineProcess::start(&spec_path, &stderr)?;
+    out.incarnations.push(Incarnation { spawned: clock.now(), ..Default::default() });
+    let mut garbage = Vec::new();
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            process.kill();
+            return Ok(Err(Interrupted));
+        }
+        if Instant::now() >= deadline {
+            process.kill();
+            out.failure = Some(format!("timed out after {}: the engine was killed", human(run.timeout)));
+            break;
+        }
+        let now = clock.now();
+        tick(now);
+        if let Some(&at) = crashes.last()
+            && now >= at
+        {
+            crashes.pop();
+            process.kill();
+            let killed = clock.now();
+            if let Some(i) = out.incarnations.last_mut() {
+                i.killed = Some(killed);
+            }
+            // the harness notices after the configured detection delay, then restarts
+            while clock.now() < killed + run.failure.detection {
+                if cancel.load(Ordering::Relaxed) {
+                    return Ok(Err(Interrupted));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            process = EngineProcess::start(&spec_path, &stderr)?;
+            out.incarnations.push(Incarnation { spawned: clock.now(), ..Default::default() });
+            continue;
+        }
+        let wait = crashes.last().map_or(SAMPLE_EVERY, |&at| (at - now).clamp(MILLISECOND, SAMPLE_EVERY));
+        match process.next(Duration::from_nanos(wait as u64)) {
+            None => {}
+            Some(Event::Report(Report::Sample(s))) => {
+                if let Some(i) = out.incarnations.last_mut() {
+                    i.samples.push(s);
+                }
+            }
+            Some(Event::Report(Report::Finished { events, busy, .. })) => {
+                out.finished = Some((events, busy));
+                process.wait();
+                break;
+            }
+            Some(Event::Report(Report::Failed { message })) => {
+                process.wait();
+                out.failure = Some(format!("the engine failed: {message}"));
+                break;
+            }
+            Some(Event::Garbage(line)) => garbage.push(line),
+            Some(Event::Closed) => {
+                let status = process.wait();
+                let tail = std::fs::read_to_string(&stderr).unwrap_or_default();
+                let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+                out.failure = Some(format!(
+                    "the engine process exited ({}) without finishing{}{}",
+                    status.map_or("status unknown".into(), |s| s.to_string()),
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; its stderr ends: {}", tail.join(" | "))
+                    },
+                    if garbage.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; it wrote: {}", garbage.join(" | "))
+                    },
+                ));
+                break;
+            }
+        }
+    }
+    out.wall = started.elapsed();
+    Ok(Ok(out))
+}
+
+/// The results the run committed, in commit order.
+pub fn committed(engine: &EngineSpec, dir: &Path) -> Result<Vec<Emission>> {
+    if *engine == EngineSpec::Baseline {
+        let path = dir.join(worker::BASELINE_OUTPUT);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return text
+            .lines()
+            .map(|l| {
+                let (emitted, line) = flowmark_core::output::parse_line(l)
+                    .with_context(|| format!("{}: `{l}` is not a result line", path.display()))?;
+                Ok(Emission { sink: String::new(), emitted, line, commit: None })
+            })
+            .collect();
+    }
+    let (checkpoints, output) = worker::dirs(engine, dir);
+    if !output.exists() {
+        return Ok(Vec::new());
+    }
+    Ok(match engine {
+        EngineSpec::Microbatch { .. } => flowmark_microbatch::logs::read_committed(&checkpoints, &output)?,
+        _ => flowmark_dataflow::output::read_committed(&output)?,
+    })
+}
+
+/// What the reference engine computes for a run.
+pub struct Truth {
+    /// Every result, with its instants.
+    pub results: Vec<Emitted>,
+    /// Late events it drops.
+    pub late: u64,
+}
+
+/// Evaluates the run's job on the reference engine.
+pub fn truth(run: &RunSpec) -> Result<Truth> {
+    struct Evaluate(Time, flowmark_core::TimeDomain);
+    impl Visitor for Evaluate {
+        type Out = Truth;
+        fn visit<J: Job, L: Log<Event = J::Event>>(self, job: J, log: L) -> Truth {
+            let out = flowmark_reference::run(&job, &log, Input { end: self.0, domain: self.1 });
+            Truth {
+                late: out.late.iter().map(|l| l.events).sum(),
+                results: out.sinks.into_values().flatten().collect(),
+            }
+        }
+    }
+    run.workload
+        .visit(&run.log, Evaluate(run.end(), run.engine.domain()))
+        .map_err(|e| anyhow::anyhow!("workload {}: {e}", run.workload.name()))
+}

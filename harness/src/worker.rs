@@ -1,0 +1,203 @@
+//! The engine process: `flowmark worker SPEC`, started by the harness in its own process group.
+//!
+//! It builds the run's job and log, runs the engine on the shared schedule (log time 0 is the
+//! origin the harness chose), and reports on stdout, one JSON [`Report`] per line: a sample of
+//! the engine's counters every sampling interval, then `finished` or `failed`. Results go to
+//! files in the run's directory, where the harness reads them after the run. After a SIGKILL
+//! the harness starts it again with the same spec: the engine recovers from that directory.
+
+use crate::spec::{EngineSpec, WorkerSpec};
+use anyhow::{Context, Result, anyhow};
+use flowmark_core::protocol::{Report, Sample};
+use flowmark_core::{Job, Log, LogClock, Metrics, Time};
+use flowmark_workloads::Visitor;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The file the baseline writes its results to, under the run's directory.
+pub const BASELINE_OUTPUT: &str = "baseline.tsv";
+
+/// Runs the engine process for the spec in `path`; returns when the engine has finished.
+pub fn main(path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let spec: WorkerSpec =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a worker spec", path.display()))?;
+    let run = spec.run.clone();
+    let outcome = run.workload.visit(&run.log, Work { spec }).map_err(|e| anyhow!("workload: {e}"));
+    let outcome = outcome.and_then(|r| r);
+    if let Err(e) = &outcome {
+        send(&Report::Failed { message: format!("{e:#}") });
+    }
+    outcome
+}
+
+fn send(report: &Report) {
+    let mut out = std::io::stdout().lock();
+    let line = serde_json::to_string(report).expect("reports serialize");
+    // the harness may be gone; nothing useful to do then
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+struct Work {
+    spec: WorkerSpec,
+}
+
+impl Visitor for Work {
+    type Out = Result<()>;
+    fn visit<J: Job, L: Log<Event = J::Event>>(self, job: J, log: L) -> Result<()> {
+        let spec = &self.spec;
+        let end = spec.run.end();
+        let clock = LogClock::new(spec.origin);
+        if spec.run.engine == EngineSpec::Baseline {
+            return baseline(&job, &log, end, &spec.dir, &clock);
+        }
+        let metrics = Arc::new(Metrics::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (metrics, stop, every) = (metrics.clone(), stop.clone(), spec.sample_every);
+            std::thread::Builder::new()
+                .name("sampler".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_nanos(every as u64));
+                        send(&Report::Sample(sample(&metrics, clock.now())));
+                    }
+                })
+                .context("starting the sampler")?
+        };
+        let started = Instant::now();
+        let result = engine(&job, &log, spec, metrics.clone());
+        stop.store(true, Ordering::Relaxed);
+        let _ = sampler.join();
+        result?;
+        send(&Report::Sample(sample(&metrics, clock.now())));
+        send(&Report::Finished {
+            at: clock.now(),
+            events: metrics.events_in.load(Ordering::Relaxed),
+            busy: started.elapsed().as_nanos() as Time,
+        });
+        Ok(())
+    }
+}
+
+/// The engine's directories for a run directory.
+pub fn dirs(engine: &EngineSpec, dir: &Path) -> (PathBuf, PathBuf) {
+    match engine {
+        EngineSpec::Microbatch { .. } => {
+            let c = flowmark_microbatch::Config::new(dir, 0, 0);
+            (c.checkpoint_dir, c.output_dir)
+        }
+        _ => {
+            let c = flowmark_dataflow::Config::new(dir, 0, 0);
+            (c.checkpoint_dir, c.output_dir)
+        }
+    }
+}
+
+fn engine<J: Job, L: Log<Event = J::Event>>(
+    job: &J,
+    log: &L,
+    spec: &WorkerSpec,
+    metrics: Arc<Metrics>,
+) -> Result<()> {
+    let (run, end) = (&spec.run, spec.run.end());
+    match run.engine {
+        EngineSpec::Dataflow { parallelism, checkpoint_interval, buffer_timeout, delivery } => {
+            let mut c = flowmark_dataflow::Config::new(&spec.dir, spec.origin, end);
+            c.parallelism = parallelism;
+            c.checkpoint_interval = Some(checkpoint_interval);
+            c.buffer_timeout = buffer_timeout;
+            c.delivery = delivery;
+            c.faults.task_failure = run.failure.task_failure;
+            c.faults.straggler = run.failure.straggler;
+            flowmark_dataflow::run(job, log, &c, metrics).context("dataflow engine")?;
+        }
+        EngineSpec::Microbatch { parallelism, batch_interval, time_domain, backpressure } => {
+            let mut c = flowmark_microbatch::Config::new(&spec.dir, spec.origin, end);
+            c.parallelism = parallelism;
+            c.interval = batch_interval;
+            c.domain = time_domain;
+            c.backpressure = backpressure;
+            c.faults.task_failure = run.failure.task_failure;
+            c.faults.straggler = run.failure.straggler;
+            flowmark_microbatch::run(job, log, &c, metrics).context("micro-batch engine")?;
+        }
+        EngineSpec::Baseline => unreachable!("the baseline runs without an engine"),
+    }
+    Ok(())
+}
+
+/// Runs the job's hand-written loop flat out over the whole log and writes its results.
+fn baseline<J: Job, L: Log<Event = J::Event>>(
+    job: &J,
+    log: &L,
+    end: Time,
+    dir: &Path,
+    clock: &LogClock,
+) -> Result<()> {
+    let started = Instant::now();
+    let out = job
+        .baseline(log, end)
+        .ok_or_else(|| anyhow!("the job `{}` has no hand-written baseline", job.name()))?;
+    // one pass of a short log is mostly start-up: repeat it until a second has passed (at least
+    // three passes, at most twenty) and take the median pass
+    let mut passes = vec![started.elapsed()];
+    let all = Instant::now();
+    while passes.len() < 3 || (all.elapsed() < Duration::from_secs(1) && passes.len() < 20) {
+        let t = Instant::now();
+        std::hint::black_box(job.baseline(log, end));
+        passes.push(t.elapsed());
+    }
+    passes.sort_unstable();
+    let busy = passes[passes.len() / 2].as_nanos() as Time;
+    let mut text = String::new();
+    for line in &out.results {
+        flowmark_core::output::write_result_line(busy, line, &mut text);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    flowmark_core::durable::write_atomic(&dir.join(BASELINE_OUTPUT), text.as_bytes(), None)?;
+    let mut s = sample(&Metrics::default(), clock.now());
+    s.events_in = out.events;
+    s.results_out = out.results.len() as u64;
+    send(&Report::Sample(s));
+    send(&Report::Finished { at: clock.now(), events: out.events, busy });
+    Ok(())
+}
+
+/// The engine's counters now.
+fn sample(m: &Metrics, at: Time) -> Sample {
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let stamp = |c: &std::sync::atomic::AtomicI64| Some(c.load(Ordering::Relaxed)).filter(|&t| t != i64::MIN);
+    let (cpu, peak_rss) = resources();
+    Sample {
+        at,
+        events_in: load(&m.events_in),
+        results_out: load(&m.results_out),
+        backlog: m.backlog(at),
+        watermark: m.watermark.load(Ordering::Relaxed),
+        late_events: load(&m.late_events),
+        restarts: load(&m.restarts),
+        failure_noticed: stamp(&m.failure_noticed),
+        input_started: stamp(&m.input_started),
+        commits: m.take_commits(),
+        checkpoint_bytes: load(&m.last_checkpoint_bytes),
+        cpu,
+        peak_rss,
+    }
+}
+
+/// CPU time (user + system, nanoseconds) and peak resident memory (bytes) of this process.
+fn resources() -> (Time, u64) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    match getrusage(UsageWho::RUSAGE_SELF) {
+        Ok(u) => {
+            let ns = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000_000 + t.tv_usec() * 1_000;
+            (ns(u.user_time()) + ns(u.system_time()), u.max_rss().max(0) as u64 * 1024)
+        }
+        Err(_) => (0, 0),
+    }
+}

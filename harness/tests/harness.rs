@@ -1,0 +1,248 @@
+//! The harness end to end: the `flowmark` binary runs small suites with engines as separate
+//! processes, and the result directories say what happened.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Suites run one at a time: their latencies are measurements, and the machine has 2 cores.
+static MACHINE: Mutex<()> = Mutex::new(());
+
+fn flowmark() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flowmark"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowmark-harness-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `suite` into `dir` and runs it; returns the output and the result directory.
+fn run_suite(dir: &Path, suite: &str) -> (Output, PathBuf) {
+    let path = dir.join("suite.toml");
+    std::fs::write(&path, suite).unwrap();
+    let out = flowmark().arg("run").arg(&path).arg("--out").arg(dir.join("results")).output().unwrap();
+    let results = result_dir(dir);
+    (out, results)
+}
+
+fn result_dir(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir.join("results"))
+        .map(|mut d| d.next().unwrap().unwrap().path())
+        .unwrap_or_else(|_| dir.join("results/none"))
+}
+
+/// The run records of a result directory, by failure scenario name and engine settings.
+fn runs(results: &Path) -> Vec<Value> {
+    let mut out: Vec<Value> = std::fs::read_dir(results.join("runs"))
+        .unwrap()
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
+        .collect();
+    out.sort_by_key(|r| r["id"].as_str().unwrap().to_string());
+    out
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+const HEAD: &str = r#"
+name = "test"
+seed = 5
+partitions = 2
+rates = [20000]
+"#;
+
+/// The tables every test suite has, after its own top-level keys.
+const TABLES: &str = r#"
+[[workloads]]
+workload = "wordcount"
+
+[[disorder]]
+name = "uniform"
+delay = { model = "uniform", max = "100ms" }
+"#;
+
+#[test]
+fn bad_input_is_exit_2_with_a_message_naming_what_is_wrong() {
+    let dir = scratch("bad");
+    let (out, _) = run_suite(&dir, &format!("{HEAD}\nwarmup = 1\n{TABLES}"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("suite.toml:"), "names the file and line: {}", text(&out));
+
+    let bad = HEAD.replace(
+        "rates = [20000]",
+        "rates = [20000]\nengines = [\"flink-ish\"]\nwarmup = \"1s\"\nmeasure = \"1s\"\ntimeout = \"10s\"",
+    ) + TABLES;
+    let (out, _) = run_suite(&dir, &bad);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("flink-ish") && text(&out).contains(":6:"), "{}", text(&out));
+
+    let out = flowmark().args(["run", "--bogus-flag"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let out = flowmark().args(["run", "--resume", "/nonexistent/flowmark-results"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("/nonexistent/flowmark-results/manifest.json"), "{}", text(&out));
+}
+
+#[test]
+fn a_straggler_stall_shows_in_p99_and_max_latency() {
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("straggler");
+    let suite = format!(
+        r#"{HEAD}
+engines = ["dataflow"]
+warmup = "1s"
+measure = "5s"
+timeout = "60s"
+{TABLES}
+[[failures]]
+kind = "none"
+name = "none"
+
+# the window task stalls for 1 s: one message takes a second longer
+[[failures]]
+kind = "straggler"
+name = "straggler"
+at = "1500ms"
+length = "1s"
+delay = "1s"
+
+[dataflow]
+parallelism = [1]
+"#
+    );
+    let (out, results) = run_suite(&dir, &suite);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let runs = runs(&results);
+    let by = |name: &str| runs.iter().find(|r| r["failure"] == name).unwrap()["metrics"]["due"].clone();
+    let (calm, stalled) = (by("none"), by("straggler"));
+    let ms = |v: &Value, k: &str| v[k].as_f64().unwrap();
+    // open loop: every result due during the stall waits for it, from its own due instant
+    assert!(ms(&stalled, "max_ms") >= 700.0, "the stall is in the maximum: {stalled}");
+    assert!(ms(&stalled, "p99_ms") >= 500.0, "and in the 99th percentile: {stalled}");
+    assert!(ms(&calm, "p99_ms") < ms(&stalled, "p99_ms") / 3.0, "without it: {calm} vs {stalled}");
+}
+
+#[test]
+fn crash_recovery_is_measured_in_phases_and_at_least_once_duplicates_are_caught() {
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("crash");
+    let suite = format!(
+        r#"{HEAD}
+engines = ["dataflow"]
+warmup = "1s"
+measure = "8s"
+timeout = "60s"
+{TABLES}
+# the crash comes before the first checkpoint (3 s) and after two windows fired: the
+# at-least-once sink has shown their results, and the replay shows them again
+[[failures]]
+kind = "crash"
+name = "crash"
+at = ["1600ms"]
+detection = "300ms"
+
+[dataflow]
+parallelism = [1]
+checkpoint_interval = ["3s"]
+delivery = ["exactly-once", "at-least-once"]
+"#
+    );
+    let (out, results) = run_suite(&dir, &suite);
+    assert_eq!(out.status.code(), Some(1), "the at-least-once run is incorrect: {}", text(&out));
+    let runs = runs(&results);
+    assert_eq!(runs.len(), 2);
+    for r in &runs {
+        let rec = &r["recoveries"].as_array().unwrap()[0];
+        let f = |k: &str| rec[k].as_f64().unwrap_or(f64::NAN);
+        assert!(f("detection_ms") >= 300.0 && f("detection_ms") < 1000.0, "{rec}");
+        assert!(f("restore_ms") > 0.0, "{rec}");
+        assert!(f("catch_up_ms") >= 0.0, "caught up: {rec}");
+        assert!(
+            (f("detection_ms") + f("restore_ms") + f("catch_up_ms") - f("total_ms")).abs() < 1e-6,
+            "{rec}"
+        );
+        assert_eq!(r["metrics"]["starts"], 2);
+        let c = &r["metrics"]["correctness"];
+        if r["settings"]["delivery"] == "exactly-once" {
+            assert_eq!(r["status"]["status"], "ok", "{r}");
+            assert_eq!(c["duplicated"], 0);
+        } else {
+            assert_eq!(r["status"]["status"], "incorrect", "{}", r["status"]);
+            assert!(c["duplicated"].as_u64().unwrap() > 0, "{c}");
+            assert_eq!(c["missing"], 0, "{c}");
+        }
+    }
+    let csv = std::fs::read_to_string(results.join("runs.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.contains("at-least-once") && l.contains("INCORRECT")), "{csv}");
+}
+
+#[test]
+fn an_interrupted_suite_keeps_its_runs_and_resumes() {
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("resume");
+    let suite = HEAD.replace("rates = [20000]", "rates = [10000, 20000, 30000]")
+        + r#"
+engines = ["dataflow", "baseline"]
+warmup = "500ms"
+measure = "2s"
+timeout = "60s"
+"# + TABLES
+        + r#"
+[dataflow]
+parallelism = [1]
+"#;
+    std::fs::write(dir.join("suite.toml"), &suite).unwrap();
+    let mut child = flowmark()
+        .arg("run")
+        .arg(dir.join("suite.toml"))
+        .arg("--out")
+        .arg(dir.join("results"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait for the first finished run, then Ctrl-C
+    let started = std::time::Instant::now();
+    loop {
+        let done = std::fs::read_dir(result_dir(&dir).join("runs")).map_or(0, |d| d.count());
+        if done >= 1 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no run finished");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let results = result_dir(&dir);
+    let kept = runs(&results).len();
+    assert!((1..6).contains(&kept), "{kept} runs kept");
+
+    let out = flowmark().arg("run").arg("--resume").arg(&results).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all = runs(&results);
+    assert_eq!(all.len(), 6, "3 rates × (dataflow + baseline)");
+    for file in ["manifest.json", "runs.csv", "timeline.csv"] {
+        assert!(results.join(file).exists(), "{file}");
+    }
+    for r in &all {
+        let id = r["id"].as_str().unwrap();
+        assert!(results.join("outputs").join(format!("{id}.tsv")).exists(), "{id}");
+        let hlog = std::fs::read_to_string(results.join("latency").join(format!("{id}.hlog"))).unwrap();
+        assert!(hlog.contains("#[BaseTime:"), "a standard interval log: {hlog}");
+        assert_eq!(r["status"]["status"], "ok", "{r}");
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(results.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["seed"], 5);
+    assert!(manifest["machine"]["cores"].as_u64().unwrap() >= 1);
+    assert!(!manifest["revision"].as_str().unwrap().is_empty());
+    let timeline = std::fs::read_to_string(results.join("timeline.csv")).unwrap();
+    assert!(timeline.lines().count() > 6, "{timeline}");
+}

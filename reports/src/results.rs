@@ -1,0 +1,523 @@
+//! The result directory: what a suite writes as it runs and what reports are rendered from.
+//!
+//! ```text
+//! <dir>/manifest.json       the suite, its file, seed, revision, machine, versions
+//! <dir>/runs/<id>.json      one finished run (the unit of completion: written atomically, last)
+//! <dir>/runs.csv            one row per finished run (regenerated from runs/)
+//! <dir>/timeline.csv        per run, per second (regenerated from runs/)
+//! <dir>/latency/<id>.hlog   the run's due-time latency, one HdrHistogram per second
+//! <dir>/outputs/<id>.tsv    the committed results the correctness check read
+//! ```
+//!
+//! Every duration is in milliseconds (`_ms`), every rate in events (or results) per second.
+
+use flowmark_core::durable::{DurableError, write_atomic};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// A result directory that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// A file is missing or unreadable.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file does not hold what it should.
+    #[error("{path} is corrupt: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Write(#[from] DurableError),
+}
+
+/// The machine a result set was measured on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// Host name.
+    pub hostname: String,
+    /// CPU model.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// Physical memory, bytes.
+    pub memory_bytes: u64,
+    /// Operating system and kernel.
+    pub os: String,
+}
+
+/// What made a result set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The suite's name.
+    pub suite: String,
+    /// The suite file's path as given, and its full text.
+    pub suite_file: String,
+    /// The suite file's text, so that the set can be resumed and re-read without it.
+    pub suite_text: String,
+    /// The suite's seed.
+    pub seed: u64,
+    /// Runs the suite makes.
+    pub planned_runs: usize,
+    /// When it started (UTC, RFC 3339).
+    pub started: String,
+    /// The git revision of the checkout (with `-dirty` when it had uncommitted changes).
+    pub revision: String,
+    /// The machine.
+    pub machine: Machine,
+    /// Versions: flowmark, rustc.
+    pub versions: BTreeMap<String, String>,
+    /// The command line.
+    pub command: String,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "reason")]
+pub enum Status {
+    /// It ran to the end and its results equal the reference's.
+    Ok,
+    /// It ran to the end but its results differ from the reference's.
+    Incorrect(String),
+    /// It did not finish (timed out, or the engine failed).
+    Failed(String),
+}
+
+impl Status {
+    /// A word for tables.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Incorrect(_) => "INCORRECT",
+            Status::Failed(_) => "FAILED",
+        }
+    }
+}
+
+/// One injected failure and the engine's recovery from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// The kind: `crash`, `task-failure`, `straggler`.
+    pub kind: String,
+    /// When it was injected, seconds from the start of the measured period.
+    pub at_s: f64,
+    /// Until the failure was noticed (for a crash: until the engine was restarted).
+    pub detection_ms: f64,
+    /// Until state was back and input resumed.
+    pub restore_ms: f64,
+    /// Until the backlog and the p99 due-time latency were back to their pre-failure levels
+    /// for 3 s in a row; `None` if they never were before the input ended.
+    pub catch_up_ms: Option<f64>,
+    /// The sum of the phases; `None` if the engine did not catch up.
+    pub total_ms: Option<f64>,
+}
+
+/// Latency percentiles of one metric, milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Results measured.
+    pub count: u64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// 99.9th percentile.
+    pub p999_ms: f64,
+    /// Maximum.
+    pub max_ms: f64,
+    /// Mean.
+    pub mean_ms: f64,
+}
+
+/// Correctness against the reference engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correctness {
+    /// Results the reference has that the engine committed with the same value.
+    pub correct: u64,
+    /// Results the reference has that the engine never committed.
+    pub missing: u64,
+    /// Results committed more than once.
+    pub duplicated: u64,
+    /// Results whose last committed value differs from the reference's.
+    pub wrong: u64,
+    /// Results the reference does not have.
+    pub unexpected: u64,
+    /// Late events the engine dropped (its own count, over all its processes).
+    pub late_dropped: u64,
+    /// Late events the reference drops under the same allowed lateness.
+    pub late_expected: u64,
+}
+
+impl Correctness {
+    /// Whether the results equal the reference's.
+    pub fn exact(&self) -> bool {
+        self.missing == 0 && self.duplicated == 0 && self.wrong == 0 && self.unexpected == 0
+    }
+}
+
+/// Mean latency of a result split into its parts (milliseconds): they add up to the mean
+/// event-time-after-arrival latency, `emit − max a_i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Anatomy {
+    /// `due − max a_i`: waiting for the watermark.
+    pub watermark_wait_ms: f64,
+    /// From `due` to the start of the batch that processed the result (micro-batch only).
+    pub batch_wait_ms: f64,
+    /// The rest: processing, queueing and commit.
+    pub processing_ms: f64,
+}
+
+/// Checkpoints (dataflow) or batch commits (micro-batch) during the measured period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoints {
+    /// How many completed.
+    pub count: u64,
+    /// Mean time from trigger (or batch start) to completion.
+    pub mean_duration_ms: f64,
+    /// Mean bytes of state written per checkpoint or batch.
+    pub mean_bytes: f64,
+}
+
+/// The numbers of one run. Latencies are of results due inside the measured period.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Input events consumed per second over the measured period (for the baseline: the events
+    /// it processed per second, flat out).
+    pub input_rate: f64,
+    /// Results emitted per second over the measured period.
+    pub output_rate: f64,
+    /// Due-time latency: `emit − due`.
+    pub due: Percentiles,
+    /// Event-time latency: `emit − t_ref`.
+    pub event: Percentiles,
+    /// Processing-time latency: `emit − max a_i`.
+    pub processing: Percentiles,
+    /// Commit latency: `commit − t_ref`.
+    pub commit: Percentiles,
+    /// The mean latency's parts.
+    pub anatomy: Anatomy,
+    /// Largest backlog seen in the measured period.
+    pub max_backlog_ms: f64,
+    /// Checkpoints or batch commits.
+    pub checkpoints: Checkpoints,
+    /// Correctness.
+    pub correctness: Correctness,
+    /// CPU time of the engine process(es), user + system, seconds.
+    pub cpu_s: f64,
+    /// Peak resident memory of an engine process, bytes.
+    pub peak_rss_bytes: u64,
+    /// Engine processes started (1 + crashes).
+    pub starts: u32,
+}
+
+/// One second of one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Second {
+    /// Seconds since the start of the measured period (negative during warm-up).
+    pub t_s: f64,
+    /// Input events consumed in this second.
+    pub input_rate: f64,
+    /// Results emitted in this second.
+    pub output_rate: f64,
+    /// Backlog at the end of the second.
+    pub backlog_ms: f64,
+    /// Due-time latency of the results emitted in this second.
+    pub p50_ms: f64,
+    /// 99th percentile of the same.
+    pub p99_ms: f64,
+    /// Maximum of the same.
+    pub max_ms: f64,
+}
+
+/// One finished run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// A name unique in the set: configuration and repetition.
+    pub id: String,
+    /// The configuration without the repetition: runs with the same key are repetitions, and
+    /// `compare` matches runs across sets by it.
+    pub key: String,
+    /// Repetition number (0-based).
+    pub repetition: u32,
+    /// The engine.
+    pub engine: String,
+    /// The workload.
+    pub workload: String,
+    /// The scenario: disorder and failure names.
+    pub disorder: String,
+    /// The failure scenario's name.
+    pub failure: String,
+    /// Input rate, events per second.
+    pub rate: f64,
+    /// Engine settings, as `name=value`.
+    pub settings: BTreeMap<String, String>,
+    /// The log's seed.
+    pub seed: u64,
+    /// The watermark bound of the workload (the least event-time latency of a window result).
+    pub watermark_bound_ms: f64,
+    /// Warm-up and measured period, seconds.
+    pub warmup_s: f64,
+    /// The measured period.
+    pub measure_s: f64,
+    /// How it ended.
+    pub status: Status,
+    /// Its numbers.
+    pub metrics: Metrics,
+    /// Recoveries from the injected failures.
+    pub recoveries: Vec<Recovery>,
+    /// Per second.
+    pub timeline: Vec<Second>,
+    /// Wall time the run took, seconds.
+    pub wall_s: f64,
+}
+
+impl Run {
+    /// The run's scenario: disorder and failure.
+    pub fn scenario(&self) -> String {
+        format!("{}/{}", self.disorder, self.failure)
+    }
+
+    /// Settings as one string (`a=1 b=2`).
+    pub fn settings_string(&self) -> String {
+        self.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// One probe of a sustainable-throughput search.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// The constant input rate tried.
+    pub rate: f64,
+    /// Whether the backlog stayed bounded.
+    pub sustained: bool,
+    /// Largest backlog in the probe's measured period.
+    pub max_backlog_ms: f64,
+    /// Backlog at the end of its input.
+    pub end_backlog_ms: f64,
+}
+
+/// A sustainable-throughput search (Karimov et al., ICDE 2018): the highest constant rate at
+/// which the backlog stays bounded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    /// The engine.
+    pub engine: String,
+    /// Its settings.
+    pub settings: BTreeMap<String, String>,
+    /// The workload.
+    pub workload: String,
+    /// The probes, in the order they ran.
+    pub probes: Vec<Probe>,
+    /// The highest rate sustained (0 if none was).
+    pub sustainable: f64,
+    /// The runs at fractions of it, by id.
+    pub runs: Vec<String>,
+}
+
+/// A result set read from disk.
+#[derive(Clone, Debug)]
+pub struct ResultSet {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// What made it.
+    pub manifest: Manifest,
+    /// Its finished runs, ordered by id.
+    pub runs: Vec<Run>,
+    /// Its sustainable-throughput searches.
+    pub searches: Vec<Search>,
+}
+
+fn read(path: &Path) -> Result<String, ResultsError> {
+    std::fs::read_to_string(path).map_err(|source| ResultsError::Read { path: path.to_path_buf(), source })
+}
+
+fn json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
+    serde_json::from_str(&read(path)?)
+        .map_err(|e| ResultsError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ResultsError> {
+    let text = serde_json::to_string_pretty(value).expect("result types serialize");
+    Ok(write_atomic(path, text.as_bytes(), None)?)
+}
+
+/// The path of a run's record.
+pub fn run_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join("runs").join(format!("{id}.json"))
+}
+
+impl ResultSet {
+    /// Reads a result directory.
+    pub fn load(dir: &Path) -> Result<ResultSet, ResultsError> {
+        let manifest: Manifest = json(&dir.join("manifest.json"))?;
+        let runs_dir = dir.join("runs");
+        let mut runs = Vec::new();
+        if runs_dir.exists() {
+            let entries = std::fs::read_dir(&runs_dir)
+                .map_err(|source| ResultsError::Read { path: runs_dir.clone(), source })?;
+            for e in entries {
+                let e = e.map_err(|source| ResultsError::Read { path: runs_dir.clone(), source })?;
+                let path = e.path();
+                if path.extension().is_some_and(|x| x == "json") {
+                    runs.push(json::<Run>(&path)?);
+                }
+            }
+        }
+        runs.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut searches = Vec::new();
+        let search_dir = dir.join("throughput");
+        if search_dir.exists() {
+            let entries = std::fs::read_dir(&search_dir)
+                .map_err(|source| ResultsError::Read { path: search_dir.clone(), source })?;
+            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths.iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+                searches.push(json::<Search>(path)?);
+            }
+        }
+        Ok(ResultSet { dir: dir.to_path_buf(), manifest, runs, searches })
+    }
+
+    /// Writes the manifest.
+    pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ResultsError> {
+        std::fs::create_dir_all(dir.join("runs")).map_err(DurableError::io("create", dir))?;
+        write_json(&dir.join("manifest.json"), manifest)
+    }
+
+    /// Writes one finished run's record (the last file a run writes).
+    pub fn write_run(dir: &Path, run: &Run) -> Result<(), ResultsError> {
+        write_json(&run_path(dir, &run.id), run)
+    }
+
+    /// Writes a sustainable-throughput search.
+    pub fn write_search(dir: &Path, name: &str, search: &Search) -> Result<(), ResultsError> {
+        let sub = dir.join("throughput");
+        std::fs::create_dir_all(&sub).map_err(DurableError::io("create", &sub))?;
+        write_json(&sub.join(format!("{name}.json")), search)
+    }
+
+    /// Regenerates `runs.csv` and `timeline.csv` from the run records.
+    pub fn write_tables(&self) -> Result<(), ResultsError> {
+        write_atomic(&self.dir.join("runs.csv"), runs_csv(&self.runs).as_bytes(), None)?;
+        write_atomic(&self.dir.join("timeline.csv"), timeline_csv(&self.runs).as_bytes(), None)?;
+        Ok(())
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v:.3}"))
+}
+
+/// `runs.csv`: one row per run.
+pub fn runs_csv(runs: &[Run]) -> String {
+    let mut out = String::from(
+        "id,engine,workload,rate,disorder,failure,settings,repetition,seed,status,reason,\
+         input_rate,output_rate,due_p50_ms,due_p99_ms,due_p999_ms,due_max_ms,event_p50_ms,event_p99_ms,\
+         event_max_ms,processing_p50_ms,processing_p99_ms,commit_p50_ms,commit_p99_ms,\
+         watermark_wait_ms,batch_wait_ms,processing_ms,max_backlog_ms,checkpoints,checkpoint_ms,\
+         checkpoint_bytes,correct,missing,duplicated,wrong,unexpected,late_dropped,late_expected,\
+         recovery_ms,detection_ms,restore_ms,catch_up_ms,cpu_s,peak_rss_bytes,starts,wall_s\n",
+    );
+    for r in runs {
+        let m = &r.metrics;
+        let reason = match &r.status {
+            Status::Ok => "",
+            Status::Incorrect(s) | Status::Failed(s) => s,
+        };
+        let sum = |f: fn(&Recovery) -> Option<f64>| {
+            if r.recoveries.is_empty() {
+                return None;
+            }
+            r.recoveries.iter().map(f).sum::<Option<f64>>()
+        };
+        let c = &m.correctness;
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.1},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},\
+             {:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{},{:.3},{:.0},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{:.2}",
+            csv_field(&r.id),
+            r.engine,
+            csv_field(&r.workload),
+            r.rate,
+            csv_field(&r.disorder),
+            csv_field(&r.failure),
+            csv_field(&r.settings_string()),
+            r.repetition,
+            r.seed,
+            r.status.word(),
+            csv_field(reason),
+            m.input_rate,
+            m.output_rate,
+            m.due.p50_ms,
+            m.due.p99_ms,
+            m.due.p999_ms,
+            m.due.max_ms,
+            m.event.p50_ms,
+            m.event.p99_ms,
+            m.event.max_ms,
+            m.processing.p50_ms,
+            m.processing.p99_ms,
+            m.commit.p50_ms,
+            m.commit.p99_ms,
+            m.anatomy.watermark_wait_ms,
+            m.anatomy.batch_wait_ms,
+            m.anatomy.processing_ms,
+            m.max_backlog_ms,
+            m.checkpoints.count,
+            m.checkpoints.mean_duration_ms,
+            m.checkpoints.mean_bytes,
+            c.correct,
+            c.missing,
+            c.duplicated,
+            c.wrong,
+            c.unexpected,
+            c.late_dropped,
+            c.late_expected,
+            opt(sum(|x| x.total_ms)),
+            opt(sum(|x| Some(x.detection_ms))),
+            opt(sum(|x| Some(x.restore_ms))),
+            opt(sum(|x| x.catch_up_ms)),
+            m.cpu_s,
+            m.peak_rss_bytes,
+            m.starts,
+            r.wall_s,
+        );
+    }
+    out
+}
+
+/// `timeline.csv`: per run, per second.
+pub fn timeline_csv(runs: &[Run]) -> String {
+    let mut out = String::from("id,t_s,input_rate,output_rate,backlog_ms,p50_ms,p99_ms,max_ms\n");
+    for r in runs {
+        for s in &r.timeline {
+            let _ = writeln!(
+                out,
+                "{},{},{:.0},{:.0},{:.3},{:.3},{:.3},{:.3}",
+                csv_field(&r.id),
+                s.t_s,
+                s.input_rate,
+                s.output_rate,
+                s.backlog_ms,
+                s.p50_ms,
+                s.p99_ms,
+                s.max_ms
+            );
+        }
+    }
+    out
+}
