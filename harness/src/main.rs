@@ -40,6 +40,13 @@ enum Command {
     Run(RunArgs),
     /// Search the highest constant rate an engine sustains on a workload.
     Throughput(throughput::Args),
+    /// Render the charts and report.html of a result directory again, from its files.
+    Report {
+        /// The result directory.
+        dir: PathBuf,
+    },
+    /// Compare two result sets: the change of every metric with its confidence interval.
+    Compare(CompareArgs),
     /// List the engines, workloads and suites.
     List,
     /// The engine process the harness starts (not for direct use).
@@ -63,6 +70,24 @@ struct RunArgs {
     resume: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// The baseline result directory.
+    base: PathBuf,
+    /// The result directory to judge.
+    new: PathBuf,
+    /// A change beyond this many percent (with confidence) is a regression.
+    #[arg(long, default_value_t = 5.0)]
+    threshold: f64,
+    /// Write the new set's metrics for github-action-benchmark: FILE gets the
+    /// customSmallerIsBetter entries, FILE with `.bigger.json` the customBiggerIsBetter ones.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the Markdown table to this file.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+}
+
 /// Exit code when a run failed or its results were incorrect.
 const RUN_FAILED: u8 = 1;
 /// Exit code for bad input.
@@ -76,6 +101,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Throughput(args) => throughput::main(&args, &cancel_on_ctrl_c()),
         Command::List => list().map(|()| ExitCode::SUCCESS),
+        Command::Report { dir } => report(&dir).map(|()| ExitCode::SUCCESS),
+        Command::Compare(args) => compare(&args),
         Command::Worker { spec } => {
             // the harness kills the engine's whole process group; Ctrl-C in its terminal
             // does not reach it (it has its own group)
@@ -165,6 +192,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let outcome = runner::run_suite(&suite, &manifest, &dir, &cancel)?;
     let set = ResultSet::load(&dir)?;
     print!("{}", headline(&set));
+    if !set.runs.is_empty() {
+        report(&dir)?;
+    }
     match outcome {
         runner::Outcome::Interrupted => {
             println!(
@@ -186,6 +216,44 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             }
         }
     }
+}
+
+/// Renders a result directory's charts and report.
+fn report(dir: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    let rendered = flowmark_reports::render(dir)
+        .with_context(|| format!("rendering the report of {}", dir.display()))?;
+    println!(
+        "report: {} ({} charts, rendered in {:.1} s)",
+        rendered.html.display(),
+        rendered.charts.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `flowmark compare`.
+fn compare(args: &CompareArgs) -> Result<ExitCode> {
+    if !(args.threshold.is_finite() && args.threshold >= 0.0) {
+        bail!("--threshold must be a percentage of zero or more, got {}", args.threshold);
+    }
+    let base = ResultSet::load(&args.base)
+        .with_context(|| format!("the base result set {}", args.base.display()))?;
+    let new =
+        ResultSet::load(&args.new).with_context(|| format!("the new result set {}", args.new.display()))?;
+    let comparison = flowmark_reports::compare::compare(&base, &new, args.threshold / 100.0)?;
+    let markdown = comparison.markdown();
+    print!("{markdown}");
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &markdown).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.json {
+        let (smaller, bigger) = comparison.benchmark_json();
+        std::fs::write(path, smaller).with_context(|| format!("writing {}", path.display()))?;
+        let bigger_path = path.with_extension("bigger.json");
+        std::fs::write(&bigger_path, bigger).with_context(|| format!("writing {}", bigger_path.display()))?;
+    }
+    Ok(if comparison.regressed() { ExitCode::from(RUN_FAILED) } else { ExitCode::SUCCESS })
 }
 
 /// The headline table of a result set, as Markdown.

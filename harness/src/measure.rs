@@ -7,7 +7,9 @@ use crate::spec::{EngineSpec, RunSpec};
 use flowmark_core::output::Emission;
 use flowmark_core::time::{MILLISECOND, SECOND, Time};
 use flowmark_core::{Expected, ResultLine};
-use flowmark_reports::results::{Anatomy, Checkpoints, Correctness, Metrics, Percentiles, Recovery, Second};
+use flowmark_reports::results::{
+    Anatomy, Checkpoints, Correctness, Curves, Metrics, Percentiles, Recovery, Second,
+};
 use hdrhistogram::Histogram;
 use std::collections::HashMap;
 
@@ -230,6 +232,13 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
         pr += ms((d.emit - d.arrival - wait - batch_wait).max(0));
         n += 1.0;
     }
+    let curve = |h: &Histogram<u64>| {
+        if h.is_empty() {
+            return Vec::new();
+        }
+        flowmark_reports::results::NINES.iter().map(|&q| (q, ms(h.value_at_quantile(q) as Time))).collect()
+    };
+    metrics.curves = Curves { due: curve(&due), event: curve(&event), processing: curve(&processing) };
     metrics.due = percentiles(&due);
     metrics.event = percentiles(&event);
     metrics.processing = percentiles(&processing);

@@ -57,6 +57,21 @@ pub fn run_suite(suite: &Suite, manifest: &Manifest, dir: &Path, cancel: &Atomic
         ResultSet::load(dir)?.write_tables()?;
     }
     progress.finish();
+    if let Some(t) = &suite.throughput {
+        for base in suite.searches() {
+            if dir.join("throughput").join(format!("{}.json", base.key)).exists() {
+                continue;
+            }
+            let plan = t.get_ref().plan();
+            let progress = Progress::new(u64::from(plan.steps) + plan.fractions.len() as u64, 0);
+            progress.line(&format!("sustainable throughput of {}", base.key));
+            if crate::throughput::search(&base, &plan, dir, cancel, &progress)?.is_err() {
+                let _ = std::fs::remove_dir_all(&work_root);
+                ResultSet::load(dir)?.write_tables()?;
+                return Ok(Outcome::Interrupted);
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(&work_root);
     let set = ResultSet::load(dir)?;
     set.write_tables()?;

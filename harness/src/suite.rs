@@ -67,6 +67,43 @@ pub struct Suite {
     /// Settings of the micro-batch engine to try.
     #[serde(default)]
     pub microbatch: MicrobatchSettings,
+    /// Sustainable-throughput searches to run after the matrix.
+    pub throughput: Option<Spanned<ThroughputSettings>>,
+}
+
+/// A sustainable-throughput search for every engine configuration of the suite on the named
+/// workloads (first disorder level, no failure).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThroughputSettings {
+    /// Workloads to search on, by name (`flowmark list`), among the suite's.
+    pub workloads: Vec<String>,
+    /// The first rate tried, events per second.
+    pub start: f64,
+    /// Probes per search.
+    pub steps: u32,
+    /// The measured period of a probe.
+    #[serde(with = "duration")]
+    pub probe: Time,
+    /// The warm-up of a probe.
+    #[serde(with = "duration")]
+    pub warmup: Time,
+    /// Fractions of the sustainable rate to measure latency at (may be empty).
+    #[serde(default)]
+    pub fractions: Vec<f64>,
+}
+
+impl ThroughputSettings {
+    /// The search plan.
+    pub fn plan(&self) -> crate::throughput::Plan {
+        crate::throughput::Plan {
+            start: self.start,
+            steps: self.steps,
+            probe: self.probe,
+            warmup: self.warmup,
+            fractions: self.fractions.clone(),
+        }
+    }
 }
 
 fn one() -> Spanned<u32> {
@@ -279,6 +316,20 @@ impl Suite {
         };
         positive("measure", &suite.measure)?;
         positive("timeout", &suite.timeout)?;
+        if let Some(t) = &suite.throughput {
+            let s = t.get_ref();
+            let bad = |m: String| Err(at(t.span(), format!("[throughput]: {m}")));
+            if !(s.start.is_finite() && s.start > 0.0) || s.steps == 0 || s.probe <= 0 || s.warmup < 0 {
+                return bad("`start`, `steps` and `probe` must be positive, `warmup` zero or more".into());
+            }
+            if let Some(f) = s.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
+                return bad(format!("`fractions` must lie in (0, 1], got {f}"));
+            }
+            let names: Vec<String> = suite.workloads.iter().map(|w| w.get_ref().name()).collect();
+            if let Some(w) = s.workloads.iter().find(|w| !names.contains(w)) {
+                return bad(format!("workload `{w}` is not one of the suite's: {}", names.join(", ")));
+            }
+        }
         if *suite.warmup.get_ref() < 0 {
             return Err(at(suite.warmup.span(), "`warmup` must be zero or more".into()));
         }
@@ -390,6 +441,31 @@ impl Suite {
             }
         }
         plan
+    }
+
+    /// The sustainable-throughput searches: a base run (its rate set per probe) per engine
+    /// configuration and named workload.
+    pub fn searches(&self) -> Vec<RunSpec> {
+        let Some(t) = &self.throughput else { return Vec::new() };
+        let disorder = self.disorder[0].get_ref();
+        let mut out = Vec::new();
+        for name in &t.get_ref().workloads {
+            let Some(workload) = self.workloads.iter().map(|w| w.get_ref()).find(|w| &w.name() == name)
+            else {
+                continue;
+            };
+            for engine in self.engine_specs().into_iter().filter(|e| *e != EngineSpec::Baseline) {
+                let log = LogSpec {
+                    seed: self.seed,
+                    partitions: *self.partitions.get_ref(),
+                    rate: RateProfile::constant(1.0),
+                    disorder: disorder.disorder(),
+                };
+                let (w, m) = (t.get_ref().warmup, t.get_ref().probe);
+                out.push(crate::throughput::base_run(engine, workload.clone(), log, &disorder.name, w, m));
+            }
+        }
+        out
     }
 
     /// Every engine configuration the suite names.
@@ -598,5 +674,11 @@ parallelism = [1, 2]
 
         let e = parse(&GOOD.replace("parallelism = [1, 2]", "parallelism = [0]")).unwrap_err();
         assert!(e.message.contains("parallelism"), "{e}");
+
+        let search = "\n[throughput]\nworkloads = [\"ysb\"]\nstart = 1000\nsteps = 3\nprobe = \"2s\"\nwarmup = \"1s\"\n";
+        let e = parse(&format!("{GOOD}{search}")).unwrap_err();
+        assert!(e.message.contains("[throughput]") && e.message.contains("ysb"), "{e}");
+        let ok = parse(&format!("{GOOD}{}", search.replace("ysb", "nexmark-q5"))).unwrap();
+        assert_eq!(ok.searches().len(), 3, "one per engine configuration but the baseline");
     }
 }

@@ -164,7 +164,13 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
     };
     let set = ResultSet::load(&dir)?;
     set.write_tables()?;
-    println!("sustainable: {:.0} events/s", search.sustainable);
+    match search.upper {
+        Some(upper) => println!("sustainable: {:.0} events/s (not {upper:.0})", search.sustainable),
+        None => println!(
+            "sustainable: at least {:.0} events/s (every probe was; raise --start or --steps)",
+            search.sustainable
+        ),
+    }
     for r in &set.runs {
         println!("  {}", runner::summary_line(r));
     }
@@ -306,6 +312,7 @@ pub fn search(
         workload: base.workload.name(),
         probes,
         sustainable,
+        upper: bad,
         runs,
     };
     ResultSet::write_search(dir, &base.key, &search)?;

@@ -139,6 +139,20 @@ pub struct Percentiles {
     pub mean_ms: f64,
 }
 
+/// The percentiles at which latency distributions are kept: the HdrHistogram "nines".
+pub const NINES: [f64; 11] = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0];
+
+/// Latency distributions: `(percentile, milliseconds)` at [`NINES`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Curves {
+    /// Due-time latency.
+    pub due: Vec<(f64, f64)>,
+    /// Event-time latency.
+    pub event: Vec<(f64, f64)>,
+    /// Processing-time latency.
+    pub processing: Vec<(f64, f64)>,
+}
+
 /// Correctness against the reference engine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Correctness {
@@ -204,6 +218,9 @@ pub struct Metrics {
     pub processing: Percentiles,
     /// Commit latency: `commit − t_ref`.
     pub commit: Percentiles,
+    /// The latency distributions.
+    #[serde(default)]
+    pub curves: Curves,
     /// The mean latency's parts.
     pub anatomy: Anatomy,
     /// Largest backlog seen in the measured period.
@@ -320,6 +337,9 @@ pub struct Search {
     pub probes: Vec<Probe>,
     /// The highest rate sustained (0 if none was).
     pub sustainable: f64,
+    /// The lowest rate not sustained: `None` when every probe was, and the search found only a
+    /// lower bound.
+    pub upper: Option<f64>,
     /// The runs at fractions of it, by id.
     pub runs: Vec<String>,
 }

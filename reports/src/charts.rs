@@ -1,0 +1,768 @@
+//! The charts of a result set, drawn with plotters as PNG and SVG.
+//!
+//! Text is drawn with DejaVu Sans from the `dejavu` crate, registered with plotters' `ab_glyph`
+//! backend, so labels appear on a machine with no system fonts.
+
+use crate::results::{ResultSet, Run, Status};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A chart written to disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chart {
+    /// File stem, unique in the set.
+    pub name: String,
+    /// What it shows.
+    pub title: String,
+    /// The section of the report it belongs to.
+    pub section: String,
+    /// The PNG file.
+    pub png: PathBuf,
+    /// The SVG file.
+    pub svg: PathBuf,
+}
+
+/// A chart that could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("drawing chart {name}: {reason}")]
+pub struct ChartError {
+    /// The chart.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+const FONT: &str = "sans-serif";
+const SIZE: (u32, u32) = (960, 480);
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // the bytes are a valid font: the `dejavu` crate ships them
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// The colour of an engine, the same in every chart.
+pub fn engine_colour(engine: &str) -> RGBColor {
+    match engine {
+        "dataflow" => RGBColor(31, 119, 180),
+        "microbatch" => RGBColor(255, 127, 14),
+        "baseline" => RGBColor(110, 110, 110),
+        "flink" => RGBColor(148, 103, 189),
+        "spark" => RGBColor(214, 39, 40),
+        _ => RGBColor(44, 160, 44),
+    }
+}
+
+/// Draws `$draw` (a closure taking a drawing area) into `<dir>/<name>.png` and `.svg`.
+macro_rules! both {
+    ($charts:expr, $dir:expr, $name:expr, $title:expr, $section:expr, $size:expr, $draw:expr) => {{
+        let name: String = $name;
+        let png = $dir.join(format!("{name}.png"));
+        let svg = $dir.join(format!("{name}.svg"));
+        let fail = |reason: String| ChartError { name: name.clone(), reason };
+        {
+            let area = BitMapBackend::new(&png, $size).into_drawing_area();
+            area.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+            ($draw)(&area).map_err(|e: String| fail(e))?;
+            area.present().map_err(|e| fail(e.to_string()))?;
+        }
+        {
+            let area = SVGBackend::new(&svg, $size).into_drawing_area();
+            area.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+            ($draw)(&area).map_err(|e: String| fail(e))?;
+            area.present().map_err(|e| fail(e.to_string()))?;
+        }
+        $charts.push(Chart { name, title: $title, section: $section, png, svg });
+    }};
+}
+
+fn e<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Groups of runs: `(workload, scenario)` → the runs (every engine, every repetition).
+fn groups(set: &ResultSet) -> BTreeMap<(String, String), Vec<&Run>> {
+    let mut g: BTreeMap<(String, String), Vec<&Run>> = BTreeMap::new();
+    for r in set.runs.iter().filter(|r| r.engine != "baseline" && !r.key.contains("sustainable")) {
+        g.entry((r.workload.clone(), r.scenario())).or_default().push(r);
+    }
+    g
+}
+
+/// Names runs in charts: by engine and the settings that tell a run from the engine's other
+/// runs in the set (the settings every run of an engine shares say nothing).
+pub struct Labels(BTreeMap<String, Vec<String>>);
+
+impl Labels {
+    /// The labels of `set`'s runs.
+    pub fn new(set: &ResultSet) -> Labels {
+        let mut values: BTreeMap<(String, String), std::collections::BTreeSet<String>> = BTreeMap::new();
+        for r in &set.runs {
+            for (k, v) in &r.settings {
+                values.entry((r.engine.clone(), k.clone())).or_default().insert(v.clone());
+            }
+        }
+        let mut varying: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for ((engine, key), v) in values {
+            if v.len() > 1 {
+                varying.entry(engine).or_default().push(key);
+            }
+        }
+        Labels(varying)
+    }
+
+    /// A run's label.
+    pub fn of(&self, r: &Run) -> String {
+        let keys = self.0.get(&r.engine).map(Vec::as_slice).unwrap_or_default();
+        let parts: Vec<String> =
+            keys.iter().filter_map(|k| r.settings.get(k).map(|v| format!("{k}={v}"))).collect();
+        if parts.is_empty() { r.engine.clone() } else { format!("{} {}", r.engine, parts.join(" ")) }
+    }
+}
+
+/// Draws every chart of `set` into `dir`.
+pub fn render(set: &ResultSet, dir: &Path) -> Result<Vec<Chart>, ChartError> {
+    register_font();
+    let labels = Labels::new(set);
+    std::fs::create_dir_all(dir)
+        .map_err(|err| ChartError { name: dir.display().to_string(), reason: err.to_string() })?;
+    let mut charts = Vec::new();
+    for ((workload, scenario), runs) in groups(set) {
+        let stem = crate::slug(&format!("{workload}-{scenario}"));
+        let section = format!("{workload} — {scenario}");
+        let first: Vec<&Run> = first_repetition(&runs);
+        both!(
+            charts,
+            dir,
+            format!("latency-{stem}"),
+            format!("Latency distribution: {workload}, {scenario}"),
+            section.clone(),
+            SIZE,
+            |a| percentiles(a, &labels, &first, &workload)
+        );
+        both!(
+            charts,
+            dir,
+            format!("timeline-{stem}"),
+            format!("Due-time latency over time: {workload}, {scenario}"),
+            section.clone(),
+            SIZE,
+            |a| latency_over_time(a, &labels, &first, &workload)
+        );
+        both!(
+            charts,
+            dir,
+            format!("rates-{stem}"),
+            format!("Input and output rate over time: {workload}, {scenario}"),
+            section.clone(),
+            SIZE,
+            |a| rates_over_time(a, &labels, &first, &workload)
+        );
+    }
+    let workloads: Vec<String> = {
+        let mut w: Vec<String> = set.runs.iter().map(|r| r.workload.clone()).collect();
+        w.dedup();
+        w.sort();
+        w.dedup();
+        w
+    };
+    for workload in &workloads {
+        let stem = crate::slug(workload);
+        let section = format!("{workload} — engines side by side");
+        let bars = throughput_bars(set, &labels, workload);
+        both!(
+            charts,
+            dir,
+            format!("throughput-{stem}"),
+            format!("Throughput beside the single-thread baseline: {workload}"),
+            section.clone(),
+            SIZE,
+            |a| bar_chart(a, &format!("Throughput: {workload}"), "events/s", &bars)
+        );
+        let anatomy = anatomy_bars(set, &labels, workload);
+        if !anatomy.is_empty() {
+            both!(
+                charts,
+                dir,
+                format!("anatomy-{stem}"),
+                format!("Latency anatomy: {workload}"),
+                section.clone(),
+                SIZE,
+                |a| stacked_bars(a, &format!("Latency anatomy (mean): {workload}"), &anatomy)
+            );
+        }
+        let checkpoints = checkpoint_bars(set, &labels, workload);
+        if !checkpoints.is_empty() {
+            both!(
+                charts,
+                dir,
+                format!("checkpoints-{stem}"),
+                format!("Checkpoint cost: {workload}"),
+                section.clone(),
+                SIZE,
+                |a| bar_chart(
+                    a,
+                    &format!("Checkpoint / batch commit duration (mean): {workload}"),
+                    "ms",
+                    &checkpoints
+                )
+            );
+        }
+    }
+    let height = (120 + 28 * set.runs.len() as u32).max(300);
+    both!(
+        charts,
+        dir,
+        "correctness".to_string(),
+        "Correctness of every run against the reference engine".to_string(),
+        "Correctness".to_string(),
+        (SIZE.0, height),
+        |a| correctness(a, &labels, &set.runs)
+    );
+    Ok(charts)
+}
+
+fn first_repetition<'a>(runs: &[&'a Run]) -> Vec<&'a Run> {
+    let min = runs.iter().map(|r| r.repetition).min().unwrap_or(0);
+    runs.iter().copied().filter(|r| r.repetition == min).collect()
+}
+
+/// The x position of a percentile on the "nines" axis: 0 → 0, 90 % → 1, 99 % → 2, …; the
+/// maximum is drawn at 5.
+fn nines(q: f64) -> f64 {
+    if q >= 1.0 { 5.0 } else { (-(1.0 - q).log10()).min(4.5) }
+}
+
+fn nines_label(x: &f64) -> String {
+    match x.round() as i64 {
+        _ if (x - x.round()).abs() > 0.01 => String::new(),
+        0 => "0%".into(),
+        1 => "90%".into(),
+        2 => "99%".into(),
+        3 => "99.9%".into(),
+        4 => "99.99%".into(),
+        5 => "max".into(),
+        _ => String::new(),
+    }
+}
+
+fn axis_ms(v: &f64) -> String {
+    if *v >= 1000.0 {
+        format!("{:.0} s", v / 1e3)
+    } else if *v >= 1.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.filter(|v| *v > 0.0).fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if hi <= 0.0 { (0.1, 10.0) } else { ((lo / 2.0).max(0.001), hi * 2.0) }
+}
+
+fn percentiles<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &Labels,
+    runs: &[&Run],
+    workload: &str,
+) -> Result<(), String> {
+    let bound = runs.first().map_or(0.0, |r| r.watermark_bound_ms);
+    let all = runs
+        .iter()
+        .flat_map(|r| r.metrics.curves.event.iter().chain(&r.metrics.curves.processing).map(|p| p.1))
+        .chain([bound]);
+    let (lo, hi) = log_range(all);
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("Latency percentiles: {workload}"), (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..5.0, (lo..hi).log_scale())
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .x_label_formatter(&nines_label)
+        .x_desc("percentile")
+        .y_desc("latency (ms, log)")
+        .label_style((FONT, 13))
+        .y_labels(12)
+        .y_label_formatter(&axis_ms)
+        .draw()
+        .map_err(e)?;
+    for r in runs {
+        let c = engine_colour(&r.engine);
+        let event: Vec<(f64, f64)> =
+            r.metrics.curves.event.iter().map(|&(q, v)| (nines(q), v.max(lo))).collect();
+        chart
+            .draw_series(LineSeries::new(event, c.stroke_width(2)))
+            .map_err(e)?
+            .label(format!("{} event-time", labels.of(r)))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        let processing: Vec<(f64, f64)> =
+            r.metrics.curves.processing.iter().map(|&(q, v)| (nines(q), v.max(lo))).collect();
+        let light = c.mix(0.5);
+        chart
+            .draw_series(DashedLineSeries::new(processing, 6, 4, light.stroke_width(2)))
+            .map_err(e)?
+            .label(format!("{} processing-time", labels.of(r)))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], light.stroke_width(2)));
+    }
+    if bound > 0.0 {
+        chart
+            .draw_series(DashedLineSeries::new(vec![(0.0, bound), (5.0, bound)], 3, 3, BLACK.stroke_width(1)))
+            .map_err(e)?
+            .label(format!("watermark bound {bound:.0} ms"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(e)
+}
+
+fn time_range(runs: &[&Run]) -> (f64, f64) {
+    let lo = runs.iter().flat_map(|r| r.timeline.first()).map(|s| s.t_s).fold(0.0, f64::min);
+    let hi = runs.iter().flat_map(|r| r.timeline.last()).map(|s| s.t_s + 1.0).fold(1.0, f64::max);
+    (lo, hi)
+}
+
+fn latency_over_time<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &Labels,
+    runs: &[&Run],
+    workload: &str,
+) -> Result<(), String> {
+    let (t0, t1) = time_range(runs);
+    let (lo, hi) = log_range(runs.iter().flat_map(|r| r.timeline.iter().map(|s| s.p99_ms)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("p50 (thin) and p99 (thick) due-time latency per second: {workload}"), (FONT, 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(t0..t1, (lo..hi).log_scale())
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds from the start of the measured period")
+        .y_desc("latency (ms, log)")
+        .label_style((FONT, 13))
+        .y_labels(12)
+        .y_label_formatter(&axis_ms)
+        .draw()
+        .map_err(e)?;
+    if t0 < 0.0 {
+        chart.draw_series([Rectangle::new([(t0, lo), (0.0, hi)], BLACK.mix(0.06).filled())]).map_err(e)?;
+        chart.draw_series([Text::new("warm-up", (t0 + 0.1, hi / 1.5), (FONT, 12))]).map_err(e)?;
+    }
+    // recovery phases, shaded: detection, restore, catch-up
+    for (k, r) in runs.iter().enumerate() {
+        let c = engine_colour(&r.engine);
+        for x in &r.recoveries {
+            let mut from = x.at_s;
+            let phases = [
+                (x.detection_ms, 0.35),
+                (x.restore_ms, 0.25),
+                (x.catch_up_ms.unwrap_or((t1 - from) * 1e3), 0.12),
+            ];
+            for (ms, alpha) in phases {
+                let to = (from + ms / 1e3).min(t1);
+                chart
+                    .draw_series([Rectangle::new([(from, lo), (to, hi)], c.mix(alpha).filled())])
+                    .map_err(e)?;
+                from = to;
+            }
+            chart
+                .draw_series([PathElement::new(vec![(x.at_s, lo), (x.at_s, hi)], RED.stroke_width(2))])
+                .map_err(e)?;
+            chart
+                .draw_series([Text::new(
+                    format!(" {} {}", x.kind, r.engine),
+                    (x.at_s, hi / 1.5 / 1.6f64.powi(k as i32)),
+                    (FONT, 12),
+                )])
+                .map_err(e)?;
+        }
+    }
+    for r in runs {
+        let c = engine_colour(&r.engine);
+        let points = |f: fn(&crate::results::Second) -> f64| -> Vec<(f64, f64)> {
+            r.timeline.iter().filter(|s| f(s) > 0.0).map(|s| (s.t_s + 0.5, f(s).max(lo))).collect()
+        };
+        chart
+            .draw_series(LineSeries::new(points(|s| s.p99_ms), c.stroke_width(3)))
+            .map_err(e)?
+            .label(labels.of(r))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+        chart.draw_series(LineSeries::new(points(|s| s.p50_ms), c.stroke_width(1))).map_err(e)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(e)
+}
+
+fn rates_over_time<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &Labels,
+    runs: &[&Run],
+    workload: &str,
+) -> Result<(), String> {
+    let (t0, t1) = time_range(runs);
+    let hi = runs
+        .iter()
+        .flat_map(|r| r.timeline.iter().map(|s| s.input_rate.max(s.output_rate)))
+        .fold(1.0, f64::max)
+        * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("Input (thick) and output (thin) per second: {workload}"), (FONT, 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(t0..t1, 0.0..hi)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds from the start of the measured period")
+        .y_desc("per second")
+        .label_style((FONT, 13))
+        .y_label_formatter(&|v| format!("{:.0}k", v / 1e3))
+        .draw()
+        .map_err(e)?;
+    for r in runs {
+        let c = engine_colour(&r.engine);
+        for x in &r.recoveries {
+            chart
+                .draw_series([PathElement::new(vec![(x.at_s, 0.0), (x.at_s, hi)], RED.stroke_width(2))])
+                .map_err(e)?;
+        }
+        let input: Vec<(f64, f64)> = r.timeline.iter().map(|s| (s.t_s + 0.5, s.input_rate)).collect();
+        let output: Vec<(f64, f64)> = r.timeline.iter().map(|s| (s.t_s + 0.5, s.output_rate)).collect();
+        chart
+            .draw_series(LineSeries::new(input, c.stroke_width(3)))
+            .map_err(e)?
+            .label(labels.of(r))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+        chart.draw_series(LineSeries::new(output, c.stroke_width(1))).map_err(e)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(e)
+}
+
+/// One bar: a label, its engine (for the colour), a value and a note drawn above it.
+#[derive(Clone, Debug)]
+struct Bar {
+    label: String,
+    engine: String,
+    value: f64,
+    note: String,
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (n, s) = values.fold((0.0, 0.0), |(n, s), v| (n + 1.0, s + v));
+    if n > 0.0 { s / n } else { 0.0 }
+}
+
+/// Per engine configuration: the sustainable rate where a search found one, else the input
+/// rate it kept up with in the suite's failure-free runs (marked "offered"); the baseline's
+/// flat-out rate.
+fn throughput_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<Bar> {
+    let mut bars = Vec::new();
+    let mut configs: BTreeMap<String, Vec<&Run>> = BTreeMap::new();
+    for r in set
+        .runs
+        .iter()
+        .filter(|r| r.workload == workload && r.failure == "none" && !r.key.contains("sustainable"))
+    {
+        configs.entry(labels.of(r)).or_default().push(r);
+    }
+    let note = |s: &crate::results::Search| {
+        format!("{}{:.2} M/s sustained", if s.upper.is_none() { "≥ " } else { "" }, s.sustainable / 1e6)
+    };
+    let mut shown = Vec::new();
+    for (name, runs) in configs {
+        let engine = runs[0].engine.clone();
+        let search = set
+            .searches
+            .iter()
+            .find(|s| s.workload == workload && s.engine == engine && s.settings == runs[0].settings);
+        let offered = mean(runs.iter().map(|r| r.metrics.input_rate));
+        let (value, text) = match search {
+            Some(s) => {
+                shown.push(s);
+                (s.sustainable, note(s))
+            }
+            None if engine == "baseline" => (offered, format!("{:.2} M/s, 1 thread", offered / 1e6)),
+            None => (offered, format!("{:.2} M/s offered", offered / 1e6)),
+        };
+        bars.push(Bar { label: name, engine, value, note: text });
+    }
+    for s in set.searches.iter().filter(|s| s.workload == workload && !shown.contains(s)) {
+        bars.push(Bar {
+            label: s.engine.clone(),
+            engine: s.engine.clone(),
+            value: s.sustainable,
+            note: note(s),
+        });
+    }
+    bars
+}
+
+fn checkpoint_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<Bar> {
+    let mut configs: BTreeMap<String, Vec<&Run>> = BTreeMap::new();
+    for r in set
+        .runs
+        .iter()
+        .filter(|r| r.workload == workload && r.failure == "none" && r.metrics.checkpoints.count > 0)
+    {
+        configs.entry(labels.of(r)).or_default().push(r);
+    }
+    configs
+        .into_iter()
+        .map(|(name, runs)| {
+            let ms = mean(runs.iter().map(|r| r.metrics.checkpoints.mean_duration_ms));
+            let bytes = mean(runs.iter().map(|r| r.metrics.checkpoints.mean_bytes));
+            Bar {
+                label: name,
+                engine: runs[0].engine.clone(),
+                value: ms,
+                note: format!("{ms:.1} ms, {:.0} KiB", bytes / 1024.0),
+            }
+        })
+        .collect()
+}
+
+fn anatomy_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<(String, String, [f64; 3])> {
+    let mut configs: BTreeMap<String, Vec<&Run>> = BTreeMap::new();
+    for r in set.runs.iter().filter(|r| {
+        r.workload == workload
+            && r.failure == "none"
+            && r.engine != "baseline"
+            && !r.key.contains("sustainable")
+    }) {
+        configs.entry(labels.of(r)).or_default().push(r);
+    }
+    configs
+        .into_iter()
+        .map(|(name, runs)| {
+            let a = |f: fn(&Run) -> f64| mean(runs.iter().map(|r| f(r)));
+            (
+                name,
+                runs[0].engine.clone(),
+                [
+                    a(|r| r.metrics.anatomy.watermark_wait_ms),
+                    a(|r| r.metrics.anatomy.batch_wait_ms),
+                    a(|r| r.metrics.anatomy.processing_ms),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn bar_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    unit: &str,
+    bars: &[Bar],
+) -> Result<(), String> {
+    let n = bars.len().max(1);
+    let hi = bars.iter().map(|b| b.value).fold(0.0, f64::max).max(1e-9) * 1.25;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(60)
+        .y_label_area_size(80)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..hi)
+        .map_err(e)?;
+    let names: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_desc(unit)
+        .label_style((FONT, 12))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| {
+            if *v >= 1e6 {
+                format!("{:.1}M", v / 1e6)
+            } else if *v >= 1e3 {
+                format!("{:.0}k", v / 1e3)
+            } else {
+                format!("{v:.1}")
+            }
+        })
+        .draw()
+        .map_err(e)?;
+    for (i, b) in bars.iter().enumerate() {
+        let c = engine_colour(&b.engine);
+        chart
+            .draw_series([Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), b.value)],
+                c.filled(),
+            )])
+            .map_err(e)?;
+        chart
+            .draw_series([Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), b.value)],
+                WHITE.stroke_width(6),
+            )])
+            .map_err(e)?;
+        chart
+            .draw_series([Text::new(
+                b.note.clone(),
+                (SegmentValue::CenterOf(i), b.value + hi * 0.04),
+                (FONT, 13).into_font().color(&BLACK),
+            )])
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+fn stacked_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    bars: &[(String, String, [f64; 3])],
+) -> Result<(), String> {
+    let n = bars.len().max(1);
+    let hi = bars.iter().map(|b| b.2.iter().sum::<f64>()).fold(0.0, f64::max).max(1e-9) * 1.2;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(60)
+        .y_label_area_size(80)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..hi)
+        .map_err(e)?;
+    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_desc("ms")
+        .label_style((FONT, 12))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(e)?;
+    let parts = ["watermark wait", "batch wait", "processing"];
+    let shades = [0.35, 0.65, 1.0];
+    for (i, (_, engine, values)) in bars.iter().enumerate() {
+        let c = engine_colour(engine);
+        let mut bottom = 0.0;
+        for (k, v) in values.iter().enumerate() {
+            let top = bottom + v;
+            let style = c.mix(shades[k]).filled();
+            chart
+                .draw_series([Rectangle::new(
+                    [(SegmentValue::Exact(i), bottom), (SegmentValue::Exact(i + 1), top)],
+                    style,
+                )])
+                .map_err(e)?;
+            if *v > hi * 0.04 {
+                chart
+                    .draw_series([Text::new(
+                        format!("{}: {v:.0} ms", parts[k]),
+                        (SegmentValue::CenterOf(i), (bottom + top) / 2.0),
+                        (FONT, 12),
+                    )])
+                    .map_err(e)?;
+            }
+            bottom = top;
+        }
+        chart
+            .draw_series([Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), bottom)],
+                WHITE.stroke_width(6),
+            )])
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+fn correctness<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &Labels,
+    runs: &[Run],
+) -> Result<(), String> {
+    let n = runs.len().max(1);
+    let wrong = |r: &Run| {
+        let c = &r.metrics.correctness;
+        (c.missing + c.duplicated + c.wrong + c.unexpected) as f64
+    };
+    let hi = runs.iter().map(wrong).fold(1.0, f64::max) * 1.3;
+    let (title, body) = area.split_vertically(40);
+    title
+        .draw(&Text::new(
+            "Results that differ from the reference, per run (missing + duplicated + wrong + unexpected)",
+            (10, 10),
+            (FONT, 16).into_font(),
+        ))
+        .map_err(e)?;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(330)
+        .build_cartesian_2d(0.0..hi, (0..n - 1).into_segmented())
+        .map_err(e)?;
+    let names: Vec<String> =
+        runs.iter().map(|r| format!("{} {} {}", r.workload, labels.of(r), r.scenario())).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .label_style((FONT, 11))
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(e)?;
+    for (i, r) in runs.iter().enumerate() {
+        let v = wrong(r);
+        let (colour, note) = match &r.status {
+            Status::Ok => {
+                (RGBColor(44, 160, 44), format!("exact: {} results", r.metrics.correctness.correct))
+            }
+            Status::Incorrect(why) => (RED, format!("INCORRECT: {why}")),
+            Status::Failed(why) => (RED, format!("FAILED: {}", why.chars().take(60).collect::<String>())),
+        };
+        if v > 0.0 {
+            chart
+                .draw_series([Rectangle::new(
+                    [(0.0, SegmentValue::Exact(i)), (v, SegmentValue::Exact(i + 1))],
+                    colour.filled(),
+                )])
+                .map_err(e)?;
+        }
+        chart
+            .draw_series([Text::new(
+                note,
+                (v + hi * 0.01, SegmentValue::CenterOf(i)),
+                (FONT, 12).into_font().color(&colour),
+            )])
+            .map_err(e)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! `report.html`: one self-contained file — the summary table first, then the charts (PNG,
+//! inlined), then the configuration and the manifest. It loads nothing from the network.
+
+use crate::charts::Chart;
+use crate::results::{ResultSet, Run, Status};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// One row of the summary: an engine configuration on a workload and scenario, averaged over
+/// its repetitions.
+struct Row<'a> {
+    workload: &'a str,
+    scenario: String,
+    engine: &'a str,
+    settings: String,
+    runs: Vec<&'a Run>,
+}
+
+/// A column of the summary: its heading, how to read it from a run, and whether smaller is
+/// better (`None`: not ranked).
+struct Column {
+    heading: &'static str,
+    value: fn(&Run) -> Option<f64>,
+    smaller_is_better: Option<bool>,
+    format: fn(f64) -> String,
+}
+
+fn ms(v: f64) -> String {
+    if v >= 1000.0 { format!("{:.2} s", v / 1e3) } else { format!("{v:.1} ms") }
+}
+
+fn rate(v: f64) -> String {
+    format!("{:.0}", v)
+}
+
+fn columns() -> Vec<Column> {
+    // the baseline runs flat out, off the schedule: it has a rate, not latencies
+    vec![
+        Column {
+            heading: "input/s",
+            value: |r| Some(r.metrics.input_rate),
+            smaller_is_better: Some(false),
+            format: rate,
+        },
+        Column {
+            heading: "output/s",
+            value: |r| Some(r.metrics.output_rate),
+            smaller_is_better: None,
+            format: rate,
+        },
+        Column {
+            heading: "due p50",
+            value: |r| (r.engine != "baseline").then_some(r.metrics.due.p50_ms),
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "due p99",
+            value: |r| (r.engine != "baseline").then_some(r.metrics.due.p99_ms),
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "due max",
+            value: |r| (r.engine != "baseline").then_some(r.metrics.due.max_ms),
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "event p50",
+            value: |r| (r.engine != "baseline").then_some(r.metrics.event.p50_ms),
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "event p99",
+            value: |r| (r.engine != "baseline").then_some(r.metrics.event.p99_ms),
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "commit p99",
+            value: |r| (r.engine != "baseline").then_some(r.metrics.commit.p99_ms),
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "recovery",
+            value: |r| {
+                if r.recoveries.is_empty() {
+                    return None;
+                }
+                r.recoveries.iter().map(|x| x.total_ms).sum::<Option<f64>>()
+            },
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "max backlog",
+            value: |r| (r.engine != "baseline").then_some(r.metrics.max_backlog_ms),
+            smaller_is_better: Some(true),
+            format: ms,
+        },
+        Column {
+            heading: "CPU s",
+            value: |r| Some(r.metrics.cpu_s),
+            smaller_is_better: None,
+            format: |v| format!("{v:.1}"),
+        },
+        Column {
+            heading: "peak RSS MiB",
+            value: |r| Some(r.metrics.peak_rss_bytes as f64 / 1048576.0),
+            smaller_is_better: None,
+            format: |v| format!("{v:.0}"),
+        },
+    ]
+}
+
+fn average(runs: &[&Run], f: fn(&Run) -> Option<f64>) -> Option<f64> {
+    let values: Vec<f64> = runs.iter().filter_map(|r| f(r)).collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// Renders the report.
+pub fn render(set: &ResultSet, charts: &[Chart]) -> Result<String, std::io::Error> {
+    let m = &set.manifest;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>flowmark — {suite}</title>
+<style>
+body {{ font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 13px; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 7px; text-align: right; }}
+th {{ background: #eee; }}
+td.l, th.l {{ text-align: left; }}
+tr.bad td {{ background: #fde0e0; }}
+td.best {{ font-weight: bold; background: #dff3df; }}
+tr.group td {{ background: #f6f6f6; text-align: left; font-weight: bold; }}
+figure {{ margin: 1.5em 0; }}
+figure img {{ max-width: 100%; border: 1px solid #ddd; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; }}
+</style>
+<script>
+// a self-check a browser runs: a script error anywhere in the page is recorded on <body>
+window.addEventListener('error', function (e) {{
+  document.addEventListener('DOMContentLoaded', function () {{ document.body.dataset.scriptError = String(e.message); }});
+  if (document.body) {{ document.body.dataset.scriptError = String(e.message); }}
+}});
+</script></head>
+<body data-charts="{charts}">
+<h1>flowmark — suite <code>{suite}</code></h1>
+<p>Seed {seed}, revision <code>{rev}</code>, {cores} cores ({cpu}), started {started}. {n} runs.
+Latencies are of results due in the measured period; <em>due</em> is <code>emit − due</code>
+(the instant a zero-cost engine could have emitted the result, from the reference engine),
+<em>event</em> is <code>emit − latest event time covered</code>. Bold: the best value of its
+column within a workload and scenario. Red rows failed or disagree with the reference.</p>
+"#,
+        suite = esc(&m.suite),
+        charts = charts.len(),
+        seed = m.seed,
+        rev = esc(&m.revision),
+        cores = m.machine.cores,
+        cpu = esc(&m.machine.cpu),
+        started = esc(&m.started),
+        n = set.runs.len(),
+    );
+
+    // the summary: one row per engine configuration × workload × scenario
+    let cols = columns();
+    let mut rows: BTreeMap<(String, String, String, String), Row> = BTreeMap::new();
+    for r in &set.runs {
+        let key = (r.workload.clone(), r.scenario(), r.engine.clone(), r.settings_string());
+        rows.entry(key)
+            .or_insert_with(|| Row {
+                workload: &r.workload,
+                scenario: r.scenario(),
+                engine: &r.engine,
+                settings: r.settings_string(),
+                runs: Vec::new(),
+            })
+            .runs
+            .push(r);
+    }
+    h.push_str(
+        "<h2>Summary</h2>\n<table>\n<tr><th class=l>engine</th><th class=l>settings</th><th>runs</th>",
+    );
+    for c in &cols {
+        let _ = write!(h, "<th>{}</th>", c.heading);
+    }
+    h.push_str("<th class=l>correctness</th></tr>\n");
+    let mut by_group: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
+    for row in rows.values() {
+        by_group.entry((row.workload.to_string(), row.scenario.clone())).or_default().push(row);
+    }
+    for ((workload, scenario), group) in &by_group {
+        let _ = writeln!(
+            h,
+            "<tr class=group><td colspan={}>{} — {}</td></tr>",
+            cols.len() + 4,
+            esc(workload),
+            esc(scenario)
+        );
+        // the best of each ranked column among the rows that are correct
+        let best: Vec<Option<f64>> = cols
+            .iter()
+            .map(|c| {
+                let values = group
+                    .iter()
+                    .filter(|r| r.runs.iter().all(|x| x.status == Status::Ok) && r.engine != "baseline")
+                    .filter_map(|r| average(&r.runs, c.value));
+                match c.smaller_is_better {
+                    Some(true) => values.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v)))),
+                    Some(false) => values.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v)))),
+                    None => None,
+                }
+            })
+            .collect();
+        for row in group {
+            let bad = row.runs.iter().any(|r| r.status != Status::Ok);
+            let _ = write!(
+                h,
+                "<tr{}><td class=l>{}</td><td class=l>{}</td><td>{}</td>",
+                if bad { " class=bad" } else { "" },
+                esc(row.engine),
+                esc(&row.settings),
+                row.runs.len()
+            );
+            for (c, b) in cols.iter().zip(&best) {
+                match average(&row.runs, c.value) {
+                    Some(v) => {
+                        let is_best = !bad
+                            && row.engine != "baseline"
+                            && b.is_some_and(|b| (b - v).abs() <= 1e-9 * b.abs().max(1.0));
+                        let _ = write!(
+                            h,
+                            "<td{}>{}</td>",
+                            if is_best { " class=best" } else { "" },
+                            (c.format)(v)
+                        );
+                    }
+                    None => h.push_str("<td>—</td>"),
+                }
+            }
+            let verdict: Vec<String> = row
+                .runs
+                .iter()
+                .map(|r| {
+                    let c = &r.metrics.correctness;
+                    match &r.status {
+                        Status::Ok => format!(
+                            "exact ({} results; {} late dropped, {} expected)",
+                            c.correct, c.late_dropped, c.late_expected
+                        ),
+                        Status::Incorrect(why) => format!("<strong>INCORRECT</strong>: {}", esc(why)),
+                        Status::Failed(why) => format!("<strong>FAILED</strong>: {}", esc(why)),
+                    }
+                })
+                .collect();
+            let _ = writeln!(h, "<td class=l>{}</td></tr>", verdict.join("<br>"));
+        }
+    }
+    h.push_str("</table>\n");
+
+    if !set.searches.is_empty() {
+        h.push_str("<h2>Sustainable throughput</h2>\n<table><tr><th class=l>workload</th><th class=l>engine</th><th>sustainable events/s</th><th class=l>probes (rate: max backlog)</th></tr>\n");
+        for s in &set.searches {
+            let probes: Vec<String> = s
+                .probes
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{:.0}/s {} ({:.0} ms)",
+                        p.rate,
+                        if p.sustained { "✓" } else { "✗" },
+                        p.max_backlog_ms
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                h,
+                "<tr><td class=l>{}</td><td class=l>{}</td><td>{:.0}</td><td class=l>{}</td></tr>",
+                esc(&s.workload),
+                esc(&s.engine),
+                s.sustainable,
+                esc(&probes.join(", "))
+            );
+        }
+        h.push_str("</table>\n");
+    }
+
+    // recoveries
+    let recovered: Vec<&Run> = set.runs.iter().filter(|r| !r.recoveries.is_empty()).collect();
+    if !recovered.is_empty() {
+        h.push_str("<h2>Recoveries</h2>\n<table><tr><th class=l>run</th><th class=l>failure</th><th>at (s)</th><th>detection</th><th>restore</th><th>catch-up</th><th>total</th></tr>\n");
+        for r in recovered {
+            for x in &r.recoveries {
+                let _ = writeln!(
+                    h,
+                    "<tr><td class=l>{}</td><td class=l>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&r.id),
+                    esc(&x.kind),
+                    x.at_s,
+                    ms(x.detection_ms),
+                    ms(x.restore_ms),
+                    x.catch_up_ms.map_or("did not catch up".into(), ms),
+                    x.total_ms.map_or("—".into(), ms),
+                );
+            }
+        }
+        h.push_str("</table>\n");
+    }
+
+    h.push_str("<h2>Charts</h2>\n");
+    let mut section = String::new();
+    for c in charts {
+        if c.section != section {
+            section = c.section.clone();
+            let _ = writeln!(h, "<h3>{}</h3>", esc(&section));
+        }
+        let png = std::fs::read(&c.png)?;
+        let _ = writeln!(
+            h,
+            "<figure id=\"{name}\"><img alt=\"{title}\" src=\"data:image/png;base64,{data}\"><figcaption>{title} (<a href=\"charts/{name}.svg\">SVG</a>)</figcaption></figure>",
+            name = esc(&c.name),
+            title = esc(&c.title),
+            data = base64::engine::general_purpose::STANDARD.encode(png),
+        );
+    }
+
+    let _ = write!(
+        h,
+        "<h2>Configuration</h2>\n<p>Suite file <code>{}</code>:</p>\n<pre>{}</pre>\n<h2>Manifest</h2>\n<pre>{}</pre>\n",
+        esc(&m.suite_file),
+        esc(&m.suite_text),
+        esc(&serde_json::to_string_pretty(m).unwrap_or_default())
+    );
+    // the other half of the self-check: every image decoded
+    h.push_str(
+        r#"<script>
+window.addEventListener('load', function () {
+  var broken = Array.prototype.filter.call(document.images, function (i) { return !i.complete || i.naturalWidth === 0; });
+  document.body.dataset.imagesLoaded = String(document.images.length - broken.length);
+  document.body.dataset.imagesBroken = String(broken.length);
+});
+</script>
+</body></html>
+"#,
+    );
+    Ok(h)
+}
