@@ -10,10 +10,12 @@
 //! A job offers its loop through [`flowmark_core::Job::baseline`].
 
 mod nexmark;
+mod sessions;
 mod wordcount;
 mod ysb;
 
-pub use nexmark::{q5, q7};
+pub use nexmark::{q0, q1, q2, q3, q4, q5, q7, q8};
+pub use sessions::sessions;
 pub use wordcount::wordcount;
 pub use ysb::ysb;
 

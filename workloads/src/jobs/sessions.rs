@@ -69,7 +69,7 @@ pub struct Activity {
 }
 
 impl Activity {
-    fn add_page(&mut self, page: u32) {
+    pub(crate) fn add_page(&mut self, page: u32) {
         if let Err(i) = self.pages.binary_search(&page) {
             self.pages.insert(i, page);
         }
@@ -90,6 +90,11 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// The inactivity that closes a session.
+    pub fn gap(&self) -> Time {
+        self.gap
+    }
+
     /// The job and its generator.
     pub fn new(spec: &SessionsSpec) -> Result<(Self, Clicks), WorkloadError> {
         error::positive("session gap", spec.gap as f64)?;
@@ -107,6 +112,13 @@ impl Job for Sessions {
     }
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.bound)
+    }
+    fn baseline<L: flowmark_core::Log<Event = Click>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::sessions(self, log, end))
     }
     fn build<R: Runtime>(&self, input: R::Stream<Click>) {
         let activity = Fold::new(

@@ -20,14 +20,14 @@
 
 mod generator;
 pub mod model;
-mod q0;
-mod q1;
-mod q2;
-mod q3;
-mod q4;
+pub(crate) mod q0;
+pub(crate) mod q1;
+pub(crate) mod q2;
+pub(crate) mod q3;
+pub(crate) mod q4;
 pub(crate) mod q5;
 pub(crate) mod q7;
-mod q8;
+pub(crate) mod q8;
 
 pub use generator::NexmarkGenerator;
 pub use model::{Auction, Bid, Event, Name, Person};

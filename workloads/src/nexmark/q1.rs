@@ -42,6 +42,13 @@ impl Job for Q1 {
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.0.bound)
     }
+    fn baseline<L: flowmark_core::Log<Event = Event>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::q1(self, log, end))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         input
             .flat_map(Event::bid)

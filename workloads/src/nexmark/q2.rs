@@ -38,6 +38,13 @@ impl Job for Q2 {
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.0.bound)
     }
+    fn baseline<L: flowmark_core::Log<Event = Event>>(
+        &self,
+        log: &L,
+        end: flowmark_core::Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::q2(self, log, end))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         input
             .flat_map(Event::bid)

@@ -52,6 +52,13 @@ impl Job for Q3 {
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.0.bound)
     }
+    fn baseline<L: flowmark_core::Log<Event = Event>>(
+        &self,
+        log: &L,
+        end: flowmark_core::Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::q3(self, log, end))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         // two views of one log, as the SQL reads the person and auction views of one table
         let (people, auctions) = input.fork();

@@ -54,6 +54,13 @@ impl Job for Q4 {
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.0.bound)
     }
+    fn baseline<L: flowmark_core::Log<Event = Event>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::q4(self, log, end))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         let (auctions, bids) = input.fork();
         let auctions = auctions.flat_map(Event::auction).key_by(|a| a.id);

@@ -45,6 +45,13 @@ impl Job for Q8 {
     fn watermarks(&self) -> WatermarkStrategy {
         WatermarkStrategy::bounded(self.0.bound)
     }
+    fn baseline<L: flowmark_core::Log<Event = Event>>(
+        &self,
+        log: &L,
+        end: Time,
+    ) -> Option<flowmark_core::Baseline> {
+        Some(crate::baseline::q8(self, log, end))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         let (people, auctions) = input.fork();
         let people = people.flat_map(Event::person).key_by(|p| p.id);
