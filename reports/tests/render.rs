@@ -6,8 +6,9 @@ use base64::Engine as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn fixture() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("flowmark-report-{}", std::process::id()));
+/// A copy of the fixture in a directory of the test's own (`name`): tests run in parallel.
+fn fixture(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowmark-report-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("runs")).unwrap();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture");
@@ -25,7 +26,7 @@ fn is_png(bytes: &[u8]) -> bool {
 
 #[test]
 fn every_chart_is_a_valid_png_and_svg_and_the_html_embeds_them() {
-    let dir = fixture();
+    let dir = fixture("charts");
     let rendered = flowmark_reports::render(&dir).unwrap();
     assert!(
         rendered.charts.len() >= 7,
@@ -72,7 +73,7 @@ fn the_report_opens_in_a_headless_browser_with_every_image_and_no_script_error()
         eprintln!("skipped: no chromium on this machine (scripts/setup installs it; .ci/run requires it)");
         return;
     };
-    let dir = fixture();
+    let dir = fixture("browser");
     let rendered = flowmark_reports::render(&dir).unwrap();
     let url = format!("file://{}", rendered.html.display());
     let headless = |extra: &[&str]| {
