@@ -146,10 +146,29 @@ fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64) -> Run {
         measure_s: secs(run.measure),
         status,
         metrics: m.metrics,
+        faults: faults(run),
         recoveries: m.recoveries,
         timeline: m.timeline,
         wall_s,
     }
+}
+
+/// The run's failures, as scheduled, in seconds of the measured period.
+fn faults(run: &RunSpec) -> Vec<results::Fault> {
+    let s = |t: Time| (t - run.warmup) as f64 / SECOND as f64;
+    let f = &run.failure;
+    let mut out: Vec<results::Fault> = f
+        .crashes
+        .iter()
+        .map(|&t| results::Fault { kind: "crash".into(), from_s: s(t), to_s: s(t) })
+        .collect();
+    if let Some(t) = f.task_failure {
+        out.push(results::Fault { kind: "task-failure".into(), from_s: s(t.at), to_s: s(t.at) });
+    }
+    if let Some(t) = f.straggler {
+        out.push(results::Fault { kind: "straggler".into(), from_s: s(t.from), to_s: s(t.until) });
+    }
+    out
 }
 
 /// The committed results, as the engine wrote them.

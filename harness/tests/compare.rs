@@ -50,6 +50,7 @@ fn run(key: &str, repetition: u32, slower: f64) -> Run {
         measure_s: 5.0,
         status: Status::Ok,
         metrics,
+        faults: Vec::new(),
         recoveries: Vec::new(),
         timeline: Vec::new(),
         wall_s: 6.0,

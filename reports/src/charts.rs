@@ -365,6 +365,25 @@ fn latency_over_time<DB: DrawingBackend>(
         chart.draw_series([Rectangle::new([(t0, lo), (0.0, hi)], BLACK.mix(0.06).filled())]).map_err(e)?;
         chart.draw_series([Text::new("warm-up", (t0 + 0.1, hi / 1.5), (FONT, 12))]).map_err(e)?;
     }
+    // stragglers' slow periods, hatched in the engine's colour
+    for (k, r) in runs.iter().enumerate() {
+        let c = engine_colour(&r.engine);
+        for f in r.faults.iter().filter(|f| f.kind == "straggler") {
+            chart
+                .draw_series([Rectangle::new(
+                    [(f.from_s, lo), (f.to_s.max(f.from_s + 0.05), hi)],
+                    c.mix(0.2).filled(),
+                )])
+                .map_err(e)?;
+            chart
+                .draw_series([Text::new(
+                    format!(" straggler {}", r.engine),
+                    (f.from_s, hi / 1.5 / 1.6f64.powi(k as i32)),
+                    (FONT, 12),
+                )])
+                .map_err(e)?;
+        }
+    }
     // recovery phases, shaded: detection, restore, catch-up
     for (k, r) in runs.iter().enumerate() {
         let c = engine_colour(&r.engine);
@@ -445,10 +464,19 @@ fn rates_over_time<DB: DrawingBackend>(
         .map_err(e)?;
     for r in runs {
         let c = engine_colour(&r.engine);
-        for x in &r.recoveries {
-            chart
-                .draw_series([PathElement::new(vec![(x.at_s, 0.0), (x.at_s, hi)], RED.stroke_width(2))])
-                .map_err(e)?;
+        for f in &r.faults {
+            if f.to_s > f.from_s {
+                chart
+                    .draw_series([Rectangle::new([(f.from_s, 0.0), (f.to_s, hi)], c.mix(0.15).filled())])
+                    .map_err(e)?;
+            } else {
+                chart
+                    .draw_series([PathElement::new(
+                        vec![(f.from_s, 0.0), (f.from_s, hi)],
+                        RED.stroke_width(2),
+                    )])
+                    .map_err(e)?;
+            }
         }
         let input: Vec<(f64, f64)> = r.timeline.iter().map(|s| (s.t_s + 0.5, s.input_rate)).collect();
         let output: Vec<(f64, f64)> = r.timeline.iter().map(|s| (s.t_s + 0.5, s.output_rate)).collect();

@@ -122,6 +122,17 @@ pub struct Recovery {
     pub total_ms: Option<f64>,
 }
 
+/// A failure injected into a run, as scheduled: charts mark it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    /// `crash`, `task-failure` or `straggler`.
+    pub kind: String,
+    /// When it starts, seconds from the start of the measured period.
+    pub from_s: f64,
+    /// When it ends (a straggler's slow period; the same instant for the others).
+    pub to_s: f64,
+}
+
 /// Latency percentiles of one metric, milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
@@ -290,6 +301,9 @@ pub struct Run {
     pub status: Status,
     /// Its numbers.
     pub metrics: Metrics,
+    /// The failures injected, as scheduled.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
     /// Recoveries from the injected failures.
     pub recoveries: Vec<Recovery>,
     /// Per second.
