@@ -304,9 +304,28 @@ pub fn search(
             runs.push(record.id);
         }
     }
+    // the single-thread baseline on the same log, at the rate found: its speed depends on the
+    // log's density (events per window and key), so it is measured at the same one
+    let mut baseline = None;
+    if sustainable > 0.0 {
+        let mut run = at_rate(&base, sustainable, "baseline");
+        run.engine = EngineSpec::Baseline;
+        progress.start_run(&run.id, run.end());
+        let observed = match execute::observe(&run, &work_root.join(&run.id), cancel, |t| progress.tick(t))? {
+            Ok(o) => o,
+            Err(i) => return Ok(Err(i)),
+        };
+        baseline =
+            observed.finished.map(|(events, busy)| events as f64 / (busy.max(1) as f64 / SECOND as f64));
+        progress.end_run(&format!(
+            "baseline on the same log: {}",
+            baseline.map_or("failed".into(), |b| format!("{:.2} M events/s single-threaded", b / 1e6))
+        ));
+    }
     progress.finish();
     let _ = std::fs::remove_dir_all(&work_root);
     let search = Search {
+        baseline,
         engine: base.engine.name().into(),
         settings: base.engine.settings(),
         workload: base.workload.name(),

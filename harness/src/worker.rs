@@ -143,11 +143,10 @@ fn baseline<J: Job, L: Log<Event = J::Event>>(
     let out = job
         .baseline(log, end)
         .ok_or_else(|| anyhow!("the job `{}` has no hand-written baseline", job.name()))?;
-    // one pass of a short log is mostly start-up: repeat it until a second has passed (at least
-    // three passes, at most twenty) and take the median pass
+    // one pass of a short log is mostly start-up: repeat it until a second has passed (at most
+    // twenty passes) and take the median pass
     let mut passes = vec![started.elapsed()];
-    let all = Instant::now();
-    while passes.len() < 3 || (all.elapsed() < Duration::from_secs(1) && passes.len() < 20) {
+    while started.elapsed() < Duration::from_secs(1) && passes.len() < 20 {
         let t = Instant::now();
         std::hint::black_box(job.baseline(log, end));
         passes.push(t.elapsed());

@@ -6,6 +6,7 @@
 use crate::results::{ResultSet, Run, Status};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -543,7 +544,9 @@ fn throughput_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<Bar>
             None if engine == "baseline" => (offered, format!("{:.2} M/s, 1 thread", offered / 1e6)),
             None => (offered, format!("{:.2} M/s offered", offered / 1e6)),
         };
-        bars.push(Bar { label: name, engine, value, note: text });
+        let label =
+            if engine == "baseline" { format!("baseline at {:.1} M/s", runs[0].rate / 1e6) } else { name };
+        bars.push(Bar { label, engine, value, note: text });
     }
     for s in set.searches.iter().filter(|s| s.workload == workload && !shown.contains(s)) {
         bars.push(Bar {
@@ -552,6 +555,17 @@ fn throughput_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<Bar>
             value: s.sustainable,
             note: note(s),
         });
+    }
+    // the baseline on the searches' logs: measured at the same density as the engines
+    for s in set.searches.iter().filter(|s| s.workload == workload) {
+        if let Some(b) = s.baseline {
+            bars.push(Bar {
+                label: format!("baseline at {:.1} M/s", s.sustainable / 1e6),
+                engine: "baseline".into(),
+                value: b,
+                note: format!("{:.2} M/s, 1 thread", b / 1e6),
+            });
+        }
     }
     bars
 }
@@ -660,8 +674,8 @@ fn bar_chart<DB: DrawingBackend>(
         chart
             .draw_series([Text::new(
                 b.note.clone(),
-                (SegmentValue::CenterOf(i), b.value + hi * 0.04),
-                (FONT, 13).into_font().color(&BLACK),
+                (SegmentValue::CenterOf(i), b.value + hi * 0.02),
+                (FONT, 12).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
             )])
             .map_err(e)?;
     }

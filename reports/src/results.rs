@@ -354,6 +354,9 @@ pub struct Search {
     /// The lowest rate not sustained: `None` when every probe was, and the search found only a
     /// lower bound.
     pub upper: Option<f64>,
+    /// The single-thread baseline's rate on the same log at the sustainable rate (events/s).
+    #[serde(default)]
+    pub baseline: Option<f64>,
     /// The runs at fractions of it, by id.
     pub runs: Vec<String>,
 }
