@@ -325,6 +325,19 @@ impl Suite {
             if let Some(f) = s.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
                 return bad(format!("`fractions` must lie in (0, 1], got {f}"));
             }
+            // a micro-batch engine's backlog is a saw-tooth over the batch interval: a probe
+            // shorter than a few intervals cannot tell it from growth
+            let longest = suite.microbatch.batch_interval.get_ref().iter().max().copied().unwrap_or(0);
+            if suite.engines.get_ref().contains(&EngineName::Microbatch)
+                && (s.probe < 3 * longest || s.warmup < longest)
+            {
+                return bad(format!(
+                    "`probe` must be at least 3 batch intervals and `warmup` at least one ({}), got {} and {}",
+                    flowmark_core::time::human(longest),
+                    flowmark_core::time::human(s.probe),
+                    flowmark_core::time::human(s.warmup)
+                ));
+            }
             let names: Vec<String> = suite.workloads.iter().map(|w| w.get_ref().name()).collect();
             if let Some(w) = s.workloads.iter().find(|w| !names.contains(w)) {
                 return bad(format!("workload `{w}` is not one of the suite's: {}", names.join(", ")));
@@ -675,7 +688,7 @@ parallelism = [1, 2]
         let e = parse(&GOOD.replace("parallelism = [1, 2]", "parallelism = [0]")).unwrap_err();
         assert!(e.message.contains("parallelism"), "{e}");
 
-        let search = "\n[throughput]\nworkloads = [\"ysb\"]\nstart = 1000\nsteps = 3\nprobe = \"2s\"\nwarmup = \"1s\"\n";
+        let search = "\n[throughput]\nworkloads = [\"ysb\"]\nstart = 1000\nsteps = 3\nprobe = \"3s\"\nwarmup = \"1s\"\n";
         let e = parse(&format!("{GOOD}{search}")).unwrap_err();
         assert!(e.message.contains("[throughput]") && e.message.contains("ysb"), "{e}");
         let ok = parse(&format!("{GOOD}{}", search.replace("ysb", "nexmark-q5"))).unwrap();

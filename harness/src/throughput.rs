@@ -116,6 +116,13 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
     {
         bail!("--parallelism, --batch, --checkpoint and --probe must be positive, --warmup zero or more");
     }
+    if matches!(engine, EngineSpec::Microbatch { .. })
+        && (args.probe < 3 * args.batch || args.warmup < args.batch)
+    {
+        bail!(
+            "a micro-batch probe must span at least 3 batch intervals (--probe) after a warm-up of one (--warmup)"
+        );
+    }
     if !(args.start.is_finite() && args.start > 0.0) || args.steps == 0 {
         bail!("--start must be a positive rate and --steps at least 1");
     }
