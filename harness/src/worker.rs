@@ -190,13 +190,22 @@ fn sample(m: &Metrics, at: Time) -> Sample {
 }
 
 /// CPU time (user + system, nanoseconds) and peak resident memory (bytes) of this process.
+///
+/// The peak is the kernel's high-water mark of this program's address space (`VmHWM`), not
+/// getrusage's `ru_maxrss`: that one survives `exec`, so it would count the harness's memory at
+/// the moment it forked the engine process.
 fn resources() -> (Time, u64) {
     use nix::sys::resource::{UsageWho, getrusage};
-    match getrusage(UsageWho::RUSAGE_SELF) {
-        Ok(u) => {
-            let ns = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000_000 + t.tv_usec() * 1_000;
-            (ns(u.user_time()) + ns(u.system_time()), u.max_rss().max(0) as u64 * 1024)
-        }
-        Err(_) => (0, 0),
-    }
+    let cpu = getrusage(UsageWho::RUSAGE_SELF).map_or(0, |u| {
+        let ns = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000_000 + t.tv_usec() * 1_000;
+        ns(u.user_time()) + ns(u.system_time())
+    });
+    let peak_kib: u64 = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0);
+    (cpu, peak_kib * 1024)
 }

@@ -35,7 +35,7 @@ fn ms(v: f64) -> String {
 }
 
 fn rate(v: f64) -> String {
-    format!("{:.0}", v)
+    if v < 10.0 { format!("{v:.2}") } else { format!("{v:.0}") }
 }
 
 fn columns() -> Vec<Column> {
