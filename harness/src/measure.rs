@@ -4,9 +4,9 @@
 
 use crate::execute::{Incarnation, Observed, SAMPLE_EVERY, Truth};
 use crate::spec::{EngineSpec, RunSpec};
+use flowmark_core::Expected;
 use flowmark_core::output::Emission;
 use flowmark_core::time::{MILLISECOND, SECOND, Time};
-use flowmark_core::{Expected, ResultLine};
 use flowmark_reports::results::{
     Anatomy, Checkpoints, Correctness, Curves, Metrics, Percentiles, Recovery, Second,
 };
@@ -106,8 +106,7 @@ pub fn delivered(emissions: &[Emission], truth: &Truth) -> Vec<Delivered> {
 /// Correctness of the committed results against the reference.
 pub fn correctness(emissions: &[Emission], truth: &Truth, observed: &Observed) -> Correctness {
     let expected = Expected::from_lines(truth.results.iter().map(|e| e.line.clone()));
-    let lines: Vec<&ResultLine> = emissions.iter().map(|e| &e.line).collect();
-    let v = expected.check(lines.iter().copied());
+    let v = expected.check(emissions.iter().map(|e| &e.line));
     Correctness {
         correct: v.correct,
         missing: v.missing,
@@ -401,6 +400,7 @@ fn recovery(
 mod tests {
     use super::*;
     use crate::spec::{Injection, RunSpec};
+    use flowmark_core::ResultLine;
     use flowmark_core::protocol::Sample;
     use flowmark_workloads::{LogSpec, RateProfile, WorkloadSpec};
 

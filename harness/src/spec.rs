@@ -158,8 +158,3 @@ pub struct WorkerSpec {
     /// How often to report a sample.
     pub sample_every: Time,
 }
-
-/// A file-name-safe form of a string.
-pub fn slug(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
-}

@@ -5,9 +5,10 @@
 //! each run repeated, with a warm-up and a measured period. An unknown key, a wrong type or an
 //! impossible value is an error that names the file, the line and the field.
 
-use crate::spec::{EngineSpec, Injection, RunSpec, slug};
+use crate::spec::{EngineSpec, Injection, RunSpec};
 use flowmark_core::time::duration;
 use flowmark_core::{Straggler, TaskFault, Time};
+use flowmark_reports::slug;
 use flowmark_workloads::{Disorder, LogSpec, RateProfile, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
