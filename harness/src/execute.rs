@@ -168,6 +168,9 @@ pub fn committed(engine: &EngineSpec, dir: &Path) -> Result<Vec<Emission>> {
             })
             .collect();
     }
+    if engine.is_external() {
+        return Ok(flowmark_external::journal::read(&flowmark_external::journal_path(dir))?.emissions);
+    }
     let (checkpoints, output) = worker::dirs(engine, dir);
     if !output.exists() {
         return Ok(Vec::new());

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod execute;
+mod external;
 mod machine;
 mod measure;
 mod process;
@@ -309,13 +310,16 @@ fn list() -> Result<()> {
     println!("engines:\n  dataflow     continuous record-at-a-time dataflow (Flink-style)");
     println!("  microbatch   discretized streams (Spark-style)");
     println!("  baseline     each workload as one hand-written single-threaded loop (COST)");
+    println!("  flink        real Apache Flink (scripts/install-real-engines)");
+    println!("  spark        real Apache Spark Structured Streaming (scripts/install-real-engines)");
     println!("workloads:");
     for w in WorkloadSpec::catalog() {
         println!(
-            "  {:<20} watermark bound {}{}",
+            "  {:<20} watermark bound {}{}{}",
             w.name(),
             human(w.bound()),
-            if w.has_baseline() { "" } else { "  (no hand-written baseline yet)" }
+            if w.has_baseline() { "" } else { "  (no hand-written baseline yet)" },
+            if external::job_args(&w).is_ok() { "  (also on flink, spark)" } else { "" }
         );
     }
     println!("suites:");

@@ -31,6 +31,11 @@ pub enum Outcome {
 pub fn run_suite(suite: &Suite, manifest: &Manifest, dir: &Path, cancel: &AtomicBool) -> Result<Outcome> {
     ResultSet::write_manifest(dir, manifest)?;
     let plan = suite.plan();
+    // the real engines' jobs compile once, before the first run, and say so if the engines are
+    // not installed
+    for engine in plan.iter().map(|r| &r.engine).filter(|e| e.is_external()) {
+        crate::external::prepare(engine)?;
+    }
     let done: Vec<bool> = plan.iter().map(|r| results::run_path(dir, &r.id).exists()).collect();
     let already = done.iter().filter(|d| **d).count();
     let progress = Progress::new(plan.len() as u64, already as u64);

@@ -39,6 +39,33 @@ pub enum EngineSpec {
     },
     /// The single-threaded hand-written loop.
     Baseline,
+    /// Real Apache Flink (`flowmark_external`).
+    Flink {
+        /// Parallelism of the job.
+        parallelism: usize,
+        /// Time between checkpoints.
+        #[serde(with = "flowmark_core::time::duration")]
+        checkpoint_interval: Time,
+        /// Least time between two watermarks of a source (`pipeline.auto-watermark-interval`).
+        #[serde(with = "flowmark_core::time::duration")]
+        watermark_interval: Time,
+        /// A session cluster's JobManager (`host:port`); a local mini-cluster when absent.
+        cluster: Option<String>,
+        /// The address the cluster reaches the harness's log server at.
+        advertise: String,
+    },
+    /// Real Apache Spark Structured Streaming (`flowmark_external`).
+    Spark {
+        /// Parallelism of the job (`local[n]`, shuffle partitions).
+        parallelism: usize,
+        /// The micro-batch trigger interval.
+        #[serde(with = "flowmark_core::time::duration")]
+        trigger: Time,
+        /// A master URL (`spark://host:port`); `local[parallelism]` when absent.
+        master: Option<String>,
+        /// The address the cluster reaches the harness's log server at.
+        advertise: String,
+    },
 }
 
 impl EngineSpec {
@@ -48,6 +75,8 @@ impl EngineSpec {
             EngineSpec::Dataflow { .. } => "dataflow",
             EngineSpec::Microbatch { .. } => "microbatch",
             EngineSpec::Baseline => "baseline",
+            EngineSpec::Flink { .. } => "flink",
+            EngineSpec::Spark { .. } => "spark",
         }
     }
 
@@ -82,8 +111,24 @@ impl EngineSpec {
                 s.insert("backpressure".into(), backpressure.to_string());
             }
             EngineSpec::Baseline => {}
+            EngineSpec::Flink { parallelism, checkpoint_interval, watermark_interval, cluster, .. } => {
+                s.insert("parallelism".into(), parallelism.to_string());
+                s.insert("checkpoint".into(), human(*checkpoint_interval));
+                s.insert("watermark_interval".into(), human(*watermark_interval));
+                s.insert("cluster".into(), cluster.clone().unwrap_or_else(|| "local".into()));
+            }
+            EngineSpec::Spark { parallelism, trigger, master, .. } => {
+                s.insert("parallelism".into(), parallelism.to_string());
+                s.insert("batch".into(), human(*trigger));
+                s.insert("cluster".into(), master.clone().unwrap_or_else(|| "local".into()));
+            }
         }
         s
+    }
+
+    /// Whether it is a real engine, run through `flowmark_external`.
+    pub fn is_external(&self) -> bool {
+        matches!(self, EngineSpec::Flink { .. } | EngineSpec::Spark { .. })
     }
 
     /// The time domain its windows use.

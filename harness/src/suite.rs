@@ -24,6 +24,10 @@ pub enum EngineName {
     Microbatch,
     /// The single-threaded hand-written loop (the COST baseline).
     Baseline,
+    /// Real Apache Flink.
+    Flink,
+    /// Real Apache Spark Structured Streaming.
+    Spark,
 }
 
 /// A suite file.
@@ -68,6 +72,12 @@ pub struct Suite {
     /// Settings of the micro-batch engine to try.
     #[serde(default)]
     pub microbatch: MicrobatchSettings,
+    /// Settings of real Apache Flink to try.
+    #[serde(default)]
+    pub flink: FlinkSettings,
+    /// Settings of real Apache Spark to try.
+    #[serde(default)]
+    pub spark: SparkSettings,
     /// Sustainable-throughput searches to run after the matrix.
     pub throughput: Option<Spanned<ThroughputSettings>>,
 }
@@ -237,6 +247,62 @@ impl Default for MicrobatchSettings {
     }
 }
 
+/// Real Flink's settings; every combination is a configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlinkSettings {
+    /// Parallelism.
+    pub parallelism: Spanned<Vec<usize>>,
+    /// Checkpoint intervals.
+    #[serde(with = "spanned_durations")]
+    pub checkpoint_interval: Spanned<Vec<Time>>,
+    /// Least times between two watermarks of a source (`pipeline.auto-watermark-interval`).
+    #[serde(with = "spanned_durations")]
+    pub watermark_interval: Spanned<Vec<Time>>,
+    /// A session cluster's JobManager, `host:port`; a local mini-cluster when absent.
+    pub cluster: Option<Spanned<String>>,
+    /// The address the cluster reaches the harness's log server at.
+    pub advertise: String,
+}
+
+impl Default for FlinkSettings {
+    fn default() -> Self {
+        FlinkSettings {
+            parallelism: Spanned::new(0..0, vec![2]),
+            checkpoint_interval: Spanned::new(0..0, vec![flowmark_core::time::SECOND]),
+            watermark_interval: Spanned::new(0..0, vec![200 * flowmark_core::time::MILLISECOND]),
+            cluster: None,
+            advertise: "127.0.0.1".into(),
+        }
+    }
+}
+
+/// Real Spark's settings; every combination is a configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SparkSettings {
+    /// Parallelism.
+    pub parallelism: Spanned<Vec<usize>>,
+    /// Micro-batch trigger intervals.
+    #[serde(with = "spanned_durations")]
+    pub trigger: Spanned<Vec<Time>>,
+    /// A master URL, `spark://host:port`; `local[parallelism]` when absent.
+    pub master: Option<Spanned<String>>,
+    /// The address the cluster reaches the harness's log server at.
+    pub advertise: String,
+}
+
+impl Default for SparkSettings {
+    fn default() -> Self {
+        SparkSettings {
+            parallelism: Spanned::new(0..0, vec![2]),
+            trigger: Spanned::new(0..0, vec![flowmark_core::time::SECOND]),
+            master: None,
+            advertise: "127.0.0.1".into(),
+        }
+    }
+}
+
 mod spanned_duration {
     use flowmark_core::Time;
     use serde::{Deserialize, Deserializer};
@@ -380,17 +446,83 @@ impl Suite {
                 .validate()
                 .map_err(|e| at(d.span(), format!("disorder `{}`: {e}", d.get_ref().name)))?;
         }
-        for p in [&suite.dataflow.parallelism, &suite.microbatch.parallelism] {
+        suite.check_real_engines(&at)?;
+        for p in [
+            &suite.dataflow.parallelism,
+            &suite.microbatch.parallelism,
+            &suite.flink.parallelism,
+            &suite.spark.parallelism,
+        ] {
             if p.get_ref().is_empty() || p.get_ref().contains(&0) {
                 return Err(at(p.span(), "`parallelism` must list values of at least 1".into()));
             }
         }
-        for d in [&suite.dataflow.checkpoint_interval, &suite.microbatch.batch_interval] {
+        for d in [
+            &suite.dataflow.checkpoint_interval,
+            &suite.microbatch.batch_interval,
+            &suite.flink.checkpoint_interval,
+            &suite.spark.trigger,
+        ] {
             if d.get_ref().iter().any(|t| *t <= 0) {
                 return Err(at(d.span(), "intervals must be positive".into()));
             }
         }
         Ok(suite)
+    }
+
+    /// What the real engines cannot run: workloads without a JVM job, faults inside the engine,
+    /// crashes of a job on a cluster (the harness kills only its own processes).
+    fn check_real_engines(
+        &self,
+        at: &impl Fn(std::ops::Range<usize>, String) -> SuiteError,
+    ) -> Result<(), SuiteError> {
+        let engines = self.engines.get_ref();
+        let real: Vec<&str> = engines
+            .iter()
+            .filter_map(|e| match e {
+                EngineName::Flink => Some("flink"),
+                EngineName::Spark => Some("spark"),
+                _ => None,
+            })
+            .collect();
+        if real.is_empty() {
+            return Ok(());
+        }
+        for w in &self.workloads {
+            if let Err(e) = crate::external::job_args(w.get_ref()) {
+                return Err(at(
+                    w.span(),
+                    format!("{} cannot run on {}: {e}", w.get_ref().name(), real.join(", ")),
+                ));
+            }
+        }
+        let remote = (engines.contains(&EngineName::Flink) && self.flink.cluster.is_some())
+            || (engines.contains(&EngineName::Spark) && self.spark.master.is_some());
+        for f in &self.failures {
+            let bad = match f.get_ref() {
+                Failure::TaskFailure { .. } | Failure::Straggler { .. } => {
+                    Some("task failures and stragglers are injected inside flowmark's own engines only")
+                }
+                Failure::Crash { .. } if remote => {
+                    Some("a crash kills the harness's own processes, not a job on a cluster")
+                }
+                _ => None,
+            };
+            if let Some(why) = bad {
+                return Err(at(
+                    f.span(),
+                    format!("failure `{}` cannot run on {}: {why}", f.get_ref().name(), real.join(", ")),
+                ));
+            }
+        }
+        for (name, v) in [("flink.cluster", &self.flink.cluster), ("spark.master", &self.spark.master)] {
+            if let Some(v) = v
+                && v.get_ref().trim().is_empty()
+            {
+                return Err(at(v.span(), format!("`{name}` is empty")));
+            }
+        }
+        Ok(())
     }
 
     /// Every run of the suite, in the order they run: repetitions outermost (so an early stop
@@ -522,6 +654,35 @@ impl Suite {
                     }
                 }
                 EngineName::Baseline => out.push(EngineSpec::Baseline),
+                EngineName::Flink => {
+                    let s = &self.flink;
+                    for &parallelism in s.parallelism.get_ref() {
+                        for &checkpoint_interval in s.checkpoint_interval.get_ref() {
+                            for &watermark_interval in s.watermark_interval.get_ref() {
+                                out.push(EngineSpec::Flink {
+                                    parallelism,
+                                    checkpoint_interval,
+                                    watermark_interval,
+                                    cluster: s.cluster.as_ref().map(|c| c.get_ref().clone()),
+                                    advertise: s.advertise.clone(),
+                                });
+                            }
+                        }
+                    }
+                }
+                EngineName::Spark => {
+                    let s = &self.spark;
+                    for &parallelism in s.parallelism.get_ref() {
+                        for &trigger in s.trigger.get_ref() {
+                            out.push(EngineSpec::Spark {
+                                parallelism,
+                                trigger,
+                                master: s.master.as_ref().map(|m| m.get_ref().clone()),
+                                advertise: s.advertise.clone(),
+                            });
+                        }
+                    }
+                }
             }
         }
         out

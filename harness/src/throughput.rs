@@ -241,6 +241,7 @@ pub fn search(
     base.measure = plan.probe;
     let interval = match base.engine {
         EngineSpec::Microbatch { batch_interval, .. } => batch_interval,
+        EngineSpec::Spark { trigger, .. } => trigger,
         _ => 0,
     };
     let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);

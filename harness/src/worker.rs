@@ -59,11 +59,18 @@ impl Visitor for Work {
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
             let (metrics, stop, every) = (metrics.clone(), stop.clone(), spec.sample_every);
+            // a real engine's JVM takes seconds to start: its process reports once it reads,
+            // so that until then the harness counts the backlog as growing (as for a process
+            // it killed) instead of taking the silence for an empty backlog
+            let wait_for_input = spec.run.engine.is_external();
             std::thread::Builder::new()
                 .name("sampler".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(Duration::from_nanos(every as u64));
+                        if wait_for_input && metrics.input_started.load(Ordering::Relaxed) == i64::MIN {
+                            continue;
+                        }
                         send(&Report::Sample(sample(&metrics, clock.now())));
                     }
                 })
@@ -126,6 +133,7 @@ fn engine<J: Job, L: Log<Event = J::Event>>(
             c.faults.straggler = run.failure.straggler;
             flowmark_microbatch::run(job, log, &c, metrics).context("micro-batch engine")?;
         }
+        EngineSpec::Flink { .. } | EngineSpec::Spark { .. } => crate::external::run(log, spec, metrics)?,
         EngineSpec::Baseline => unreachable!("the baseline runs without an engine"),
     }
     Ok(())

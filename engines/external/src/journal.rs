@@ -1,0 +1,337 @@
+//! The journal: every result a JVM job sent, with the transaction protocol around it, appended
+//! by each engine process of a run in turn — and the reader that turns it into what was
+//! committed.
+//!
+//! The JVM sinks are transactional against the harness, as Flink's two-phase-commit sinks are
+//! against Kafka: results arrive at once (and are timestamped on arrival), a *pre-commit* of an
+//! epoch (a Flink checkpoint id, a Spark batch id) makes the results a connection sent since its
+//! previous pre-commit durable and names their epoch, and a *commit* makes every pre-committed
+//! epoch up to it visible. When the engine dies, what it pre-committed but never committed
+//! waits: the next process restores from the engine's own checkpoint, and the journal records
+//! which epoch that checkpoint covers (`restored`) — the waiting epochs up to it are committed
+//! then (the restored state contains their effects, so they will not be produced again) and the
+//! rest are dropped (the engine replays them). Results never pre-committed are dropped too.
+//! A bounded job that finishes commits everything it sent (`finished`).
+//!
+//! Nothing is deduplicated: a result committed twice is counted twice by the correctness
+//! check. Lines are tab-separated:
+//!
+//! ```text
+//! I  <time>                              a new engine process
+//! R  <epoch>  <time>                     it restored from a checkpoint covering <epoch>
+//!                                        (`-`: it found none and starts afresh)
+//! D  <conn>  <time>  <sink>  <id>  <value>   a result arrived on connection <conn>
+//! P  <conn>  <epoch>  <time>             <conn>'s results so far belong to <epoch>; durable
+//! C  <epoch>  <time>                     epochs up to <epoch> are committed
+//! F  <time>                              the job finished: all it sent is committed
+//! ```
+
+use crate::ExternalError;
+use flowmark_core::Time;
+use flowmark_core::metrics::Commit;
+use flowmark_core::output::{Emission, ResultLine};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Appends to a run's journal.
+pub struct Journal {
+    out: BufWriter<File>,
+    path: PathBuf,
+    line: String,
+}
+
+impl Journal {
+    /// Opens the journal at `path` for appending, first cutting off a line torn by a SIGKILL of
+    /// the previous process, and records a new engine process starting at `now`.
+    pub fn open(path: &Path, now: Time) -> Result<Journal, ExternalError> {
+        if let Ok(bytes) = std::fs::read(path) {
+            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            if keep < bytes.len() {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(ExternalError::io("open", path))?;
+                f.set_len(keep as u64).map_err(ExternalError::io("truncate", path))?;
+            }
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(ExternalError::io("open", path))?;
+        let mut j = Journal {
+            out: BufWriter::with_capacity(1 << 16, f),
+            path: path.to_path_buf(),
+            line: String::new(),
+        };
+        j.write(format_args!("I\t{now}"))?;
+        Ok(j)
+    }
+
+    fn write(&mut self, args: std::fmt::Arguments<'_>) -> Result<(), ExternalError> {
+        self.line.clear();
+        let _ = self.line.write_fmt(args);
+        self.line.push('\n');
+        self.out.write_all(self.line.as_bytes()).map_err(ExternalError::io("write", &self.path))
+    }
+
+    /// The process restored from a checkpoint that covers `epoch` (`None`: it starts afresh).
+    pub fn restored(&mut self, epoch: Option<u64>, now: Time) -> Result<(), ExternalError> {
+        match epoch {
+            Some(epoch) => self.write(format_args!("R\t{epoch}\t{now}"))?,
+            None => self.write(format_args!("R\t-\t{now}"))?,
+        }
+        self.flush()
+    }
+
+    /// A result arrived on `conn`.
+    pub fn result(
+        &mut self,
+        conn: u64,
+        now: Time,
+        sink: &str,
+        id: &str,
+        value: &str,
+    ) -> Result<(), ExternalError> {
+        self.write(format_args!("D\t{conn}\t{now}\t{sink}\t{id}\t{value}"))
+    }
+
+    /// `conn`'s results so far belong to `epoch`; returns once they are written.
+    pub fn precommit(&mut self, conn: u64, epoch: u64, now: Time) -> Result<(), ExternalError> {
+        self.write(format_args!("P\t{conn}\t{epoch}\t{now}"))?;
+        self.flush()
+    }
+
+    /// Epochs up to `epoch` are committed.
+    pub fn commit(&mut self, epoch: u64, now: Time) -> Result<(), ExternalError> {
+        self.write(format_args!("C\t{epoch}\t{now}"))?;
+        self.flush()
+    }
+
+    /// The job finished.
+    pub fn finished(&mut self, now: Time) -> Result<(), ExternalError> {
+        self.write(format_args!("F\t{now}"))?;
+        self.flush()
+    }
+
+    /// Hands everything written so far to the kernel (enough to survive a SIGKILL).
+    pub fn flush(&mut self) -> Result<(), ExternalError> {
+        self.out.flush().map_err(ExternalError::io("write", &self.path))
+    }
+}
+
+/// What a journal says.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// The committed results, in commit order.
+    pub emissions: Vec<Emission>,
+    /// Every commit: its epoch, its first pre-commit and its commit.
+    pub commits: Vec<Commit>,
+    /// Epochs the last process pre-committed and did not commit: they wait for the next
+    /// process's restore.
+    pub waiting: Vec<u64>,
+}
+
+struct Pending {
+    emitted: Time,
+    sink: String,
+    line: ResultLine,
+}
+
+/// An epoch's pre-committed results.
+#[derive(Default)]
+struct Epoch {
+    results: Vec<Pending>,
+    started: Option<Time>,
+}
+
+#[derive(Default)]
+struct Reader {
+    out: Committed,
+    /// This process's results not yet pre-committed, per connection.
+    open: HashMap<u64, Vec<Pending>>,
+    /// This process's pre-committed epochs.
+    epochs: BTreeMap<u64, Epoch>,
+    /// Earlier processes' pre-committed epochs, waiting for a restore.
+    waiting: BTreeMap<u64, Epoch>,
+}
+
+impl Reader {
+    fn commit(&mut self, epoch: u64, e: Epoch, at: Time, id: Option<u64>) {
+        self.out.commits.push(Commit { id: epoch, started: e.started.unwrap_or(at), committed: at });
+        self.out.emissions.extend(e.results.into_iter().map(|p| Emission {
+            sink: p.sink,
+            emitted: p.emitted,
+            line: p.line,
+            commit: id,
+        }));
+    }
+
+    fn line(&mut self, line: &str) -> Option<()> {
+        let mut f = line.split('\t');
+        let time = |s: Option<&str>| s?.parse::<Time>().ok();
+        let num = |s: Option<&str>| s?.parse::<u64>().ok();
+        match f.next()? {
+            "I" => {
+                time(f.next())?;
+                for (epoch, e) in std::mem::take(&mut self.epochs) {
+                    self.waiting.entry(epoch).or_default().results.extend(e.results);
+                    let w = self.waiting.get_mut(&epoch)?;
+                    w.started = w.started.or(e.started);
+                }
+                self.open.clear();
+            }
+            "R" => {
+                let epoch = match f.next()? {
+                    "-" => None,
+                    e => Some(e.parse::<u64>().ok()?),
+                };
+                let at = time(f.next())?;
+                let waiting = std::mem::take(&mut self.waiting);
+                for (e, results) in waiting.into_iter().filter(|(e, _)| epoch.is_some_and(|n| *e <= n)) {
+                    self.commit(e, results, at, Some(e));
+                }
+            }
+            "D" => {
+                let (conn, emitted) = (num(f.next())?, time(f.next())?);
+                let (sink, id, value) = (f.next()?, f.next()?, f.next()?);
+                self.open.entry(conn).or_default().push(Pending {
+                    emitted,
+                    sink: sink.to_string(),
+                    line: ResultLine { id: id.to_string(), value: value.to_string() },
+                });
+            }
+            "P" => {
+                let (conn, epoch, at) = (num(f.next())?, num(f.next())?, time(f.next())?);
+                let e = self.epochs.entry(epoch).or_default();
+                e.started = Some(e.started.map_or(at, |s| s.min(at)));
+                e.results.extend(self.open.remove(&conn).unwrap_or_default());
+            }
+            "C" => {
+                let (epoch, at) = (num(f.next())?, time(f.next())?);
+                let later = self.epochs.split_off(&(epoch + 1));
+                for (e, results) in std::mem::replace(&mut self.epochs, later) {
+                    self.commit(e, results, at, Some(e));
+                }
+            }
+            "F" => {
+                let at = time(f.next())?;
+                for (e, results) in std::mem::take(&mut self.epochs) {
+                    self.commit(e, results, at, Some(e));
+                }
+                let mut open: Vec<_> = std::mem::take(&mut self.open).into_iter().collect();
+                open.sort_by_key(|(conn, _)| *conn);
+                for (_, results) in open {
+                    self.out.emissions.extend(results.into_iter().map(|p| Emission {
+                        sink: p.sink,
+                        emitted: p.emitted,
+                        line: p.line,
+                        commit: None,
+                    }));
+                }
+            }
+            _ => return None,
+        }
+        if f.next().is_some() {
+            return None;
+        }
+        Some(())
+    }
+}
+
+/// Reads the journal at `path` (none yet: nothing committed).
+pub fn read(path: &Path) -> Result<Committed, ExternalError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Committed::default()),
+        Err(e) => return Err(ExternalError::io("read", path)(e)),
+    };
+    let mut r = Reader::default();
+    let complete = text.rfind('\n').map_or("", |i| &text[..i]);
+    for (n, line) in complete.lines().enumerate() {
+        if r.line(line).is_none() {
+            return Err(ExternalError::Journal {
+                path: path.to_path_buf(),
+                line: n + 1,
+                reason: format!("`{line}` is not a journal line"),
+            });
+        }
+    }
+    r.out.waiting = r.epochs.keys().chain(r.waiting.keys()).copied().collect();
+    Ok(r.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(text: &str) -> Committed {
+        let dir =
+            std::env::temp_dir().join(format!("flowmark-journal-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal.tsv");
+        std::fs::write(&path, text.replace(' ', "\t")).unwrap();
+        let out = read(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        out
+    }
+
+    fn ids(c: &Committed) -> Vec<(&str, Option<u64>)> {
+        c.emissions.iter().map(|e| (e.line.id.as_str(), e.commit)).collect()
+    }
+
+    #[test]
+    fn commits_what_was_precommitted_and_drops_the_rest() {
+        let c = journal(
+            "I 0\nD 1 10 s a 1\nD 2 11 s b 1\nP 1 1 20\nP 2 1 21\nD 1 30 s c 1\nC 1 40\nD 1 50 s d 1\n",
+        );
+        assert_eq!(ids(&c), vec![("a", Some(1)), ("b", Some(1))]);
+        assert_eq!(c.commits, vec![Commit { id: 1, started: 20, committed: 40 }]);
+        assert!(c.waiting.is_empty());
+    }
+
+    #[test]
+    fn a_restore_commits_the_epochs_its_checkpoint_covers() {
+        // the process dies after pre-committing epochs 2 and 3; the engine's newest checkpoint
+        // is 2: epoch 2's results are final, epoch 3's will be produced again
+        let text = "I 0\nD 1 10 s a 1\nP 1 2 20\nD 1 30 s b 1\nP 1 3 40\nD 1 45 s x 1\n";
+        assert_eq!(journal(text).waiting, vec![2, 3]);
+        let c = journal(&format!("{text}I 100\nR 2 110\nD 1 120 s b 1\nP 1 3 130\nC 3 140\n"));
+        assert_eq!(ids(&c), vec![("a", Some(2)), ("b", Some(3))]);
+        assert_eq!(c.commits[0], Commit { id: 2, started: 20, committed: 110 });
+    }
+
+    #[test]
+    fn finishing_commits_everything_sent() {
+        let c = journal("I 0\nD 1 10 s a 1\nP 1 1 20\nD 1 30 s b 1\nF 40\n");
+        assert_eq!(ids(&c), vec![("a", Some(1)), ("b", None)]);
+        // killed before its first checkpoint: what it pre-committed is dropped
+        let c = journal("I 0\nD 1 10 s a 1\nP 1 1 20\nI 30\nR - 31\nF 40\n");
+        assert!(ids(&c).is_empty() && c.commits.is_empty());
+    }
+
+    #[test]
+    fn duplicates_are_kept() {
+        // an engine that commits a result twice (say, a non-idempotent replay) is caught by the
+        // correctness check, not here
+        let c =
+            journal("I 0\nD 1 10 s a 1\nP 1 1 20\nC 1 30\nI 40\nR 0 41\nD 1 50 s a 1\nP 1 1 60\nC 1 70\n");
+        assert_eq!(ids(&c), vec![("a", Some(1)), ("a", Some(1))]);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_and_garbage_is_an_error() {
+        let c = journal("I 0\nD 1 10 s a 1\nP 1 1 20\nC 1 30\nD 1 4");
+        assert_eq!(ids(&c), vec![("a", Some(1))]);
+        let dir = std::env::temp_dir().join(format!("flowmark-journal-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal.tsv");
+        std::fs::write(&path, "I\t0\nQ\t1\n").unwrap();
+        let e = read(&path).unwrap_err().to_string();
+        assert!(e.contains("journal.tsv") && e.contains("line 2"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

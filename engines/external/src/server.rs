@@ -1,0 +1,214 @@
+//! The log server: the run's replayable log, served over loopback TCP to a JVM job — the role
+//! Kafka plays for a real deployment — and the other end of the job's transactional sink.
+//!
+//! One line per request, ASCII, on a connection the client keeps open:
+//!
+//! ```text
+//! COUNT                → <done> <n_0> … <n_{P-1}>   events of each partition that exist now
+//!                                                   (arrived, and before the run's end); done
+//!                                                   is 1 once the input has ended
+//! FETCH <p> <from> <to> → <n>, then n lines <event time>\t<event as JSON>
+//!                                                   entries [from, to) of partition p, cut at
+//!                                                   what exists now
+//! SINK                 the connection becomes a result stream:
+//!   D\t<sink>\t<id>\t<value>   a result (timestamped on arrival)
+//!   P <epoch>          pre-commit; answered `A` once durable
+//!   C <epoch>          commit
+//! ```
+//!
+//! Anything else is answered `ERR <reason>` and the connection is closed. The server counts
+//! what it serves as the engine's input (events read, backlog: the oldest entry not yet
+//! fetched) and hands results to the [`Journal`](crate::journal::Journal).
+
+use crate::journal::Journal;
+use flowmark_core::metrics::{Commit, Metrics};
+use flowmark_core::{Log, LogClock, Time};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What the connections share.
+pub struct Shared<L> {
+    /// The log.
+    pub log: L,
+    /// The run's clock.
+    pub clock: LogClock,
+    /// The end of the input, log time.
+    pub end: Time,
+    /// The engine's counters.
+    pub metrics: Arc<Metrics>,
+    /// The results.
+    pub journal: Mutex<Journal>,
+    /// The first pre-commit of each epoch not yet committed.
+    pub precommits: Mutex<HashMap<u64, Time>>,
+    /// Per partition: the highest entry fetched so far, plus one.
+    fetched: Vec<AtomicU64>,
+    connections: AtomicU64,
+}
+
+impl<L: Log> Shared<L> {
+    /// Serves `log` until `end`, counting into `metrics`, results into `journal`.
+    pub fn new(log: L, clock: LogClock, end: Time, metrics: Arc<Metrics>, journal: Journal) -> Self {
+        let fetched = (0..log.partitions()).map(|_| AtomicU64::new(0)).collect();
+        Shared {
+            log,
+            clock,
+            end,
+            metrics,
+            journal: Mutex::new(journal),
+            precommits: Mutex::new(HashMap::new()),
+            fetched,
+            connections: AtomicU64::new(0),
+        }
+    }
+
+    /// Entries of `partition` that exist at `now`.
+    fn available(&self, partition: u32, now: Time) -> u64 {
+        self.log.arrived_before(partition, now.min(self.end))
+    }
+}
+
+/// Accepts connections on `listener` until the process ends, one thread each.
+pub fn serve<L: Log>(listener: TcpListener, shared: Arc<Shared<L>>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let shared = shared.clone();
+        let _ = std::thread::Builder::new().name("log-server".into()).spawn(move || {
+            // a connection that breaks is the client's business (a dying JVM); nothing to do
+            let _ = connection(stream, &shared);
+        });
+    }
+}
+
+fn connection<L: Log>(stream: TcpStream, shared: &Shared<L>) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut input = BufReader::with_capacity(1 << 16, stream.try_clone()?);
+    let mut out = BufWriter::with_capacity(1 << 16, stream);
+    let mut line = String::new();
+    let mut text = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut words = line.split_ascii_whitespace();
+        let reply = match words.next() {
+            Some("COUNT") => {
+                let now = shared.clock.now();
+                let mut reply = format!("{}", u8::from(now >= shared.end));
+                for p in 0..shared.log.partitions() {
+                    reply.push_str(&format!(" {}", shared.available(p, now)));
+                }
+                writeln!(out, "{reply}")?;
+                Ok(())
+            }
+            Some("FETCH") => {
+                let mut n = || words.next().and_then(|w| w.parse::<u64>().ok());
+                match (n(), n(), n()) {
+                    (Some(p), Some(from), Some(to))
+                        if p < u64::from(shared.log.partitions()) && from <= to =>
+                    {
+                        fetch(shared, p as u32, from, to, &mut text);
+                        out.write_all(text.as_bytes())?;
+                        Ok(())
+                    }
+                    _ => Err(format!("bad FETCH `{}`", line.trim_end())),
+                }
+            }
+            Some("SINK") => {
+                out.flush()?;
+                return sink(input, out, shared);
+            }
+            _ => Err(format!("unknown request `{}`", line.trim_end())),
+        };
+        if let Err(reason) = reply {
+            writeln!(out, "ERR {reason}")?;
+            out.flush()?;
+            return Ok(());
+        }
+        out.flush()?;
+    }
+}
+
+/// Writes the reply to a FETCH of `[from, to)` of `partition` into `text`, and counts it.
+fn fetch<L: Log>(shared: &Shared<L>, partition: u32, from: u64, to: u64, text: &mut String) {
+    use std::fmt::Write as _;
+    let now = shared.clock.now();
+    let to = to.min(shared.available(partition, now)).max(from);
+    text.clear();
+    let _ = writeln!(text, "{}", to - from);
+    let mut json = Vec::with_capacity(128);
+    for entry in shared.log.cursor(partition, from).take((to - from) as usize) {
+        json.clear();
+        serde_json::to_writer(&mut json, &entry.event).expect("log events serialize");
+        let _ = write!(text, "{}\t", entry.time);
+        text.push_str(std::str::from_utf8(&json).expect("JSON is UTF-8"));
+        text.push('\n');
+    }
+    let m = &shared.metrics;
+    if to > from {
+        m.mark_input(now);
+        Metrics::add(&m.events_in, to - from);
+    }
+    let previous = shared.fetched[partition as usize].fetch_max(to, Ordering::Relaxed);
+    if to >= previous {
+        let next = shared.log.cursor(partition, to).next().map_or(Time::MAX, |e| e.arrival);
+        m.next_unread(partition, if next >= shared.end { Time::MAX } else { next });
+    }
+}
+
+fn sink<L: Log>(
+    input: BufReader<TcpStream>,
+    mut out: BufWriter<TcpStream>,
+    shared: &Shared<L>,
+) -> std::io::Result<()> {
+    let conn = shared.connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let journal = |f: &mut dyn FnMut(&mut Journal) -> Result<(), crate::ExternalError>| {
+        let mut j = shared.journal.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut j).map_err(|e| std::io::Error::other(e.to_string()))
+    };
+    for line in input.lines() {
+        let line = line?;
+        let now = shared.clock.now();
+        if let Some(rest) = line.strip_prefix("D\t") {
+            let mut f = rest.splitn(3, '\t');
+            let (Some(sink), Some(id), Some(value)) = (f.next(), f.next(), f.next()) else {
+                writeln!(out, "ERR bad result `{line}`")?;
+                break;
+            };
+            journal(&mut |j| j.result(conn, now, sink, id, value))?;
+            Metrics::add(&shared.metrics.results_out, 1);
+            continue;
+        }
+        let mut words = line.split_ascii_whitespace();
+        let (kind, epoch) = (words.next(), words.next().and_then(|w| w.parse::<u64>().ok()));
+        match (kind, epoch) {
+            (Some("P"), Some(epoch)) => {
+                journal(&mut |j| j.precommit(conn, epoch, now))?;
+                shared.precommits.lock().unwrap_or_else(|e| e.into_inner()).entry(epoch).or_insert(now);
+                out.write_all(b"A\n")?;
+                out.flush()?;
+            }
+            (Some("C"), Some(epoch)) => {
+                let started = {
+                    let mut p = shared.precommits.lock().unwrap_or_else(|e| e.into_inner());
+                    let first = p.iter().filter(|(e, _)| **e <= epoch).map(|(_, t)| *t).min();
+                    p.retain(|e, _| *e > epoch);
+                    first
+                };
+                // every sink task reports the checkpoint's completion: the first report commits
+                if let Some(started) = started {
+                    journal(&mut |j| j.commit(epoch, now))?;
+                    shared.metrics.commit(Commit { id: epoch, started, committed: now });
+                }
+            }
+            _ => {
+                writeln!(out, "ERR bad sink line `{line}`")?;
+                break;
+            }
+        }
+    }
+    out.flush()
+}

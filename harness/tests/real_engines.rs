@@ -1,0 +1,128 @@
+//! Real Apache Flink and Apache Spark under the harness: word count from the same log, results
+//! equal to the reference engine's, and — Flink — across a SIGKILL and a restore from its own
+//! checkpoint, with nothing lost and nothing committed twice.
+//!
+//! They need the engines (`scripts/install-real-engines`): without them these tests say so and
+//! pass, unless `FLOWMARK_REQUIRE_REAL_ENGINES` is set (as `.ci/run` does).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One at a time: each JVM wants both cores.
+static MACHINE: Mutex<()> = Mutex::new(());
+
+fn installed() -> bool {
+    let venv = std::env::var_os("FLOWMARK_ENGINES_VENV")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.engines/venv"), PathBuf::from);
+    let found = venv.join("bin/python").exists();
+    if !found {
+        assert!(
+            std::env::var_os("FLOWMARK_REQUIRE_REAL_ENGINES").is_none(),
+            "FLOWMARK_REQUIRE_REAL_ENGINES is set but {} holds no engines: run scripts/install-real-engines",
+            venv.display()
+        );
+        eprintln!("skipped: the real engines are not installed (scripts/install-real-engines)");
+    }
+    found
+}
+
+/// Runs `suite` and returns its run records.
+fn run(name: &str, suite: &str) -> Vec<Value> {
+    let dir = std::env::temp_dir().join(format!("flowmark-real-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("suite.toml"), suite).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flowmark"))
+        .arg("run")
+        .arg(dir.join("suite.toml"))
+        .arg("--out")
+        .arg(dir.join("results"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let results = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();
+    let runs = std::fs::read_dir(results.join("runs"))
+        .unwrap()
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    runs
+}
+
+fn suite(engine: &str, warmup: &str, failures: &str) -> String {
+    format!(
+        r#"
+name = "{engine}"
+seed = 11
+warmup = "{warmup}"
+measure = "10s"
+timeout = "180s"
+partitions = 2
+engines = ["{engine}"]
+rates = [20000]
+
+[[workloads]]
+workload = "wordcount"
+
+# disorder within the watermark bound: no event is late on any engine
+[[disorder]]
+name = "uniform"
+delay = {{ model = "uniform", max = "200ms" }}
+{failures}
+"#
+    )
+}
+
+fn assert_exact(r: &Value) {
+    let c = &r["metrics"]["correctness"];
+    assert_eq!(r["status"]["status"], "ok", "{}", r["status"]);
+    for k in ["missing", "duplicated", "wrong", "unexpected"] {
+        assert_eq!(c[k], 0, "{k}: {c}");
+    }
+    assert!(c["correct"].as_u64().unwrap() > 10_000, "word count has results: {c}");
+}
+
+#[test]
+fn flink_word_count_equals_the_reference_across_a_crash() {
+    if !installed() {
+        return;
+    }
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let failures = r#"
+[[failures]]
+kind = "none"
+name = "none"
+
+# killed between checkpoints, after windows were emitted: what the dead process sent but never
+# committed must not count, what its last checkpoint covers must
+[[failures]]
+kind = "crash"
+name = "crash"
+at = ["2500ms"]
+detection = "300ms"
+"#;
+    let runs = run("flink", &suite("flink", "10s", failures));
+    assert_eq!(runs.len(), 2);
+    for r in &runs {
+        assert_exact(r);
+        if r["failure"] == "crash" {
+            assert_eq!(r["metrics"]["starts"], 2, "{r}");
+            let rec = &r["recoveries"].as_array().unwrap()[0];
+            assert!(rec["restore_ms"].as_f64().unwrap() > 0.0, "{rec}");
+        }
+    }
+}
+
+#[test]
+fn spark_word_count_equals_the_reference() {
+    if !installed() {
+        return;
+    }
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let runs = run("spark", &suite("spark", "25s", ""));
+    assert_eq!(runs.len(), 1);
+    assert_exact(&runs[0]);
+}
