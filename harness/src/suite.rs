@@ -798,7 +798,7 @@ parallelism = [1, 2]
 
     #[test]
     fn the_shipped_suites_load() {
-        for name in ["quick", "full"] {
+        for name in ["quick", "full", "real-engines", "real-clusters"] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites").join(format!("{name}.toml"));
             let suite = Suite::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(suite.runs() > 0);
@@ -855,5 +855,42 @@ parallelism = [1, 2]
         assert!(e.message.contains("[throughput]") && e.message.contains("ysb"), "{e}");
         let ok = parse(&format!("{GOOD}{}", search.replace("ysb", "nexmark-q5"))).unwrap();
         assert_eq!(ok.searches().len(), 3, "one per engine configuration but the baseline");
+    }
+
+    #[test]
+    fn real_engines_expand_and_refuse_what_they_cannot_run() {
+        let real = GOOD.replace(
+            r#"engines = ["dataflow", "microbatch", "baseline"]"#,
+            r#"engines = ["flink", "spark"]"#,
+        ) + "\n[flink]\ncheckpoint_interval = [\"1s\", \"5s\"]\n[spark]\ntrigger = [\"500ms\"]\n";
+        let s = parse(&real).unwrap();
+        let plan = s.plan();
+        // (flink 2 + spark 1) × 2 workloads × 2 rates × 2 failures
+        assert_eq!(plan.len(), 24);
+        assert!(plan.iter().any(|r| matches!(
+            &r.engine,
+            EngineSpec::Flink { checkpoint_interval, cluster: None, .. } if *checkpoint_interval == 5 * flowmark_core::time::SECOND
+        )));
+        assert!(plan.iter().any(|r| r.engine.name() == "spark" && r.engine.settings()["batch"] == "500ms"));
+
+        let e = parse(&real.replace("query = \"q5\"", "query = \"q3\"")).unwrap_err();
+        assert!(e.message.contains("nexmark-q3 cannot run on flink, spark"), "{e}");
+        assert_eq!(e.line, 14, "the workload's entry: {e}");
+
+        let straggler = "\n[[failures]]\nkind = \"straggler\"\nname = \"slow\"\nat = \"1s\"\nlength = \"1s\"\ndelay = \"10ms\"\n";
+        let e = parse(&format!("{real}{straggler}")).unwrap_err();
+        assert!(e.message.contains("failure `slow` cannot run on flink, spark"), "{e}");
+
+        // a crash kills the harness's processes, not a job on a cluster
+        let e =
+            parse(&real.replace("[spark]\n", "[spark]\nmaster = \"spark://127.0.0.1:7077\"\n")).unwrap_err();
+        assert!(e.message.contains("failure `crash`") && e.message.contains("cluster"), "{e}");
+        let remote = real.replace("[spark]\n", "[spark]\nmaster = \"spark://127.0.0.1:7077\"\n");
+        let remote = remote.replace(
+            "[[failures]]\nkind = \"crash\"\nname = \"crash\"\nat = [\"5s\"]\ndetection = \"1s\"\n",
+            "",
+        );
+        let s = parse(&remote).unwrap();
+        assert!(s.plan().iter().any(|r| r.engine.settings()["cluster"] == "spark://127.0.0.1:7077"));
     }
 }

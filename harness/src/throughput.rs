@@ -48,7 +48,7 @@ pub struct Plan {
 /// `flowmark throughput`'s arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The engine: dataflow or microbatch.
+    /// The engine: dataflow, microbatch, flink or spark.
     #[arg(long, default_value = "dataflow")]
     engine: String,
     /// The workload (see `flowmark list`).
@@ -57,10 +57,10 @@ pub struct Args {
     /// Tasks per operator or stage.
     #[arg(long, default_value_t = 2)]
     parallelism: usize,
-    /// Batch interval (micro-batch).
+    /// Batch interval (micro-batch) or trigger interval (spark).
     #[arg(long, default_value = "1s", value_parser = time::duration::parse)]
     batch: Time,
-    /// Checkpoint interval (dataflow).
+    /// Checkpoint interval (dataflow, flink).
     #[arg(long, default_value = "1s", value_parser = time::duration::parse)]
     checkpoint: Time,
     /// The first rate tried, events per second.
@@ -111,13 +111,30 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
             time_domain: TimeDomain::Event,
             backpressure: false,
         },
-        other => bail!("--engine must be dataflow or microbatch, got `{other}`"),
+        "flink" => EngineSpec::Flink {
+            parallelism: args.parallelism,
+            checkpoint_interval: args.checkpoint,
+            watermark_interval: 200 * MILLISECOND,
+            cluster: None,
+            advertise: "127.0.0.1".into(),
+        },
+        "spark" => EngineSpec::Spark {
+            parallelism: args.parallelism,
+            trigger: args.batch,
+            master: None,
+            advertise: "127.0.0.1".into(),
+        },
+        other => bail!("--engine must be dataflow, microbatch, flink or spark, got `{other}`"),
     };
+    if engine.is_external() {
+        crate::external::job_args(&workload).map_err(|e| anyhow::anyhow!("{}: {e}", args.workload))?;
+        crate::external::prepare(&engine)?;
+    }
     if args.parallelism == 0 || args.batch <= 0 || args.checkpoint <= 0 || args.probe <= 0 || args.warmup < 0
     {
         bail!("--parallelism, --batch, --checkpoint and --probe must be positive, --warmup zero or more");
     }
-    if matches!(engine, EngineSpec::Microbatch { .. })
+    if matches!(engine, EngineSpec::Microbatch { .. } | EngineSpec::Spark { .. })
         && (args.probe < 3 * args.batch || args.warmup < args.batch)
     {
         bail!(

@@ -195,10 +195,10 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
     arg("server", format!("{}:{port}", config.advertise));
     arg("partitions", log.partitions().to_string());
     arg("parallelism", config.parallelism.to_string());
-    arg("checkpoints", format!("file://{}", absolute(&checkpoints).display()));
     let ms = |t: Time| (t / 1_000_000).to_string();
     match &config.engine {
         Engine::Flink { checkpoint_interval, watermark_interval, cluster } => {
+            arg("checkpoints", format!("file://{}", absolute(&checkpoints).display()));
             arg("checkpoint-interval-ms", ms(*checkpoint_interval));
             arg("watermark-interval-ms", ms(*watermark_interval));
             if let Some((_, chk)) = &restore {
@@ -209,11 +209,10 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
             }
         }
         Engine::Spark { trigger, master } => {
-            args.retain(|(k, _)| k != "checkpoints");
-            args.push(("checkpoints".into(), absolute(&checkpoints).display().to_string()));
-            args.push(("trigger-ms".into(), ms(*trigger)));
+            arg("checkpoints", absolute(&checkpoints).display().to_string());
+            arg("trigger-ms", ms(*trigger));
             if let Some(m) = master {
-                args.push(("master".into(), m.clone()));
+                arg("master", m.clone());
             }
         }
     }

@@ -18,7 +18,7 @@
 //!
 //! Anything else is answered `ERR <reason>` and the connection is closed. The server counts
 //! what it serves as the engine's input (events read, backlog: the oldest entry not yet
-//! fetched) and hands results to the [`Journal`](crate::journal::Journal).
+//! fetched) and hands results to the [`Journal`].
 
 use crate::journal::Journal;
 use flowmark_core::metrics::{Commit, Metrics};

@@ -1,0 +1,98 @@
+//! The log server and the results journal, spoken to over TCP as the JVM jobs do — no JVM
+//! needed: counts respect arrival and the run's end, fetches return the events as the engines
+//! read them, and a sink's results count once pre-committed and committed.
+
+use flowmark_core::clock::monotonic_now;
+use flowmark_core::time::{MILLISECOND, SECOND};
+use flowmark_core::{Entry, LogClock, Metrics, VecLog};
+use flowmark_external::journal::{self, Journal};
+use flowmark_external::server::{self, Shared};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Two partitions of one event per millisecond of log time (the event is its index), with
+/// event times 3 ms behind arrivals; the run ends at 2 s.
+fn start(dir: &std::path::Path) -> (std::net::SocketAddr, Arc<Metrics>, LogClock) {
+    let partition = |p: u32| {
+        (0..4000u32)
+            .map(|i| Entry {
+                arrival: i64::from(i) * MILLISECOND,
+                time: i64::from(i) * MILLISECOND - 3,
+                event: i + p,
+            })
+            .collect::<Vec<_>>()
+    };
+    let log = VecLog::new(vec![partition(0), partition(1)]).unwrap();
+    // log time now is about 3 s: everything before the end (2 s) has arrived
+    let clock = LogClock::new(monotonic_now() - 3 * SECOND);
+    let metrics = Arc::new(Metrics::default());
+    let journal = Journal::open(&dir.join("journal.tsv"), clock.now()).unwrap();
+    let shared = Arc::new(Shared::new(log, clock, 2 * SECOND, metrics.clone(), journal));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || server::serve(listener, shared));
+    (addr, metrics, clock)
+}
+
+struct Client {
+    out: TcpStream,
+    input: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(addr: std::net::SocketAddr) -> Client {
+        let out = TcpStream::connect(addr).unwrap();
+        Client { input: BufReader::new(out.try_clone().unwrap()), out }
+    }
+    fn send(&mut self, line: &str) {
+        writeln!(self.out, "{line}").unwrap();
+    }
+    fn line(&mut self) -> String {
+        let mut s = String::new();
+        self.input.read_line(&mut s).unwrap();
+        s.trim_end().to_string()
+    }
+}
+
+#[test]
+fn the_log_is_served_as_it_arrives_and_results_count_once_committed() {
+    let dir = std::env::temp_dir().join(format!("flowmark-external-server-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (addr, metrics, clock) = start(&dir);
+
+    let mut log = Client::connect(addr);
+    log.send("COUNT");
+    assert_eq!(log.line(), "1 2000 2000", "the input has ended at 2 s: 2000 events each");
+    log.send("FETCH 1 10 13");
+    assert_eq!(log.line(), "3");
+    let events: Vec<String> = (0..3).map(|_| log.line()).collect();
+    assert_eq!(events, ["9999997\t11", "10999997\t12", "11999997\t13"]);
+    log.send("FETCH 0 1999 5000");
+    assert_eq!(log.line(), "1", "cut at what exists");
+    assert_eq!(log.line(), "1998999997\t1999");
+    assert_eq!(metrics.events_in.load(Ordering::Relaxed), 4);
+    // partition 0 has been read to its end; partition 1's next unread event arrived at 13 ms
+    let backlog = metrics.backlog(clock.now());
+    assert!(backlog >= clock.now() - 13 * MILLISECOND - SECOND / 10, "{backlog}");
+    log.send("FETCH 7 0 1");
+    assert!(log.line().starts_with("ERR bad FETCH"), "a bad request is named");
+
+    let mut sink = Client::connect(addr);
+    sink.send("SINK");
+    sink.send("D\tcounts\tw [0,1000)\t5");
+    sink.send("P 1");
+    assert_eq!(sink.line(), "A", "pre-commit acknowledged once durable");
+    sink.send("D\tcounts\tw [1000,2000)\t7");
+    sink.send("C 1");
+    sink.send("P 2");
+    assert_eq!(sink.line(), "A");
+    let committed = journal::read(&dir.join("journal.tsv")).unwrap();
+    let ids: Vec<&str> = committed.emissions.iter().map(|e| e.line.id.as_str()).collect();
+    assert_eq!(ids, ["w [0,1000)"], "epoch 2 is pre-committed, not committed");
+    assert_eq!(committed.waiting, vec![2]);
+    assert_eq!(metrics.take_commits().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
