@@ -197,23 +197,52 @@ fn sample(m: &Metrics, at: Time) -> Sample {
     }
 }
 
-/// CPU time (user + system, nanoseconds) and peak resident memory (bytes) of this process.
+/// CPU time (user + system, nanoseconds) and peak resident memory (bytes) of this process and
+/// the processes it started (a real engine's JVM), which run the engine too.
 ///
-/// The peak is the kernel's high-water mark of this program's address space (`VmHWM`), not
-/// getrusage's `ru_maxrss`: that one survives `exec`, so it would count the harness's memory at
-/// the moment it forked the engine process.
+/// The peak is the kernel's high-water mark of each program's address space (`VmHWM`, summed
+/// over the processes), not getrusage's `ru_maxrss`: that one survives `exec`, so it would count
+/// the harness's memory at the moment it forked the engine process.
 fn resources() -> (Time, u64) {
     use nix::sys::resource::{UsageWho, getrusage};
-    let cpu = getrusage(UsageWho::RUSAGE_SELF).map_or(0, |u| {
-        let ns = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000_000 + t.tv_usec() * 1_000;
-        ns(u.user_time()) + ns(u.system_time())
+    let ns = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000_000 + t.tv_usec() * 1_000;
+    let usage =
+        |who| getrusage(who).map_or((0, 0), |u| (ns(u.user_time()) + ns(u.system_time()), u.max_rss()));
+    let (own, _) = usage(UsageWho::RUSAGE_SELF);
+    // children that have exited and been waited for (ru_maxrss: the largest of them, KiB) …
+    let (reaped, reaped_peak) = usage(UsageWho::RUSAGE_CHILDREN);
+    // … and those still running
+    let (live, live_peak) = children(std::process::id()).fold((0, 0), |(c, p), (child, ticks)| {
+        (c + ticks * (1_000_000_000 / CLOCK_TICKS), p + peak_kib(&child.to_string()))
     });
-    let peak_kib: u64 = std::fs::read_to_string("/proc/self/status")
+    let peak = peak_kib("self") + live_peak.max(u64::try_from(reaped_peak).unwrap_or(0));
+    (own + reaped + live, peak * 1024)
+}
+
+/// The kernel's clock ticks per second for `/proc/<pid>/stat` times (`USER_HZ`, 100 on Linux).
+const CLOCK_TICKS: i64 = 100;
+
+/// `VmHWM` of `/proc/<pid>`, KiB (0 when unknown).
+fn peak_kib(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
             line.split_whitespace().nth(1)?.parse().ok()
         })
-        .unwrap_or(0);
-    (cpu, peak_kib * 1024)
+        .unwrap_or(0)
+}
+
+/// The live children of `parent` and their CPU time so far (user + system, clock ticks).
+fn children(parent: u32) -> impl Iterator<Item = (u32, i64)> {
+    std::fs::read_dir("/proc").into_iter().flatten().filter_map(move |e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // fields after the command name (which may hold spaces): state, ppid, …, utime (12th),
+        // stime (13th)
+        let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+        (fields.get(1)?.parse::<u32>().ok()? == parent).then_some(())?;
+        let ticks = fields.get(11)?.parse::<i64>().ok()? + fields.get(12)?.parse::<i64>().ok()?;
+        Some((pid, ticks))
+    })
 }
