@@ -47,16 +47,7 @@ impl Journal {
     /// Opens the journal at `path` for appending, first cutting off a line torn by a SIGKILL of
     /// the previous process, and records a new engine process starting at `now`.
     pub fn open(path: &Path, now: Time) -> Result<Journal, ExternalError> {
-        if let Ok(bytes) = std::fs::read(path) {
-            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            if keep < bytes.len() {
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(ExternalError::io("open", path))?;
-                f.set_len(keep as u64).map_err(ExternalError::io("truncate", path))?;
-            }
-        }
+        cut_torn_line(path)?;
         let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -121,6 +112,35 @@ impl Journal {
     pub fn flush(&mut self) -> Result<(), ExternalError> {
         self.out.flush().map_err(ExternalError::io("write", &self.path))
     }
+}
+
+/// Cuts the file at `path` (if any) after its last newline, reading only its tail: the journal
+/// of a long run is large, and this is on the path of a restart.
+fn cut_torn_line(path: &Path) -> Result<(), ExternalError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(ExternalError::io("open", path)(e)),
+    };
+    let len = f.metadata().map_err(ExternalError::io("read", path))?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 1 << 16];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let buf = &mut chunk[..(end - start) as usize];
+        f.seek(SeekFrom::Start(start)).map_err(ExternalError::io("read", path))?;
+        f.read_exact(buf).map_err(ExternalError::io("read", path))?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < len {
+        f.set_len(end).map_err(ExternalError::io("truncate", path))?;
+    }
+    Ok(())
 }
 
 /// What a journal says.
@@ -332,6 +352,10 @@ mod tests {
         std::fs::write(&path, "I\t0\nQ\t1\n").unwrap();
         let e = read(&path).unwrap_err().to_string();
         assert!(e.contains("journal.tsv") && e.contains("line 2"), "{e}");
+        // the next process cuts the torn line before it appends
+        std::fs::write(&path, "I\t0\nD\t1\t4").unwrap();
+        drop(Journal::open(&path, 7).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "I\t0\nI\t7\n");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

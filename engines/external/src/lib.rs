@@ -160,22 +160,23 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
     // recovery: the epochs an earlier process pre-committed and the engine's checkpoint covers
     // are committed now; the rest will be produced again
     let path = journal_path(dir);
-    let earlier = journal::read(&path)?;
-    let started_before = path.exists();
+    let restarted = path.exists();
     let mut journal = Journal::open(&path, clock.now())?;
     let checkpoints = dir.join(kind.name()).join("checkpoints");
     let restore = match kind {
         Kind::Flink => newest_flink_checkpoint(&checkpoints),
         Kind::Spark => newest_spark_commit(&checkpoints).map(|n| (n, checkpoints.clone())),
     };
-    if started_before {
+    if restarted {
         let restored_at = clock.now();
         journal.restored(restore.as_ref().map(|(n, _)| *n), restored_at)?;
-        if !earlier.waiting.is_empty() {
-            for c in journal::read(&path)?.commits.into_iter().filter(|c| c.committed == restored_at) {
-                metrics.commit(c);
+        // those commits' instants, for commit latency: read off the restart's path
+        let (path, metrics) = (path.clone(), metrics.clone());
+        let _ = std::thread::Builder::new().name("journal-commits".into()).spawn(move || {
+            if let Ok(j) = journal::read(&path) {
+                j.commits.into_iter().filter(|c| c.committed == restored_at).for_each(|c| metrics.commit(c));
             }
-        }
+        });
     }
 
     let listener = TcpListener::bind((if config.engine.remote() { "0.0.0.0" } else { "127.0.0.1" }, 0))
