@@ -29,13 +29,13 @@ pub enum Outcome {
 /// Runs `suite` into `dir` (a new result directory, or one being resumed), skipping runs it
 /// already holds.
 pub fn run_suite(suite: &Suite, manifest: &Manifest, dir: &Path, cancel: &AtomicBool) -> Result<Outcome> {
-    ResultSet::write_manifest(dir, manifest)?;
     let plan = suite.plan();
-    // the real engines' jobs compile once, before the first run, and say so if the engines are
-    // not installed
+    // the real engines' jobs compile once, before the first run (and before anything is
+    // written), and say so if the engines are not installed
     for engine in plan.iter().map(|r| &r.engine).filter(|e| e.is_external()) {
         crate::external::prepare(engine)?;
     }
+    ResultSet::write_manifest(dir, manifest)?;
     let done: Vec<bool> = plan.iter().map(|r| results::run_path(dir, &r.id).exists()).collect();
     let already = done.iter().filter(|d| **d).count();
     let progress = Progress::new(plan.len() as u64, already as u64);
