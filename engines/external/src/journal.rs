@@ -198,8 +198,8 @@ impl Reader {
             "I" => {
                 time(f.next())?;
                 for (epoch, e) in std::mem::take(&mut self.epochs) {
-                    self.waiting.entry(epoch).or_default().results.extend(e.results);
-                    let w = self.waiting.get_mut(&epoch)?;
+                    let w = self.waiting.entry(epoch).or_default();
+                    w.results.extend(e.results);
                     w.started = w.started.or(e.started);
                 }
                 self.open.clear();
