@@ -43,6 +43,21 @@ pub enum Delay {
         #[serde(with = "duration")]
         max: Time,
     },
+    /// On the edges: uniform on `[0, max]`, then the event time moves back to the multiple of
+    /// `grid` at or before it — or, for every other event, to one nanosecond before that
+    /// multiple. With window sizes, slides, the watermark bound and the allowed lateness
+    /// multiples of `grid`, events fall on the first and last instants of windows, partition
+    /// watermarks land on window ends to the nanosecond, and late events on the lateness limit
+    /// exactly — many times a second: the boundary rules (`<` against `≤`, the `− 1` of the
+    /// watermark) decide results.
+    Grid {
+        /// The spacing of the instants event times fall on.
+        #[serde(with = "duration")]
+        grid: Time,
+        /// Largest delay before the move to the grid.
+        #[serde(with = "duration")]
+        max: Time,
+    },
 }
 
 /// The disorder of a run.
@@ -69,6 +84,12 @@ impl Disorder {
         Disorder { delay: Delay::Uniform { max }, late_fraction: 0.0, late_delay: 0 }
     }
 
+    /// Uniform delays up to `max`, event times moved onto a grid of `grid` or a nanosecond
+    /// before it ([`Delay::Grid`]), nothing very late.
+    pub const fn on_grid(grid: Time, max: Time) -> Self {
+        Disorder { delay: Delay::Grid { grid, max }, late_fraction: 0.0, late_delay: 0 }
+    }
+
     /// The same delays, with `fraction` of the events an extra `delay` late.
     pub const fn with_late(mut self, fraction: f64, delay: Time) -> Self {
         self.late_fraction = fraction;
@@ -91,6 +112,10 @@ impl Disorder {
                 error::positive("pareto delay `shape`", shape)?;
                 error::non_negative("pareto delay `max`", secs(max))?;
             }
+            Delay::Grid { grid, max } => {
+                error::positive("grid delay `grid`", secs(grid))?;
+                error::non_negative("grid delay `max`", secs(max))?;
+            }
         }
         error::fraction("late_fraction", self.late_fraction)?;
         error::non_negative("late_delay", secs(self.late_delay))
@@ -102,6 +127,18 @@ impl Disorder {
         match self.delay {
             Delay::None => 0,
             Delay::Uniform { max } | Delay::Exponential { max, .. } | Delay::Pareto { max, .. } => max,
+            // moving back to the grid adds up to a grid step, less a nanosecond, plus one
+            Delay::Grid { grid, max } => max + grid,
+        }
+    }
+
+    /// The event time of an event arriving at `arrival`.
+    #[inline]
+    pub fn event_time(&self, arrival: Time, rng: &mut EventRng) -> Time {
+        let time = arrival - self.delay(rng);
+        match self.delay {
+            Delay::Grid { grid, .. } => time - time.rem_euclid(grid) - rng.below(2) as Time,
+            _ => time,
         }
     }
 
@@ -110,7 +147,7 @@ impl Disorder {
     pub fn delay(&self, rng: &mut EventRng) -> Time {
         let base = match self.delay {
             Delay::None => 0,
-            Delay::Uniform { max } => rng.below(max as u64 + 1) as Time,
+            Delay::Uniform { max } | Delay::Grid { max, .. } => rng.below(max as u64 + 1) as Time,
             Delay::Exponential { mean, max } => {
                 let u = 1.0 - rng.next_f64(); // (0, 1]
                 ((-u.ln() * mean as f64) as Time).min(max)
@@ -150,6 +187,24 @@ mod tests {
             assert!(xs.iter().any(|&x| x > 0));
         }
         assert!(delays(Disorder::NONE, 100).iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn grid_times_fall_on_window_edges() {
+        let grid = 10 * MILLISECOND;
+        let d = Disorder { delay: Delay::Grid { grid, max: 50 * MILLISECOND }, ..Disorder::NONE };
+        let (mut on, mut before) = (0, 0);
+        for i in 0..10_000u64 {
+            let arrival = (i as Time * 7_777_777) % (9 * SECOND) - SECOND;
+            let t = d.event_time(arrival, &mut EventRng::new(3, 9, i));
+            assert!(t <= arrival && arrival - t <= d.max_delay(), "{arrival} {t}");
+            match t.rem_euclid(grid) {
+                0 => on += 1,
+                r if r == grid - 1 => before += 1,
+                r => panic!("{t} is {r} ns past the grid"),
+            }
+        }
+        assert!(on > 4_000 && before > 4_000, "{on} on the grid, {before} a nanosecond before");
     }
 
     #[test]

@@ -91,8 +91,7 @@ impl<G: Generator> GeneratedLog<G> {
     pub fn entry(&self, n: u64) -> Entry<G::Event> {
         let inner = &*self.inner;
         let arrival = inner.schedule.arrival(n);
-        let delay = inner.disorder.delay(&mut inner.delays.at(n));
-        let time = arrival - delay;
+        let time = inner.disorder.event_time(arrival, &mut inner.delays.at(n));
         let event = inner.generator.event(n, time, &mut inner.payloads.at(n));
         Entry { arrival, time, event }
     }

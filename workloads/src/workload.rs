@@ -146,6 +146,22 @@ impl WorkloadSpec {
         self.visit(&log, Has).unwrap_or(false)
     }
 
+    /// The same workload with its windows accepting late input for `lateness` after they
+    /// fire; `None` for one whose windows take no allowed lateness (NEXMark q0–q3 have no
+    /// windows, q4's close with their auctions, and sessions stay final once fired).
+    pub fn with_lateness(&self, lateness: Time) -> Option<WorkloadSpec> {
+        let mut w = self.clone();
+        match &mut w {
+            WorkloadSpec::Wordcount(s) => s.lateness = lateness,
+            WorkloadSpec::Ysb(s) => s.lateness = lateness,
+            WorkloadSpec::Nexmark(s) if matches!(s.query, Query::Q5 | Query::Q7 | Query::Q8) => {
+                s.lateness = lateness
+            }
+            WorkloadSpec::Nexmark(_) | WorkloadSpec::Sessions(_) => return None,
+        }
+        Some(w)
+    }
+
     /// The workload's watermark bound: the disorder its jobs tolerate.
     pub fn bound(&self) -> Time {
         match self {

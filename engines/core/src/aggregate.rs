@@ -14,8 +14,9 @@ use std::fmt;
 pub trait Aggregate<V>: Clone + Send + 'static {
     /// The accumulator: what the engine keeps per key (and window) and checkpoints.
     type Acc: Data;
-    /// The result.
-    type Out: Data;
+    /// The result. Comparable, so that an engine can leave out an update that does not change
+    /// a result (see [`crate::output`]).
+    type Out: Data + PartialEq;
     /// A fresh accumulator.
     fn init(&self) -> Self::Acc;
     /// Adds one value.
@@ -195,7 +196,7 @@ impl<A, Add, Merge, Finish> Fold<A, Add, Merge, Finish> {
 impl<V, A, O, Add, Merge, Finish> Aggregate<V> for Fold<A, Add, Merge, Finish>
 where
     A: Data,
-    O: Data,
+    O: Data + PartialEq,
     Add: Fn(&mut A, &V) + Clone + Send + 'static,
     Merge: Fn(&mut A, A) + Clone + Send + 'static,
     Finish: Fn(&A) -> O + Clone + Send + 'static,

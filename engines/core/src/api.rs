@@ -13,9 +13,11 @@
 //! - [`KeyedStream::reduce`] emits the key's aggregate over all records so far, as updates
 //!   whose last value is the result;
 //! - [`KeyedStream::window`] emits one result per key and window when the watermark passes the
-//!   window's end, again with every accepted late record, and drops (and counts) the records
-//!   that are late (see [`crate::window`]); [`KeyedStream::window_by`] does the same with a
-//!   window each record names itself;
+//!   window's end, again with every accepted late record that changes it, and drops (and
+//!   counts) the records that are late; read by another stateful operator, a window with
+//!   allowed lateness emits each result once, final (see [`crate::window`], "Late firings and
+//!   chained operators"); [`KeyedStream::window_by`] does the same with a window each record
+//!   names itself;
 //! - [`KeyedStream::window_join`] groups both inputs by key and window and calls the join
 //!   function once per key and window in which both sides have records;
 //! - [`KeyedStream::join`] keeps every record of both inputs and emits each matching pair once.
@@ -84,7 +86,7 @@ pub trait KeyedStream<R: Runtime, K: Key, V: Data>: Sized {
     /// window in which both have records, `f` gets both sides' values — each ordered by event
     /// time, then by value, so that it sees the same input on every engine — and pushes its
     /// results.
-    fn window_join<W: Data + Ord, O: Data>(
+    fn window_join<W: Data + Ord, O: Data + PartialEq>(
         self,
         other: R::Keyed<K, W>,
         spec: WindowSpec,

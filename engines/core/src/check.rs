@@ -97,6 +97,21 @@ mod tests {
     }
 
     #[test]
+    fn late_firings_are_updates_not_duplicates() {
+        // a window fires with 5, a late record fires it again with 9: the last value is the
+        // result and nothing is a duplicate; a replay of the re-firing is one
+        let expected = Expected::from_lines([l("w", "9")]);
+        let v = expected.check(&[l("w", "5"), l("w", "9")]);
+        assert_eq!(v, Verdict { emitted: 2, correct: 1, ..Verdict::default() });
+        assert!(v.is_exact());
+        let v = expected.check(&[l("w", "5"), l("w", "9"), l("w", "9")]);
+        assert_eq!((v.duplicated, v.correct), (1, 1));
+        // an earlier value coming back is an update, not a duplicate (A, B, A)
+        let v = Expected::from_lines([l("w", "5")]).check(&[l("w", "5"), l("w", "9"), l("w", "5")]);
+        assert!(v.is_exact(), "{v:?}");
+    }
+
+    #[test]
     fn final_value_wins_and_replays_count_as_duplicates() {
         let expected = Expected::from_lines([l("a", "1"), l("b", "2"), l("c", "3")]);
         let emitted = [l("a", "0"), l("a", "1"), l("b", "2"), l("b", "2"), l("x", "9")];

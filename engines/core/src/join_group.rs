@@ -33,18 +33,18 @@ impl<V: Ord + Clone, W: Ord + Clone> JoinGroup<V, W> {
         self.arrival = self.arrival.max(arrival);
     }
 
-    /// Calls the join function — if both sides have records — with both sides' values ordered
-    /// by (event time, value), so that it sees the same input on every engine, and emits its
-    /// results as results of `window`.
-    pub fn join<K, O>(
+    /// What the join function gives for this group now — nothing unless both sides have
+    /// records — called with both sides' values ordered by (event time, value), so that it
+    /// sees the same input on every engine.
+    pub fn results<K, O>(
         &self,
         f: &impl Fn(&K, Window, &[V], &[W], &mut Vec<O>),
         key: &K,
         window: Window,
-        out: &mut Vec<Rec<O>>,
-    ) {
+    ) -> Vec<O> {
+        let mut buf = Vec::new();
         if self.left.is_empty() || self.right.is_empty() {
-            return;
+            return buf;
         }
         let mut l = self.left.clone();
         let mut r = self.right.clone();
@@ -52,8 +52,23 @@ impl<V: Ord + Clone, W: Ord + Clone> JoinGroup<V, W> {
         r.sort();
         let l: Vec<V> = l.into_iter().map(|x| x.1).collect();
         let r: Vec<W> = r.into_iter().map(|x| x.1).collect();
-        let mut buf = Vec::new();
         f(key, window, &l, &r, &mut buf);
-        out.extend(buf.into_iter().map(|o| Rec::window_result(window, self.arrival, o)));
+        buf
+    }
+
+    /// Emits this group's [`results`](Self::results) as results of `window`.
+    pub fn join<K, O>(
+        &self,
+        f: &impl Fn(&K, Window, &[V], &[W], &mut Vec<O>),
+        key: &K,
+        window: Window,
+        out: &mut Vec<Rec<O>>,
+    ) {
+        self.emit(self.results(f, key, window), window, out);
+    }
+
+    /// Emits `results` of this group as results of `window`.
+    pub fn emit<O>(&self, results: Vec<O>, window: Window, out: &mut Vec<Rec<O>>) {
+        out.extend(results.into_iter().map(|o| Rec::window_result(window, self.arrival, o)));
     }
 }

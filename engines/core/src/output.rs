@@ -5,6 +5,11 @@
 //! result: the input it came from) and a *value*. An engine may emit several values for one
 //! identity — a window that fires again with late input, a running aggregate that updates with
 //! every record, a micro-batch that updates once per batch — and the last one is the result.
+//!
+//! An engine never emits for an identity the value it emitted last for it: an update that
+//! changes nothing (a late record below a window's maximum, a running average that stays put)
+//! is left out. So every repeated value in an output is a replay — what the correctness check
+//! counts as a duplicate ([`crate::check`]).
 //! Both are written as text so that every engine, including the JVM ones, writes them alike.
 
 use crate::record::{Data, Key};

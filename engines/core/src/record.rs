@@ -38,9 +38,13 @@ pub struct Rec<T> {
 
 impl<T> Rec<T> {
     /// The result of window `window`: its time is the window's last instant, and its
-    /// watermark just below that, so that no later window downstream judges it late (the
-    /// upstream watermark that fired the window is not past the window's last instant when
-    /// the result is emitted ahead of it).
+    /// watermark just below that, so that no window downstream judges it late. That holds
+    /// because a window's results reach a downstream operator before its watermark reaches
+    /// the window's last instant: an on-time firing is emitted ahead of the watermark that fired
+    /// it, and a window with allowed lateness that feeds another stateful operator emits only
+    /// its final results and holds the watermark it passes on behind them (see
+    /// [`crate::window`]'s "Late firings and chained operators"). Late re-firings go only to
+    /// sinks.
     #[inline]
     pub fn window_result(window: crate::Window, arrival: Time, data: T) -> Rec<T> {
         Rec { time: window.max_time(), arrival, wm: window.max_time() - 1, data }

@@ -13,6 +13,26 @@
 //!
 //! Lateness is judged against the record's own watermark ([`crate::Rec::wm`]), which makes it
 //! deterministic: see [`WindowSpec::is_late`] and [`WindowSpec::is_late_element`].
+//!
+//! ## Late firings and chained operators
+//! A window with allowed lateness `L` changes its result with every late record it accepts,
+//! until the watermark passes `end − 1 + L`. Where its results go decides how it emits them
+//! ([`WindowSpec::fire_delay`]):
+//! - **into a sink** (a consumer that keeps the last value per identity), it fires when the
+//!   watermark reaches `end − 1` and again with every accepted late record that changes a
+//!   result — the sink's last value is the final one;
+//! - **into another stateful operator** (a window, join, session or running aggregate keyed
+//!   downstream), it emits each result once, when it is final: when the watermark passes
+//!   `end − 1 + L`. It then holds the watermark it passes on `L` behind its own, so that the
+//!   downstream operator, whose watermark is never ahead of the records still on their way,
+//!   receives every final result before its watermark reaches the result's time.
+//!
+//! So an operator downstream of a window sees each upstream result exactly once, with its final
+//! value: what the reference engine computes. Apache Flink's DataStream API differs: a late
+//! firing travels downstream as one more record, which a downstream window whose watermark has
+//! passed it drops as late (or, with its own allowed lateness, adds a second time); Flink SQL
+//! sends a retraction of the earlier value first. flowmark's rule needs neither retractions nor
+//! aggregates that can undo an input, at the price of `L` more latency downstream.
 
 use crate::error::ApiError;
 use crate::time::Time;
@@ -187,6 +207,15 @@ impl WindowSpec {
             ));
         }
         Ok(())
+    }
+
+    /// How far behind its watermark an operator with these windows fires them, and holds the
+    /// watermark it passes downstream: nothing when it emits every firing (its results go to a
+    /// sink), the allowed lateness when it emits only final results (they feed another
+    /// stateful operator). See the module docs.
+    #[inline]
+    pub const fn fire_delay(&self, final_only: bool) -> Time {
+        if final_only { self.allowed_lateness } else { 0 }
     }
 
     /// Whether fixed window `w` no longer accepts a record whose watermark is `wm`: Flink's

@@ -88,10 +88,17 @@ impl Builder {
     }
 }
 
+/// Set when the results of a window with allowed lateness feed another stateful operator: the
+/// window then emits only final results (`flowmark_core::window`, "Late firings and chained
+/// operators"). Read when the tasks are made, once the whole job is built.
+type FinalOnly = Rc<Cell<bool>>;
+
 /// A stream of the dataflow engine, while the job is being built.
 pub struct DStream<T> {
     b: Rc<Builder>,
     attach: Box<dyn FnOnce(Factory<T>)>,
+    /// The flag of the windowed operator whose results this stream carries, if any.
+    final_only: Option<FinalOnly>,
 }
 
 /// A keyed stream of the dataflow engine: records paired with their key, not yet exchanged.
@@ -122,7 +129,7 @@ impl<E: Data> DStream<E> {
                 }),
             );
         };
-        DStream { b: b.clone(), attach: Box::new(attach) }
+        DStream { b: b.clone(), attach: Box::new(attach), final_only: None }
     }
 }
 
@@ -138,7 +145,14 @@ impl<T: Data> DStream<T> {
             attach: Box::new(move |next: Factory<L::Out>| {
                 attach(Box::new(move |info| Box::new(Chained::new(make(info), next(info)))))
             }),
+            final_only: self.final_only,
         }
+    }
+
+    /// A windowed operator's output whose mode `final_only` will decide.
+    fn windowed(mut self, final_only: FinalOnly) -> Self {
+        self.final_only = Some(final_only);
+        self
     }
 }
 
@@ -147,6 +161,9 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     /// next stage's tasks; `wrap` turns a payload into what the next stage takes.
     fn exchange<X: Data>(self, senders: Vec<Sender<Tagged<(K, X)>>>, offset: usize, wrap: fn(V) -> X) {
         let (size, timeout) = (self.b.env.config.buffer_size, self.b.env.config.buffer_timeout);
+        if let Some(flag) = &self.final_only {
+            flag.set(true); // a stateful operator reads this stream
+        }
         (self.attach)(Box::new(move |info| {
             let route = move |r: Rec<(K, V)>| {
                 let (k, v) = r.data;
@@ -183,7 +200,7 @@ where
             }),
         );
     };
-    DStream { b: b.clone(), attach: Box::new(attach) }
+    DStream { b: b.clone(), attach: Box::new(attach), final_only: None }
 }
 
 fn identity<V>(v: V) -> V {
@@ -259,8 +276,8 @@ impl<T: Data> Stream<crate::Dataflow, T> for DStream<T> {
             })
         };
         (
-            DStream { b: self.b.clone(), attach: branch(slot.clone()) },
-            DStream { b: self.b, attach: branch(slot) },
+            DStream { b: self.b.clone(), attach: branch(slot.clone()), final_only: self.final_only.clone() },
+            DStream { b: self.b, attach: branch(slot), final_only: self.final_only },
         )
     }
 
@@ -289,9 +306,14 @@ impl<K: Key, V: Data> KeyedStream<crate::Dataflow, K, V> for DKeyed<K, V> {
             Windows::Session { gap } => self.into_stage("session", move |info| {
                 SessionAggregate::new(op, spec, gap, agg.clone(), info.restore(op))
             }),
-            fixed => self.into_stage("window", move |info| {
-                WindowAggregate::new(op, spec, Fixed(fixed), agg.clone(), info.restore(op))
-            }),
+            fixed => {
+                let final_only = FinalOnly::default();
+                let flag = final_only.clone();
+                self.into_stage("window", move |info| {
+                    WindowAggregate::new(op, spec, flag.get(), Fixed(fixed), agg.clone(), info.restore(op))
+                })
+                .windowed(final_only)
+            }
         }
     }
 
@@ -304,12 +326,15 @@ impl<K: Key, V: Data> KeyedStream<crate::Dataflow, K, V> for DKeyed<K, V> {
         let op = self.stream.b.op_id();
         // the kind only matters for assignment, which `window` does here
         let spec = WindowSpec::new(Windows::tumbling(1)).with_lateness(allowed_lateness);
+        let final_only = FinalOnly::default();
+        let flag = final_only.clone();
         self.into_stage("window", move |info| {
-            WindowAggregate::new(op, spec, By(window.clone()), agg.clone(), info.restore(op))
+            WindowAggregate::new(op, spec, flag.get(), By(window.clone()), agg.clone(), info.restore(op))
         })
+        .windowed(final_only)
     }
 
-    fn window_join<W: Data + Ord, O: Data>(
+    fn window_join<W: Data + Ord, O: Data + PartialEq>(
         self,
         other: DKeyed<K, W>,
         spec: WindowSpec,
@@ -319,9 +344,12 @@ impl<K: Key, V: Data> KeyedStream<crate::Dataflow, K, V> for DKeyed<K, V> {
         V: Ord,
     {
         let op = self.stream.b.op_id();
+        let final_only = FinalOnly::default();
+        let flag = final_only.clone();
         self.join_stage(other, "window-join", move |info| {
-            WindowJoin::new(op, spec, f.clone(), info.restore(op))
+            WindowJoin::new(op, spec, flag.get(), f.clone(), info.restore(op))
         })
+        .windowed(final_only)
     }
 
     fn join<W: Data, O: Data>(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Compare, catch_up, log_spec, scratch};
+use common::{Compare, catch_up, edge_log_spec, log_spec, scratch};
 use flowmark_core::TimeDomain;
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::time::{MILLISECOND, SECOND};
@@ -37,6 +37,26 @@ fn every_job_matches_the_reference_at_parallelism_1_and_2() {
                 "{} at parallelism {parallelism}: late events",
                 w.name()
             );
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+}
+
+/// Allowed lateness through every windowed job — NEXMark q5's two chained windows among them
+/// — on a log whose watermarks land on window ends and whose late events land on the lateness
+/// limit to the nanosecond.
+#[test]
+fn windowed_jobs_with_allowed_lateness_match_the_reference_on_window_edges() {
+    let end = 12 * SECOND;
+    for w in WorkloadSpec::catalog().iter().filter_map(|w| w.with_lateness(SECOND)) {
+        for parallelism in [1, 2] {
+            let dir = scratch(&format!("{}-lateness-p{parallelism}", w.name()));
+            let log = edge_log_spec(13, 20_000.0, w.bound());
+            let c = w.visit(&log, Compare { config: catch_up(&dir, parallelism, end) }).unwrap();
+            let what = format!("{} with 1 s allowed lateness at parallelism {parallelism}", w.name());
+            assert!(c.expected > 0, "{what}: the reference has no results");
+            assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
+            assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
             std::fs::remove_dir_all(dir).unwrap();
         }
     }

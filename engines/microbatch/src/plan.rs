@@ -29,6 +29,17 @@ type Input = Rc<dyn Fn(&Batch) -> Result<Vec<Part>, EngineError>>;
 type ChainFn<T> = Box<dyn FnMut(&Part, &mut dyn FnMut(Vec<Rec<T>>) -> bool) + Send>;
 type Chain<T> = Rc<dyn Fn() -> ChainFn<T>>;
 type SinkFn = Box<dyn Fn(&Batch) -> Result<Vec<u8>, EngineError>>;
+/// How far behind the batch's watermark the operators reading a stream fire: the sum of the
+/// delays of the windowed operators upstream that emit only final results
+/// (`flowmark_core::window`, "Late firings and chained operators"). Evaluated per batch, once
+/// the whole plan is built.
+type Hold = Rc<dyn Fn() -> Time>;
+/// Set when the results of a window with allowed lateness feed another stateful operator.
+type FinalOnly = Rc<Cell<bool>>;
+
+fn no_hold() -> Hold {
+    Rc::new(|| 0)
+}
 
 /// Records per chunk a chain hands on: the batch flows through a task's operators a chunk at a
 /// time, never materialized whole.
@@ -148,6 +159,9 @@ pub struct MStream<T> {
     b: Rc<Builder>,
     input: Input,
     chain: Chain<T>,
+    hold: Hold,
+    /// The flag of the windowed operator whose results this stream carries, if any.
+    final_only: Option<FinalOnly>,
 }
 
 /// A keyed stream: records paired with their key.
@@ -187,7 +201,7 @@ impl<E: Data> MStream<E> {
                 *slice.ends.lock().unwrap_or_else(|e| e.into_inner()) = ends;
             })
         });
-        MStream { b: b.clone(), input, chain }
+        MStream { b: b.clone(), input, chain, hold: no_hold(), final_only: None }
     }
 }
 
@@ -197,6 +211,8 @@ impl<T: Data> MStream<T> {
         MStream {
             b: self.b,
             input: self.input,
+            hold: self.hold,
+            final_only: self.final_only,
             chain: Rc::new(move || {
                 let mut c = prev();
                 let f = f.clone();
@@ -204,6 +220,18 @@ impl<T: Data> MStream<T> {
                     c(p, &mut |chunk| out(f(chunk)))
                 })
             }),
+        }
+    }
+
+    /// The watermark the stateful operator reading this stream fires by in `batch`.
+    fn read_by_state(&self, batch: &Batch) -> Time {
+        batch.wm.saturating_sub((self.hold)())
+    }
+
+    /// Declares that a stateful operator reads this stream.
+    fn feeds_state(&self) {
+        if let Some(flag) = &self.final_only {
+            flag.set(true);
         }
     }
 
@@ -258,11 +286,11 @@ fn shuffle<I>(buckets: Vec<Vec<Vec<I>>>, n: usize) -> Vec<Vec<I>> {
 /// stage's input.
 fn reduce_stage<I: Send + Sync, S: Versioned + 'static, O: Data>(
     batch: &Batch,
+    wm: Time,
     state: &Arc<Partitioned<S>>,
     input: Vec<Vec<I>>,
     f: impl Fn(&mut S, &[I], Time, &mut Vec<Rec<O>>) + Clone + Send,
 ) -> Result<Vec<Part>, EngineError> {
-    let wm = batch.wm;
     let reload = batch.reload;
     let tasks: Vec<Task<'_, Result<Vec<Rec<O>>, EngineError>>> = input
         .iter()
@@ -282,14 +310,15 @@ fn reduce_stage<I: Send + Sync, S: Versioned + 'static, O: Data>(
     batch.executor.run(tasks)?.into_iter().map(|r| r.map(|v| Arc::new(v) as Part)).collect()
 }
 
-/// A stream whose input is the results of a reduce stage.
-fn from_results<O: Data>(b: &Rc<Builder>, input: Input) -> MStream<O> {
+/// A stream whose input is the results of a reduce stage, whose readers fire `hold` behind
+/// the batch's watermark.
+fn from_results<O: Data>(b: &Rc<Builder>, input: Input, hold: Hold) -> MStream<O> {
     let chain: Chain<O> = Rc::new(|| {
         Box::new(|p: &Part, out: &mut dyn FnMut(Vec<Rec<O>>) -> bool| {
             out(p.downcast_ref::<Vec<Rec<O>>>().expect("a stage reads its parent's results").clone());
         })
     });
-    MStream { b: b.clone(), input, chain }
+    MStream { b: b.clone(), input, chain, hold, final_only: None }
 }
 
 impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
@@ -338,7 +367,11 @@ impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
                 Ok(parts)
             })
         };
-        (from_results(&up.b, input.clone()), from_results(&up.b, input))
+        let mut left = from_results(&up.b, input.clone(), up.hold.clone());
+        let mut right = from_results(&up.b, input, up.hold.clone());
+        left.final_only = up.final_only.clone();
+        right.final_only = up.final_only.clone();
+        (left, right)
     }
 
     fn key_by<K: Key>(self, f: impl Fn(&T) -> K + Clone + Send + 'static) -> MKeyed<K, T> {
@@ -375,38 +408,46 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         let state = b.state::<ops::reduce::ReduceState<K, A::Acc>>();
         let n = b.n;
         let up = self.stream;
+        up.feeds_state();
+        let hold = up.hold.clone();
         let input: Input = Rc::new(move |batch: &Batch| {
             let a = agg.clone();
             let buckets = up.run_stage(batch, move || ops::reduce::Combiner::new(a.clone(), n))?;
             let a = agg.clone();
-            reduce_stage(batch, &state, shuffle(buckets, n), move |s, items, _, out| s.reduce(&a, items, out))
+            let wm = up.read_by_state(batch);
+            reduce_stage(batch, wm, &state, shuffle(buckets, n), move |s, items, _, out| {
+                s.reduce(&a, items, out)
+            })
         });
-        from_results(&b, input)
+        from_results(&b, input, hold)
     }
 
     fn window<A: Aggregate<V>>(self, spec: WindowSpec, agg: A) -> MStream<WindowResult<K, A::Out>> {
         let b = self.stream.b.clone();
         let n = b.n;
         let up = self.stream;
-        let input: Input = match spec.windows {
+        match spec.windows {
             Windows::Session { gap } => {
                 let state = b.state::<ops::session::SessionState<K, A::Acc>>();
-                Rc::new(move |batch: &Batch| {
+                up.feeds_state();
+                let hold = up.hold.clone();
+                let input: Input = Rc::new(move |batch: &Batch| {
                     let mapped = up.run_stage(batch, move || ops::session::Bucketer::new(spec, n))?;
                     let (buckets, late): (Vec<_>, Vec<_>) = mapped.into_iter().unzip();
                     count_late(batch, late);
                     let a = agg.clone();
-                    reduce_stage(batch, &state, shuffle(buckets, n), move |s, items, wm, out| {
+                    let wm = up.read_by_state(batch);
+                    reduce_stage(batch, wm, &state, shuffle(buckets, n), move |s, items, wm, out| {
                         s.reduce(&a, gap, items, wm, out)
                     })
-                })
+                });
+                from_results(&b, input, hold)
             }
             fixed => {
                 let assign = move |r: &Rec<(K, V)>, f: &mut dyn FnMut(Window)| fixed.assign(r.time, f);
                 window_input(&b, up, spec, agg, assign)
             }
-        };
-        from_results(&b, input)
+        }
     }
 
     fn window_by<A: Aggregate<V>>(
@@ -419,11 +460,10 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         // the kind only matters for assignment, which `window` does here
         let spec = WindowSpec::new(Windows::tumbling(1)).with_lateness(allowed_lateness);
         let assign = move |r: &Rec<(K, V)>, f: &mut dyn FnMut(Window)| f(window(&r.data.1));
-        let input = window_input(&b, self.stream, spec, agg, assign);
-        from_results(&b, input)
+        window_input(&b, self.stream, spec, agg, assign)
     }
 
-    fn window_join<W: Data + Ord, O: Data>(
+    fn window_join<W: Data + Ord, O: Data + PartialEq>(
         self,
         other: MKeyed<K, W>,
         spec: WindowSpec,
@@ -437,6 +477,8 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         let n = b.n;
         let state = b.state::<ops::window_join::JoinWindows<K, V, W>>();
         let (left, right) = (self.stream, other.stream);
+        let (final_only, hold) = windowed(&left, &right, spec);
+        let flag = final_only.clone();
         let input: Input = Rc::new(move |batch: &Batch| {
             let l = left.run_stage(batch, move || ops::window_join::Bucketer::new(spec, Side::Left, n))?;
             let r = right.run_stage(batch, move || ops::window_join::Bucketer::new(spec, Side::Right, n))?;
@@ -447,12 +489,15 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
             for (j, extra) in shuffle(rb, n).into_iter().enumerate() {
                 items[j].extend(extra);
             }
-            let (f, lateness) = (f.clone(), spec.allowed_lateness);
-            reduce_stage(batch, &state, items, move |s, items, wm, out| {
-                s.reduce(&f, lateness, items, wm, out)
+            let (f, lateness, delay) = (f.clone(), spec.allowed_lateness, spec.fire_delay(flag.get()));
+            let wm = left.read_by_state(batch).min(right.read_by_state(batch));
+            reduce_stage(batch, wm, &state, items, move |s, items, wm, out| {
+                s.reduce(&f, lateness, delay, items, wm, out)
             })
         });
-        from_results(&b, input)
+        let mut out = from_results(&b, input, hold);
+        out.final_only = Some(final_only);
+        out
     }
 
     fn join<W: Data, O: Data>(
@@ -465,6 +510,9 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         let n = b.n;
         let state = b.state::<ops::join::JoinState<K, V, W>>();
         let (left, right) = (self.stream, other.stream);
+        left.feeds_state();
+        right.feeds_state();
+        let hold = max_hold(&left.hold, &right.hold);
         let input: Input = Rc::new(move |batch: &Batch| {
             let l = left.run_stage(batch, move || ops::join::Bucketer::new(Side::Left, n))?;
             let r = right.run_stage(batch, move || ops::join::Bucketer::new(Side::Right, n))?;
@@ -473,31 +521,55 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
                 items[j].extend(extra);
             }
             let f = f.clone();
-            reduce_stage(batch, &state, items, move |s, items, _, out| s.reduce(&f, items, out))
+            let wm = left.read_by_state(batch).min(right.read_by_state(batch));
+            reduce_stage(batch, wm, &state, items, move |s, items, _, out| s.reduce(&f, items, out))
         });
-        from_results(&b, input)
+        from_results(&b, input, hold)
     }
 }
 
-/// The input of the stage after a window aggregation over windows `assign` names.
+/// The output of a window aggregation over windows `assign` names.
 fn window_input<K: Key, V: Data, A: Aggregate<V>>(
     b: &Rc<Builder>,
     up: MStream<(K, V)>,
     spec: WindowSpec,
     agg: A,
     assign: impl Fn(&Rec<(K, V)>, &mut dyn FnMut(Window)) + Clone + Send + 'static,
-) -> Input {
+) -> MStream<WindowResult<K, A::Out>> {
     let state = b.state::<ops::window::WindowState<K, A::Acc>>();
     let n = b.n;
-    Rc::new(move |batch: &Batch| {
+    let (final_only, hold) = windowed(&up, &up, spec);
+    let flag = final_only.clone();
+    let input: Input = Rc::new(move |batch: &Batch| {
         let (a, assign) = (agg.clone(), assign.clone());
         let mapped =
             up.run_stage(batch, move || ops::window::Combiner::new(a.clone(), spec, assign.clone(), n))?;
         let (buckets, late): (Vec<_>, Vec<_>) = mapped.into_iter().unzip();
         count_late(batch, late);
-        let (a, lateness) = (agg.clone(), spec.allowed_lateness);
-        reduce_stage(batch, &state, shuffle(buckets, n), move |s, items, wm, out| {
-            s.reduce(&a, lateness, items, wm, out)
+        let (a, lateness, delay) = (agg.clone(), spec.allowed_lateness, spec.fire_delay(flag.get()));
+        let wm = up.read_by_state(batch);
+        reduce_stage(batch, wm, &state, shuffle(buckets, n), move |s, items, wm, out| {
+            s.reduce(&a, lateness, delay, items, wm, out)
         })
-    })
+    });
+    let mut out = from_results(b, input, hold);
+    out.final_only = Some(final_only);
+    out
+}
+
+/// A windowed operator reading `left` and `right` (the same stream for a one-input one): marks
+/// them read by a stateful operator, and returns the operator's flag and the hold of its
+/// output — its inputs' hold plus its own delay if it emits only final results.
+fn windowed<A: Data, B: Data>(left: &MStream<A>, right: &MStream<B>, spec: WindowSpec) -> (FinalOnly, Hold) {
+    left.feeds_state();
+    right.feeds_state();
+    let final_only = FinalOnly::default();
+    let (flag, input) = (final_only.clone(), max_hold(&left.hold, &right.hold));
+    (final_only, Rc::new(move || input().saturating_add(spec.fire_delay(flag.get()))))
+}
+
+/// The hold of an operator reading two streams: its watermark is the lower of theirs.
+fn max_hold(a: &Hold, b: &Hold) -> Hold {
+    let (a, b) = (a.clone(), b.clone());
+    Rc::new(move || a().max(b()))
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Compare, log_spec, replay, scratch};
+use common::{Compare, edge_log_spec, log_spec, replay, scratch};
 use flowmark_core::time::{MILLISECOND, SECOND};
 use flowmark_core::{Time, TimeDomain};
 use flowmark_workloads::WorkloadSpec;
@@ -43,6 +43,30 @@ fn every_job_matches_the_reference_with_1s_batches() {
 #[test]
 fn every_job_matches_the_reference_with_5s_batches() {
     every_job_matches_the_reference(5 * SECOND, 12 * SECOND);
+}
+
+/// Allowed lateness through every windowed job — NEXMark q5's two chained windows among them
+/// — on a log whose watermarks land on window ends and whose late events land on the lateness
+/// limit to the nanosecond.
+#[test]
+fn windowed_jobs_with_allowed_lateness_match_the_reference_on_window_edges() {
+    let end = 12 * SECOND;
+    for w in WorkloadSpec::catalog().iter().filter_map(|w| w.with_lateness(SECOND)) {
+        for (parallelism, interval) in [(1, SECOND), (2, 300 * MILLISECOND)] {
+            let dir = scratch(&format!("{}-lateness-p{parallelism}-{interval}", w.name()));
+            let config = replay(&dir, parallelism, interval, end);
+            let c = w.visit(&edge_log_spec(13, 20_000.0, w.bound()), Compare { config }).unwrap();
+            let what = format!(
+                "{} with 1 s allowed lateness at parallelism {parallelism}, interval {}",
+                w.name(),
+                flowmark_core::time::human(interval)
+            );
+            assert!(c.expected > 0, "{what}: the reference has no results");
+            assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
+            assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
 }
 
 #[test]

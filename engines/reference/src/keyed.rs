@@ -16,11 +16,13 @@ type KeyedItem<K, V> = (K, Time, Rec<V>);
 pub struct RefKeyed<K, V> {
     items: Vec<KeyedItem<K, V>>,
     ctx: Shared,
+    /// How far behind the watermark over all partitions the operator reading it fires.
+    hold: Time,
 }
 
 impl<K, V> RefKeyed<K, V> {
-    pub(crate) fn new(items: Vec<KeyedItem<K, V>>, ctx: Shared) -> Self {
-        RefKeyed { items, ctx }
+    pub(crate) fn new(items: Vec<KeyedItem<K, V>>, ctx: Shared, hold: Time) -> Self {
+        RefKeyed { items, ctx, hold }
     }
 }
 
@@ -50,16 +52,17 @@ fn group_fixed<K: Key, V: Clone>(
     groups
 }
 
-/// When a window's result is due: when the watermark reaches its last instant, or when its
-/// latest member was due.
-fn window_due<V>(ctx: &Shared, w: Window, members: &[Item<V>]) -> Time {
-    let fired = ctx.borrow().clock.when_watermark_reaches(w.max_time());
+/// When a window's result is due: when the watermark, `hold` behind, reaches its last instant,
+/// or when its latest member was due.
+fn window_due<V>(ctx: &Shared, hold: Time, w: Window, members: &[Item<V>]) -> Time {
+    let fired = ctx.borrow().clock.when_watermark_reaches(w.max_time().saturating_add(hold));
     members.iter().map(|m| m.0).fold(fired, Time::max)
 }
 
 /// The result of one key and window.
 fn aggregate<K, V, A: Aggregate<V>>(
     ctx: &Shared,
+    hold: Time,
     agg: &A,
     key: K,
     window: Window,
@@ -70,7 +73,7 @@ fn aggregate<K, V, A: Aggregate<V>>(
         agg.add(&mut acc, &r.data);
     }
     let arrival = members.iter().map(|(_, r)| r.arrival).max().unwrap_or(Time::MIN);
-    let due = window_due(ctx, window, members);
+    let due = window_due(ctx, hold, window, members);
     (due, Rec::window_result(window, arrival, WindowResult { key, window, value: agg.finish(&acc) }))
 }
 
@@ -109,7 +112,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
             .into_iter()
             .map(|(key, (acc, due, last))| (due, last.with(Update { key, value: agg.finish(&acc) })))
             .collect();
-        RefStream::new(out, self.ctx)
+        RefStream::new(out, self.ctx, self.hold)
     }
 
     fn window<A: Aggregate<V>>(self, spec: WindowSpec, agg: A) -> RefStream<WindowResult<K, A::Out>> {
@@ -129,19 +132,19 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
                 }
                 for (k, items) in per_key {
                     for (w, members) in sessions(items, gap) {
-                        out.push(aggregate(&self.ctx, &agg, k.clone(), w, &members));
+                        out.push(aggregate(&self.ctx, self.hold, &agg, k.clone(), w, &members));
                     }
                 }
             }
             Windows::Tumbling { .. } | Windows::Sliding { .. } => {
                 let assign = |r: &Rec<V>, f: &mut dyn FnMut(Window)| spec.windows.assign(r.time, f);
                 for ((k, w), members) in group_fixed(self.items, &spec, assign, &mut late) {
-                    out.push(aggregate(&self.ctx, &agg, k, w, &members));
+                    out.push(aggregate(&self.ctx, self.hold, &agg, k, w, &members));
                 }
             }
         }
         self.ctx.borrow_mut().out.late.push(late);
-        RefStream::new(out, self.ctx)
+        RefStream::new(out, self.ctx, self.hold).windowed(spec.allowed_lateness)
     }
 
     fn window_by<A: Aggregate<V>>(
@@ -156,13 +159,13 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         let assign = |r: &Rec<V>, f: &mut dyn FnMut(Window)| f(window(&r.data));
         let mut out = Vec::new();
         for ((key, w), members) in group_fixed(self.items, &spec, assign, &mut late) {
-            out.push(aggregate(&self.ctx, &agg, key, w, &members));
+            out.push(aggregate(&self.ctx, self.hold, &agg, key, w, &members));
         }
         self.ctx.borrow_mut().out.late.push(late);
-        RefStream::new(out, self.ctx)
+        RefStream::new(out, self.ctx, self.hold).windowed(allowed_lateness)
     }
 
-    fn window_join<W: Data + Ord, O: Data>(
+    fn window_join<W: Data + Ord, O: Data + PartialEq>(
         self,
         other: RefKeyed<K, W>,
         spec: WindowSpec,
@@ -173,6 +176,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
     {
         debug_assert!(!spec.windows.is_merging(), "window joins take fixed windows");
         let mut late = Late::default();
+        let hold = self.hold.max(other.hold);
         let left = group_fixed(self.items, &spec, |r, f| spec.windows.assign(r.time, f), &mut late);
         let mut right = group_fixed(other.items, &spec, |r, f| spec.windows.assign(r.time, f), &mut late);
         let mut out = Vec::new();
@@ -183,14 +187,14 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
             r.sort_by(|a, b| (a.1.time, &a.1.data).cmp(&(b.1.time, &b.1.data)));
             let arrival =
                 l.iter().map(|x| x.1.arrival).chain(r.iter().map(|x| x.1.arrival)).max().unwrap_or(Time::MIN);
-            let due = window_due(&self.ctx, w, &l).max(window_due(&self.ctx, w, &r));
+            let due = window_due(&self.ctx, hold, w, &l).max(window_due(&self.ctx, hold, w, &r));
             let lv: Vec<V> = l.into_iter().map(|x| x.1.data).collect();
             let rv: Vec<W> = r.into_iter().map(|x| x.1.data).collect();
             f(&k, w, &lv, &rv, &mut buf);
             out.extend(buf.drain(..).map(|o| (due, Rec::window_result(w, arrival, o))));
         }
         self.ctx.borrow_mut().out.late.push(late);
-        RefStream::new(out, self.ctx)
+        RefStream::new(out, self.ctx, hold).windowed(spec.allowed_lateness)
     }
 
     fn join<W: Data, O: Data>(
@@ -210,6 +214,6 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
                 }
             }
         }
-        RefStream::new(out, self.ctx)
+        RefStream::new(out, self.ctx, self.hold.max(other.hold))
     }
 }

@@ -36,6 +36,16 @@
 //!   function.
 //! - **reduce**: one result per key: the aggregate over all its records.
 //!
+//! ## Chained operators and late firings
+//! A window with allowed lateness `L` whose results are read by another stateful operator
+//! (keyed again: a window, join, session or running aggregate) passes each result on once,
+//! final — what this engine computes anyway, one result per key and window. Its reader fires
+//! `L` later: a window downstream is due when the watermark reaches its last instant plus the
+//! allowed lateness of every window with lateness upstream of it. Into a sink, the window's
+//! results are due when it first fires, and its last value is the result (see
+//! `flowmark_core::window`, "Late firings and chained operators", for the rule every engine
+//! follows, and where it differs from Apache Flink's).
+//!
 //! A window result's time is its window's last instant; its arrival is the latest arrival of
 //! the records it covers. A join result's time is the later of the pair's. Every result also
 //! gets its due instant ([`due`]): when a perfect engine could have emitted it.
@@ -158,6 +168,6 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, input: Input) -> 
     ctx.borrow_mut().out.records = records.len() as u64;
     // a source record is due at its arrival
     let items = records.into_iter().map(|r| (r.arrival, r)).collect();
-    job.build::<Reference>(RefStream::new(items, ctx.clone()));
+    job.build::<Reference>(RefStream::new(items, ctx.clone(), 0));
     std::mem::take(&mut ctx.borrow_mut().out)
 }

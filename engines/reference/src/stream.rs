@@ -11,46 +11,79 @@ pub(crate) type Item<T> = (Time, Rec<T>);
 pub struct RefStream<T> {
     pub(crate) items: Vec<Item<T>>,
     pub(crate) ctx: Shared,
+    /// When its producer fires: `hold` behind the watermark over all partitions.
+    pub(crate) hold: Time,
+    /// The allowed lateness of the windowed operator that produced it (0 for any other): if
+    /// a stateful operator reads it, each result is emitted when final, and the reader fires
+    /// that much further behind (see the crate docs).
+    pub(crate) lateness: Time,
 }
 
 impl<T> RefStream<T> {
-    pub(crate) fn new(items: Vec<Item<T>>, ctx: Shared) -> Self {
-        RefStream { items, ctx }
+    /// The results of an operator that fires `hold` behind the watermark.
+    pub(crate) fn new(items: Vec<Item<T>>, ctx: Shared, hold: Time) -> Self {
+        RefStream { items, ctx, hold, lateness: 0 }
+    }
+
+    /// The results of a windowed operator with `lateness`.
+    pub(crate) fn windowed(mut self, lateness: Time) -> Self {
+        self.lateness = lateness;
+        self
+    }
+
+    /// The same timing, other items.
+    fn with_items<U>(&self, items: Vec<Item<U>>) -> RefStream<U> {
+        RefStream { items, ctx: self.ctx.clone(), hold: self.hold, lateness: self.lateness }
     }
 }
 
 impl<T: Data> Stream<Reference, T> for RefStream<T> {
-    fn map<U: Data>(self, f: impl Fn(T) -> U + Clone + Send + 'static) -> RefStream<U> {
-        let items = self
-            .items
+    fn map<U: Data>(mut self, f: impl Fn(T) -> U + Clone + Send + 'static) -> RefStream<U> {
+        let items = std::mem::take(&mut self.items)
             .into_iter()
             .map(|(due, r)| (due, Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: f(r.data) }));
-        RefStream::new(items.collect(), self.ctx)
+        let items = items.collect();
+        self.with_items(items)
     }
 
     fn filter(self, f: impl Fn(&T) -> bool + Clone + Send + 'static) -> RefStream<T> {
-        RefStream::new(self.items.into_iter().filter(|(_, r)| f(&r.data)).collect(), self.ctx)
+        let items = self.items.into_iter().filter(|(_, r)| f(&r.data)).collect();
+        RefStream { items, ..self }
     }
 
     fn flat_map<U: Data, I: IntoIterator<Item = U>>(
-        self,
+        mut self,
         f: impl Fn(T) -> I + Clone + Send + 'static,
     ) -> RefStream<U> {
         let mut out = Vec::new();
-        for (due, r) in self.items {
+        for (due, r) in std::mem::take(&mut self.items) {
             let (time, arrival, wm) = (r.time, r.arrival, r.wm);
             out.extend(f(r.data).into_iter().map(|data| (due, Rec { time, arrival, wm, data })));
         }
-        RefStream::new(out, self.ctx)
+        self.with_items(out)
     }
 
     fn fork(self) -> (RefStream<T>, RefStream<T>) {
-        (RefStream::new(self.items.clone(), self.ctx.clone()), self)
+        (self.with_items(self.items.clone()), self)
     }
 
     fn key_by<K: Key>(self, f: impl Fn(&T) -> K + Clone + Send + 'static) -> RefKeyed<K, T> {
-        let items = self.items.into_iter().map(|(due, r)| (f(&r.data), due, r)).collect();
-        RefKeyed::new(items, self.ctx)
+        // results of a window with allowed lateness reach a stateful operator when final
+        let hold = self.hold.saturating_add(self.lateness);
+        let ctx = self.ctx.clone();
+        let items = self
+            .items
+            .into_iter()
+            .map(|(due, r)| {
+                let due = if self.lateness > 0 {
+                    due.max(ctx.borrow().clock.when_watermark_reaches(r.time.saturating_add(hold)))
+                } else {
+                    due
+                };
+                (f(&r.data), due, r)
+            })
+            .collect();
+        RefKeyed::new(items, self.ctx, hold)
     }
 
     fn sink(self, name: &'static str)

@@ -164,7 +164,7 @@ struct WindowJoin {
     bound: Time,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Pairing(u32, Window, Vec<i64>, Vec<i64>);
 
 impl Output for Pairing {

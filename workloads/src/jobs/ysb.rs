@@ -29,11 +29,14 @@ pub struct YsbSpec {
     /// The watermark's out-of-orderness bound.
     #[serde(with = "duration")]
     pub bound: Time,
+    /// How long windows accept late views after firing.
+    #[serde(with = "duration")]
+    pub lateness: Time,
 }
 
 impl Default for YsbSpec {
     fn default() -> Self {
-        YsbSpec { campaigns: 100, ads_per_campaign: 10, window: 10 * SECOND, bound: SECOND }
+        YsbSpec { campaigns: 100, ads_per_campaign: 10, window: 10 * SECOND, bound: SECOND, lateness: 0 }
     }
 }
 
@@ -97,12 +100,17 @@ pub struct Ysb {
     campaign_of: Arc<[u32]>,
     window: Time,
     bound: Time,
+    lateness: Time,
 }
 
 impl Ysb {
     /// Its windows and its ad → campaign table.
     pub fn parts(&self) -> (WindowSpec, &[u32]) {
-        (WindowSpec::new(Windows::tumbling(self.window)), &self.campaign_of)
+        (self.windows(), &self.campaign_of)
+    }
+
+    fn windows(&self) -> WindowSpec {
+        WindowSpec::new(Windows::tumbling(self.window)).with_lateness(self.lateness)
     }
 
     /// The job and its generator; the table assigns ads to campaigns by a shuffle from `seed`.
@@ -111,6 +119,7 @@ impl Ysb {
         error::positive("ads_per_campaign", f64::from(spec.ads_per_campaign))?;
         error::positive("window", spec.window as f64)?;
         error::non_negative("bound", spec.bound as f64)?;
+        error::non_negative("lateness", spec.lateness as f64)?;
         let ads = spec.campaigns * spec.ads_per_campaign;
         let mut table: Vec<u32> = (0..ads).map(|a| a / spec.ads_per_campaign).collect();
         // Fisher–Yates from the seed
@@ -118,7 +127,13 @@ impl Ysb {
             let j = EventRng::new(seed, 3, i as u64).below(i as u64 + 1) as usize;
             table.swap(i, j);
         }
-        Ok((Ysb { campaign_of: table.into(), window: spec.window, bound: spec.bound }, AdEvents { ads }))
+        let ysb = Ysb {
+            campaign_of: table.into(),
+            window: spec.window,
+            bound: spec.bound,
+            lateness: spec.lateness,
+        };
+        Ok((ysb, AdEvents { ads }))
     }
 }
 
@@ -144,7 +159,7 @@ impl Job for Ysb {
             .map(|e| e.ad)
             .map(move |ad| table[ad as usize])
             .key_by(|campaign| *campaign)
-            .window(WindowSpec::new(Windows::tumbling(self.window)), Count)
+            .window(self.windows(), Count)
             .sink("views-per-campaign");
     }
 }

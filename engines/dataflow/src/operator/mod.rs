@@ -41,6 +41,11 @@ pub trait Logic<In>: Send {
     fn data(&mut self, batch: &mut Vec<Rec<In>>, out: &mut Vec<Rec<Self::Out>>, cx: &mut Context);
     /// The watermark advanced: fire what it completes.
     fn watermark(&mut self, _wm: Time, _out: &mut Vec<Rec<Self::Out>>, _cx: &mut Context) {}
+    /// How far behind its own the watermark it passes on is: an operator that emits results
+    /// only once they are final holds its output's watermark back until then.
+    fn hold(&self) -> Time {
+        0
+    }
     /// Writes the operator's state for a checkpoint.
     fn snapshot(&self, _cx: &mut Context) {}
 }
@@ -79,7 +84,7 @@ where
     fn watermark(&mut self, wm: Time, cx: &mut Context) {
         self.logic.watermark(wm, &mut self.out, cx);
         self.pass_on(cx);
-        self.next.watermark(wm, cx);
+        self.next.watermark(wm.saturating_sub(self.logic.hold()), cx);
     }
 
     fn barrier(&mut self, barrier: Barrier, cx: &mut Context) {

@@ -1,5 +1,5 @@
 //! Keyed running aggregate: per key, the aggregate over every record so far, emitted as an
-//! update once per buffer for every key the buffer touched (the last update is the result).
+//! update once per buffer for every key the buffer changed (the last update is the result).
 
 use super::Logic;
 use crate::task::Context;
@@ -23,7 +23,8 @@ pub struct Reduce<K: Key, V, A: Aggregate<V>> {
     op: u32,
     agg: A,
     state: FxHashMap<K, Running<A::Acc>>,
-    touched: Vec<K>,
+    /// The keys the buffer touched, with their result before it (`None` for a new key).
+    touched: Vec<(K, Option<A::Out>)>,
     _v: std::marker::PhantomData<fn(V)>,
 }
 
@@ -47,26 +48,38 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for Reduce<K, V, A> {
         for r in batch.drain(..) {
             let (key, value) = r.data;
             let agg = &self.agg;
-            let slot = self.state.entry(key.clone()).or_insert_with(|| Running {
-                acc: agg.init(),
-                time: Time::MIN,
-                arrival: Time::MIN,
-                wm: Time::MIN,
-                dirty: false,
-            });
+            let mut before = None;
+            let slot = self
+                .state
+                .entry(key.clone())
+                .and_modify(|slot| {
+                    if !slot.dirty {
+                        before = Some(agg.finish(&slot.acc));
+                    }
+                })
+                .or_insert_with(|| Running {
+                    acc: agg.init(),
+                    time: Time::MIN,
+                    arrival: Time::MIN,
+                    wm: Time::MIN,
+                    dirty: false,
+                });
             agg.add(&mut slot.acc, &value);
             slot.time = slot.time.max(r.time);
             slot.arrival = slot.arrival.max(r.arrival);
             slot.wm = slot.wm.max(r.wm);
             if !slot.dirty {
                 slot.dirty = true;
-                self.touched.push(key);
+                self.touched.push((key, before));
             }
         }
-        for key in self.touched.drain(..) {
+        for (key, before) in self.touched.drain(..) {
             if let Some(slot) = self.state.get_mut(&key) {
                 slot.dirty = false;
                 let value = self.agg.finish(&slot.acc);
+                if before.as_ref() == Some(&value) {
+                    continue; // an update that changes nothing is left out
+                }
                 out.push(Rec {
                     time: slot.time,
                     arrival: slot.arrival,

@@ -1,9 +1,13 @@
 //! Keyed window aggregation over fixed windows (tumbling, sliding) or windows each record
 //! names itself (`window_by`), with Flink's semantics: a window fires when the watermark
-//! reaches its last instant, fires again for every late record it still accepts, and is purged
-//! once the watermark passes its last instant plus the allowed lateness. A record late for a
-//! window does not count towards it; one late for all its windows goes to the late side output
-//! (counted in the metrics).
+//! reaches its last instant, fires again for every late record it still accepts that changes
+//! its result, and is purged once the watermark passes its last instant plus the allowed
+//! lateness. A record late for a window does not count towards it; one late for all its
+//! windows goes to the late side output (counted in the metrics).
+//!
+//! Feeding another stateful operator, it fires each window once, when it is purged, and holds
+//! the watermark it passes on back by the allowed lateness (`flowmark_core::window`, "Late
+//! firings and chained operators").
 
 use super::Logic;
 use crate::task::Context;
@@ -63,14 +67,34 @@ pub struct WindowAggregate<K: Key, V, A: Aggregate<V>, S> {
     assigner: S,
     agg: A,
     panes: Panes<K, A::Acc>,
-    /// Fired windows a late record was just accepted into (reused per record).
-    refire: Vec<Window>,
+    /// How far behind the watermark windows fire ([`WindowSpec::fire_delay`]).
+    delay: Time,
+    /// Fired windows a late record was just accepted into, with the key's result before it
+    /// (reused per record).
+    refire: Vec<(Window, A::Out)>,
 }
 
 impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
-    /// Operator `op`, restored from `state` if there is one.
-    pub fn new(op: u32, spec: WindowSpec, assigner: S, agg: A, state: Option<Panes<K, A::Acc>>) -> Self {
-        WindowAggregate { op, spec, assigner, agg, panes: state.unwrap_or_default(), refire: Vec::new() }
+    /// Operator `op`, restored from `state` if there is one; `final_only` when its results
+    /// feed another stateful operator.
+    pub fn new(
+        op: u32,
+        spec: WindowSpec,
+        final_only: bool,
+        assigner: S,
+        agg: A,
+        state: Option<Panes<K, A::Acc>>,
+    ) -> Self {
+        let delay = spec.fire_delay(final_only);
+        WindowAggregate {
+            op,
+            spec,
+            assigner,
+            agg,
+            panes: state.unwrap_or_default(),
+            delay,
+            refire: Vec::new(),
+        }
     }
 }
 
@@ -92,26 +116,33 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
                 let pane = panes
                     .entry((w.end, w.start))
                     .or_insert_with(|| Pane { fired: false, slots: FxHashMap::default() });
-                let slot = pane
-                    .slots
-                    .entry(key.clone())
-                    .or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
+                let slot = pane.slots.entry(key.clone());
+                let before = match &slot {
+                    std::collections::hash_map::Entry::Occupied(e) if pane.fired => {
+                        Some(agg.finish(&e.get().acc))
+                    }
+                    _ => None,
+                };
+                let slot = slot.or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
                 agg.add(&mut slot.acc, &value);
                 slot.arrival = slot.arrival.max(r.arrival);
                 if pane.fired {
-                    fired.push(w);
+                    let value = agg.finish(&slot.acc);
+                    if before.as_ref() != Some(&value) {
+                        fired.push((w, value));
+                    }
                 }
             });
             if !on_time {
                 late_events += 1;
             }
-            // a late record accepted into a fired window fires it again for its key
-            for w in self.refire.drain(..) {
+            // a late record accepted into a fired window that changes its result fires it again
+            for (w, value) in self.refire.drain(..) {
                 let slot = &self.panes[&(w.end, w.start)].slots[&key];
                 out.push(Rec::window_result(
                     w,
                     slot.arrival,
-                    WindowResult { key: key.clone(), window: w, value: self.agg.finish(&slot.acc) },
+                    WindowResult { key: key.clone(), window: w, value },
                 ));
             }
         }
@@ -119,8 +150,8 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {
-        // fire: last instant (end − 1) at or behind the watermark
-        let fire_until = wm.saturating_add(1);
+        // fire: last instant (end − 1) at or behind the watermark (less the delay)
+        let fire_until = wm.saturating_add(1).saturating_sub(self.delay);
         for (&(end, start), pane) in self.panes.range_mut(..=(fire_until, Time::MAX)) {
             if pane.fired || end > fire_until {
                 continue;
@@ -144,6 +175,10 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
             debug_assert!(entry.get().fired, "a window was purged before it fired");
             entry.remove();
         }
+    }
+
+    fn hold(&self) -> Time {
+        self.delay
     }
 
     fn snapshot(&self, cx: &mut Context) {

@@ -1,7 +1,9 @@
 //! Keyed window join: both inputs grouped by key and fixed window; when a window fires, the
 //! join function gets, for every key with records on both sides, both sides' values ordered by
 //! (event time, value). Lateness as for window aggregation; a late record accepted into a
-//! fired window joins its key again.
+//! fired window joins its key again (emitted if that changes the key's results). Feeding
+//! another stateful operator, it joins each window once, when it is final (see
+//! [`super::window`]).
 
 use super::Logic;
 use crate::task::Context;
@@ -31,15 +33,18 @@ pub struct WindowJoin<K: Key, V, W, O, F> {
     spec: WindowSpec,
     f: F,
     panes: JoinPanes<K, V, W>,
+    delay: Time,
     _out: std::marker::PhantomData<fn() -> O>,
 }
 
 impl<K: Key, V: Data + Ord, W: Data + Ord, O, F: Fn(&K, Window, &[V], &[W], &mut Vec<O>)>
     WindowJoin<K, V, W, O, F>
 {
-    /// Operator `op`, restored from `state` if there is one.
-    pub fn new(op: u32, spec: WindowSpec, f: F, state: Option<JoinPanes<K, V, W>>) -> Self {
-        WindowJoin { op, spec, f, panes: state.unwrap_or_default(), _out: std::marker::PhantomData }
+    /// Operator `op`, restored from `state` if there is one; `final_only` when its results
+    /// feed another stateful operator.
+    pub fn new(op: u32, spec: WindowSpec, final_only: bool, f: F, state: Option<JoinPanes<K, V, W>>) -> Self {
+        let delay = spec.fire_delay(final_only);
+        WindowJoin { op, spec, f, panes: state.unwrap_or_default(), delay, _out: std::marker::PhantomData }
     }
 }
 
@@ -48,7 +53,7 @@ where
     K: Key,
     V: Data + Ord,
     W: Data + Ord,
-    O: Send,
+    O: Send + PartialEq,
     F: Fn(&K, Window, &[V], &[W], &mut Vec<O>) + Send,
 {
     type Out = O;
@@ -59,7 +64,7 @@ where
         for r in batch.drain(..) {
             let (key, side) = r.data;
             let mut on_time = false;
-            let (panes, spec) = (&mut self.panes, &self.spec);
+            let (panes, spec, f) = (&mut self.panes, &self.spec, &self.f);
             spec.windows.assign(r.time, |w| {
                 if spec.is_late(w, r.wm) {
                     late_windows += 1;
@@ -70,26 +75,30 @@ where
                     .entry((w.end, w.start))
                     .or_insert_with(|| JoinPane { fired: false, groups: FxHashMap::default() });
                 let g = pane.groups.entry(key.clone()).or_default();
+                let before = pane.fired.then(|| g.results(f, &key, w));
                 match &side {
                     Side::Left(v) => g.push_left(r.time, r.arrival, v.clone()),
                     Side::Right(v) => g.push_right(r.time, r.arrival, v.clone()),
                 }
-                if pane.fired {
-                    refire.push(w);
+                if let Some(before) = before {
+                    let after = g.results(f, &key, w);
+                    if after != before {
+                        refire.push((w, after));
+                    }
                 }
             });
             if !on_time {
                 late_events += 1;
             }
-            for w in refire.drain(..) {
-                self.panes[&(w.end, w.start)].groups[&key].join(&self.f, &key, w, out);
+            for (w, results) in refire.drain(..) {
+                self.panes[&(w.end, w.start)].groups[&key].emit(results, w, out);
             }
         }
         cx.metrics().late(late_events, late_windows);
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<O>>, _: &mut Context) {
-        let fire_until = wm.saturating_add(1);
+        let fire_until = wm.saturating_add(1).saturating_sub(self.delay);
         let f = &self.f;
         for (&(end, start), pane) in self.panes.range_mut(..=(fire_until, Time::MAX)) {
             if pane.fired || end > fire_until {
@@ -108,6 +117,10 @@ where
             }
             entry.remove();
         }
+    }
+
+    fn hold(&self) -> Time {
+        self.delay
     }
 
     fn snapshot(&self, cx: &mut Context) {

@@ -95,30 +95,40 @@ impl<K: Key, A: Clone> ReduceState<K, A> {
         input: &[(K, Running<A>)],
         out: &mut Vec<Rec<Update<K, G::Out>>>,
     ) {
+        // the keys the batch touches, with their result before it (`None` for a new key)
         let mut touched = Vec::new();
         for (key, part) in input {
-            let e = self.keys.entry(key.clone()).or_insert_with(|| Running {
-                acc: agg.init(),
-                time: Time::MIN,
-                arrival: Time::MIN,
-                wm: Time::MIN,
-            });
+            let first = self.changed.insert(key.clone());
+            let mut before = None;
+            let e = self
+                .keys
+                .entry(key.clone())
+                .and_modify(|e| {
+                    if first {
+                        before = Some(agg.finish(&e.acc));
+                    }
+                })
+                .or_insert_with(|| Running {
+                    acc: agg.init(),
+                    time: Time::MIN,
+                    arrival: Time::MIN,
+                    wm: Time::MIN,
+                });
             agg.merge(&mut e.acc, part.acc.clone());
             e.time = e.time.max(part.time);
             e.arrival = e.arrival.max(part.arrival);
             e.wm = e.wm.max(part.wm);
-            if self.changed.insert(key.clone()) {
-                touched.push(key.clone());
+            if first {
+                touched.push((key.clone(), before));
             }
         }
-        for key in touched {
+        for (key, before) in touched {
             let e = &self.keys[&key];
-            out.push(Rec {
-                time: e.time,
-                arrival: e.arrival,
-                wm: e.wm,
-                data: Update { value: agg.finish(&e.acc), key },
-            });
+            let value = agg.finish(&e.acc);
+            if before.as_ref() == Some(&value) {
+                continue; // an update that changes nothing is left out
+            }
+            out.push(Rec { time: e.time, arrival: e.arrival, wm: e.wm, data: Update { value, key } });
         }
     }
 }

@@ -189,12 +189,15 @@ impl<K: Key, A: Clone + Send + Serialize + for<'de> Deserialize<'de>> Versioned 
 }
 
 impl<K: Key, A: Clone> WindowState<K, A> {
-    /// The reduce side: merges the batch's partial aggregates, then fires and purges per the
-    /// batch's watermark.
+    /// The reduce side: merges the batch's partial aggregates (firing a fired window again for
+    /// a key whose result that changes), then fires the windows `delay` behind the watermark
+    /// and purges those past their allowed lateness. With `delay` equal to the lateness, a
+    /// window fires once, final, as it is purged (its results feed another stateful operator).
     pub fn reduce<V, G: Aggregate<V, Acc = A>>(
         &mut self,
         agg: &G,
         lateness: Time,
+        delay: Time,
         input: &[Partial<K, A>],
         wm: Time,
         out: &mut Vec<Rec<WindowResult<K, G::Out>>>,
@@ -208,21 +211,23 @@ impl<K: Key, A: Clone> WindowState<K, A> {
             )
         };
         for p in input {
-            let slot = self
-                .panes
-                .entry(p.pane)
-                .or_default()
-                .entry(p.key.clone())
-                .or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
+            let fired = self.fired.contains(&p.pane);
+            let slot = self.panes.entry(p.pane).or_default().entry(p.key.clone());
+            let before = match &slot {
+                std::collections::hash_map::Entry::Occupied(e) if fired => Some(agg.finish(&e.get().acc)),
+                _ => None,
+            };
+            let slot = slot.or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
             agg.merge(&mut slot.acc, p.acc.clone());
             slot.arrival = slot.arrival.max(p.arrival);
             self.changes.updated.insert((p.pane, p.key.clone()));
-            if self.fired.contains(&p.pane) {
-                // a late record within the allowed lateness: the window fires again for its key
+            // a late record within the allowed lateness: the window fires again for its key,
+            // if that changes its result
+            if fired && before != Some(agg.finish(&slot.acc)) {
                 out.push(result(p.pane, &p.key, slot));
             }
         }
-        let fire_until = wm.saturating_add(1);
+        let fire_until = wm.saturating_add(1).saturating_sub(delay);
         for (&pane, slots) in self.panes.range(..=(fire_until, Time::MAX)) {
             if pane.0 <= fire_until && self.fired.insert(pane) {
                 self.changes.fired.push(pane);
@@ -233,7 +238,7 @@ impl<K: Key, A: Clone> WindowState<K, A> {
             &mut self.panes,
             &mut self.fired,
             &mut self.changes.purged,
-            fire_until.saturating_sub(lateness),
+            wm.saturating_add(1).saturating_sub(lateness),
         );
     }
 }

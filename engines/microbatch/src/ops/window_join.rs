@@ -143,38 +143,45 @@ where
 }
 
 impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
-    /// The reduce side.
-    pub fn reduce<O>(
+    /// The reduce side: adds the batch's records (joining a fired window's key again where
+    /// that changes its results), then fires the windows `delay` behind the watermark and
+    /// purges those past their allowed lateness (as [`super::window::WindowState::reduce`]).
+    pub fn reduce<O: PartialEq>(
         &mut self,
         f: &impl Fn(&K, Window, &[V], &[W], &mut Vec<O>),
         lateness: Time,
+        delay: Time,
         input: &[Assigned<K, Side<V, W>>],
         wm: Time,
         out: &mut Vec<Rec<O>>,
     ) {
-        let mut refire = Vec::new();
+        // fired windows' keys this batch adds to, with their results before it
+        let mut refire: BTreeMap<(PaneId, K), Vec<O>> = BTreeMap::new();
         for a in input {
+            let fired = self.fired.contains(&a.pane);
             let g = self.panes.entry(a.pane).or_default().entry(a.key.clone()).or_default();
+            if fired && !refire.contains_key(&(a.pane, a.key.clone())) {
+                refire.insert((a.pane, a.key.clone()), g.results(f, &a.key, window(a.pane)));
+            }
             match &a.value {
                 Side::Left(v) => g.push_left(a.time, a.arrival, v.clone()),
                 Side::Right(v) => g.push_right(a.time, a.arrival, v.clone()),
             }
             self.updated.insert((a.pane, a.key.clone()));
-            if self.fired.contains(&a.pane) {
-                refire.push((a.pane, a.key.clone()));
+        }
+        for ((pane, key), before) in refire {
+            let g = &self.panes[&pane][&key];
+            let after = g.results(f, &key, window(pane));
+            if after != before {
+                g.emit(after, window(pane), out);
             }
         }
-        refire.sort();
-        refire.dedup();
-        for (pane, key) in refire {
-            self.panes[&pane][&key].join(f, &key, Window::new(pane.1, pane.0), out);
-        }
-        let fire_until = wm.saturating_add(1);
+        let fire_until = wm.saturating_add(1).saturating_sub(delay);
         for (&pane, groups) in self.panes.range(..=(fire_until, Time::MAX)) {
             if pane.0 <= fire_until && self.fired.insert(pane) {
                 self.newly_fired.push(pane);
                 for (key, g) in groups {
-                    g.join(f, key, Window::new(pane.1, pane.0), out);
+                    g.join(f, key, window(pane), out);
                 }
             }
         }
@@ -182,7 +189,11 @@ impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
             &mut self.panes,
             &mut self.fired,
             &mut self.purged,
-            fire_until.saturating_sub(lateness),
+            wm.saturating_add(1).saturating_sub(lateness),
         );
     }
+}
+
+fn window(pane: PaneId) -> Window {
+    Window::new(pane.1, pane.0)
 }
