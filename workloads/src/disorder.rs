@@ -6,7 +6,7 @@
 
 use crate::error::{self, WorkloadError};
 use crate::rng::EventRng;
-use flowmark_core::time::{SECOND, Time, duration};
+use flowmark_core::time::{MILLISECOND, SECOND, Time, duration};
 use serde::{Deserialize, Serialize};
 
 /// The distribution of the delay between an event's time and its arrival.
@@ -90,6 +90,14 @@ impl Disorder {
         Disorder { delay: Delay::Grid { grid, max }, late_fraction: 0.0, late_delay: 0 }
     }
 
+    /// Disorder on the window edges for a job whose watermark bound is `bound`: event times on
+    /// a 10 ms grid or a nanosecond before it, delays up to 100 ms past the bound (so that
+    /// watermarks land on window ends, and late events on the lateness limit, to the
+    /// nanosecond), and 1 % of events a further 3 s late.
+    pub const fn edges(bound: Time) -> Self {
+        Disorder::on_grid(10 * MILLISECOND, bound + 100 * MILLISECOND).with_late(0.01, 3 * SECOND)
+    }
+
     /// The same delays, with `fraction` of the events an extra `delay` late.
     pub const fn with_late(mut self, fraction: f64, delay: Time) -> Self {
         self.late_fraction = fraction;
@@ -168,7 +176,6 @@ impl Disorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flowmark_core::time::MILLISECOND;
 
     fn delays(d: Disorder, n: u64) -> Vec<Time> {
         (0..n).map(|i| d.delay(&mut EventRng::new(3, 9, i))).collect()

@@ -97,6 +97,28 @@ mod tests {
     }
 
     #[test]
+    fn expected_keeps_the_last_value_per_identity_in_identity_order() {
+        let e = Expected::from_lines([l("b", "2"), l("a", "1"), l("a", "3")]);
+        assert_eq!((e.len(), e.is_empty()), (2, false));
+        assert!(Expected::default().is_empty());
+        assert_eq!((e.get("a"), e.get("z")), (Some("3"), None));
+        assert_eq!(e.iter().collect::<Vec<_>>(), [("a", "3"), ("b", "2")]);
+    }
+
+    #[test]
+    fn exact_means_every_fault_count_is_zero() {
+        assert!(Verdict { emitted: 3, correct: 3, ..Verdict::default() }.is_exact());
+        for v in [
+            Verdict { missing: 1, ..Verdict::default() },
+            Verdict { duplicated: 1, ..Verdict::default() },
+            Verdict { wrong: 1, ..Verdict::default() },
+            Verdict { unexpected: 1, ..Verdict::default() },
+        ] {
+            assert!(!v.is_exact(), "{v:?}");
+        }
+    }
+
+    #[test]
     fn late_firings_are_updates_not_duplicates() {
         // a window fires with 5, a late record fires it again with 9: the last value is the
         // result and nothing is a duplicate; a replay of the re-firing is one

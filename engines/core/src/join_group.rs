@@ -72,3 +72,35 @@ impl<V: Ord + Clone, W: Ord + Clone> JoinGroup<V, W> {
         out.extend(results.into_iter().map(|o| Rec::window_result(window, self.arrival, o)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Joins by listing both sides.
+    fn list(k: &u8, w: Window, l: &[char], r: &[char], out: &mut Vec<String>) {
+        out.push(format!("{k} {w} {l:?} {r:?}"));
+    }
+
+    #[test]
+    fn a_group_joins_both_sides_in_time_then_value_order() {
+        let mut g = JoinGroup::default();
+        let w = Window::new(0, 10);
+        g.push_left(5, 30, 'b');
+        assert!(g.results(&list, &1, w).is_empty(), "one side only: nothing");
+        g.push_right(2, 10, 'z');
+        g.push_left(5, 20, 'a');
+        g.push_left(1, 40, 'c');
+        g.push_right(2, 15, 'y');
+        assert_eq!(g.results(&list, &1, w), ["1 [0,10) ['c', 'a', 'b'] ['y', 'z']"]);
+        let mut out = Vec::new();
+        g.join(&list, &1, w, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].time, out[0].arrival, out[0].wm), (9, 40, 8));
+        g.emit(vec!["again".to_string()], w, &mut out);
+        assert_eq!(out[1].data, "again");
+        let mut right_only = JoinGroup::<char, char>::default();
+        right_only.push_right(1, 1, 'r');
+        assert!(right_only.results(&list, &1, w).is_empty());
+    }
+}

@@ -97,3 +97,43 @@ pub enum Side<V, W> {
     /// From the right input.
     Right(W),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Window;
+
+    #[test]
+    fn a_window_result_is_stamped_just_below_its_last_instant() {
+        let r = Rec::window_result(Window::new(0, 10), 4, "x");
+        assert_eq!((r.time, r.arrival, r.wm, r.data), (9, 4, 8, "x"));
+        // a window of the same extent downstream does not judge it late
+        let spec = crate::WindowSpec::new(crate::Windows::tumbling(10));
+        assert!(!spec.is_late(Window::new(0, 10), r.wm));
+    }
+
+    #[test]
+    fn a_joined_record_takes_the_later_instants_of_the_pair() {
+        let a = Rec { time: 5, arrival: 20, wm: 1, data: () };
+        let b = Rec { time: 7, arrival: 10, wm: 3, data: () };
+        let j = Rec::joined(&a, &b, 'j');
+        assert_eq!((j.time, j.arrival, j.wm, j.data), (7, 20, 3, 'j'));
+        assert_eq!(Rec::joined(&b, &a, ()).time, 7);
+        assert_eq!(a.with(1u8), Rec { time: 5, arrival: 20, wm: 1, data: 1u8 });
+    }
+
+    #[test]
+    fn keys_spread_evenly_over_their_owners() {
+        for n in [1usize, 2, 3, 4] {
+            let mut per = vec![0u32; n];
+            for k in 0..4_000u64 {
+                per[owner(key_hash(&k), n)] += 1;
+            }
+            let even = 4_000 / n as u32;
+            assert!(per.iter().all(|&c| c > even * 8 / 10 && c < even * 12 / 10), "{n}: {per:?}");
+        }
+        assert_eq!((owner(0, 4), owner(u64::MAX, 4), owner(u64::MAX / 2, 2)), (0, 3, 0));
+        assert_eq!(key_hash(&7u64), key_hash(&7u64));
+        assert_eq!(All.to_string(), "*");
+    }
+}

@@ -78,9 +78,7 @@ impl PartitionWatermark {
     /// Takes an event's time into account.
     #[inline]
     pub fn observe(&mut self, event_time: Time) {
-        if event_time > self.max_time {
-            self.max_time = event_time;
-        }
+        self.max_time = self.max_time.max(event_time);
     }
 }
 
@@ -181,6 +179,15 @@ mod tests {
     }
 
     #[test]
+    fn a_bound_may_be_zero_but_not_negative() {
+        assert!(WatermarkStrategy::bounded(0).validate().is_ok());
+        assert!(WatermarkStrategy::bounded(1).validate().is_ok());
+        let e = WatermarkStrategy::bounded(-1).validate().unwrap_err();
+        assert!(e.to_string().contains("-1 ns"), "{e}");
+        assert_eq!(WatermarkStrategy::bounded(7).bound(), 7);
+    }
+
+    #[test]
     fn tracker_takes_the_minimum_of_active_inputs() {
         let mut t = WatermarkTracker::new(3);
         assert_eq!(t.advance(0, 10), None);
@@ -188,6 +195,7 @@ mod tests {
         assert_eq!(t.advance(2, 5), Some(5));
         assert_eq!(t.advance(2, 30), Some(10));
         assert_eq!(t.current(), 10);
+        assert_eq!((t.input(0), t.input(1), t.input(2)), (10, 20, 30));
     }
 
     #[test]

@@ -130,12 +130,11 @@ impl Windows {
                 f(Window::new(start, start + size));
             }
             Windows::Sliding { size, slide } => {
-                let last = t - t.rem_euclid(slide);
-                let mut start = last - (size - 1) / slide * slide;
-                while start <= last {
-                    if start + size > t {
-                        f(Window::new(start, start + size));
-                    }
+                // the starts are the multiples of `slide` in (t − size, t]
+                let earliest = t - size + 1;
+                let mut start = earliest + (-earliest).rem_euclid(slide);
+                while start <= t {
+                    f(Window::new(start, start + size));
                     start += slide;
                 }
             }
@@ -265,11 +264,56 @@ mod tests {
     }
 
     #[test]
+    fn sliding_windows_at_their_edges() {
+        let w = Windows::sliding(10, 5);
+        // the first and last instants of [0,10) and [5,15)
+        assert_eq!(windows_of(w, 0), vec![Window::new(-5, 5), Window::new(0, 10)]);
+        assert_eq!(windows_of(w, 4), vec![Window::new(-5, 5), Window::new(0, 10)]);
+        assert_eq!(windows_of(w, 5), vec![Window::new(0, 10), Window::new(5, 15)]);
+        assert_eq!(windows_of(w, 9), vec![Window::new(0, 10), Window::new(5, 15)]);
+        // a slide equal to the size is tumbling
+        assert_eq!(windows_of(Windows::sliding(10, 10), 19), vec![Window::new(10, 20)]);
+        assert_eq!(windows_of(Windows::sliding(10, 10), -10), vec![Window::new(-10, 0)]);
+    }
+
+    #[test]
+    fn windows_intersect_only_when_they_share_an_instant() {
+        let w = Window::new(0, 10);
+        assert!(!w.intersects(&Window::new(10, 20)) && !Window::new(10, 20).intersects(&w));
+        assert!(w.intersects(&Window::new(9, 19)) && Window::new(-5, 1).intersects(&w));
+        assert!(!w.intersects(&Window::new(-5, 0)));
+        assert_eq!(w.cover(&Window::new(5, 15)), Window::new(0, 15));
+        assert_eq!(Window::new(5, 15).cover(&w), Window::new(0, 15));
+        assert_eq!(w.max_time(), 9);
+        assert_eq!(w.to_string(), "[0,10)");
+    }
+
+    #[test]
+    fn a_window_fires_late_only_when_it_feeds_state() {
+        let spec = WindowSpec::new(Windows::tumbling(10)).with_lateness(5);
+        assert_eq!((spec.fire_delay(false), spec.fire_delay(true)), (0, 5));
+        assert_eq!(WindowSpec::new(Windows::tumbling(10)).fire_delay(true), 0);
+    }
+
+    #[test]
+    fn late_for_a_session_at_the_watermark_exactly() {
+        let spec = WindowSpec::new(Windows::session(10));
+        assert!(spec.is_late_element(7, 7)); // at the watermark: late
+        assert!(!spec.is_late_element(8, 7)); // one past: on time
+        let late = WindowSpec { allowed_lateness: 3, ..spec };
+        assert!(!late.is_late_element(5, 7) && late.is_late_element(4, 7));
+        assert!(!WindowSpec::new(Windows::tumbling(10)).windows.is_merging());
+        assert!(spec.windows.is_merging());
+    }
+
+    #[test]
     fn lateness_follows_flink() {
         let spec = WindowSpec::new(Windows::tumbling(10)).with_lateness(5);
         let w = Window::new(0, 10);
         assert!(!spec.is_late(w, 13)); // 9 + 5 > 13
         assert!(spec.is_late(w, 14)); // 9 + 5 <= 14
+        let none = WindowSpec::new(Windows::tumbling(10));
+        assert!(!none.is_late(w, 8) && none.is_late(w, 9)); // at its last instant: late
     }
 
     #[test]

@@ -52,6 +52,13 @@ impl Context {
         &self.env.config
     }
 
+    /// The state operator `op` saved into the snapshot being taken (for operator tests).
+    #[cfg(test)]
+    pub(crate) fn saved<S: DeserializeOwned>(&mut self, op: u32) -> Option<S> {
+        let state = std::mem::take(&mut self.state);
+        state.get(op).map(|b| bincode::deserialize(b).expect("saved state decodes"))
+    }
+
     /// Adds an operator's state to the snapshot being taken.
     pub fn save<S: Serialize>(&mut self, op: u32, state: &S) {
         self.state.operators.push((op, crate::checkpoint::storage::encode(state)));

@@ -36,16 +36,16 @@ fn group_fixed<K: Key, V: Clone>(
 ) -> BTreeMap<(K, Window), Vec<Item<V>>> {
     let mut groups: BTreeMap<(K, Window), Vec<Item<V>>> = BTreeMap::new();
     for (k, due, r) in items {
-        let mut on_time = 0;
+        let mut on_time = false;
         assign(&r, &mut |w| {
             if spec.is_late(w, r.wm) {
                 late.windows += 1;
             } else {
-                on_time += 1;
+                on_time = true;
                 groups.entry((k.clone(), w)).or_default().push((due, r.clone()));
             }
         });
-        if on_time == 0 {
+        if !on_time {
             late.events += 1;
         }
     }

@@ -5,7 +5,7 @@
 
 use flowmark_core::{
     Entry, Job, KeyedStream, Output, Runtime, Stream, Sum, Time, TimeDomain, VecLog, WatermarkStrategy,
-    Window, WindowSpec, Windows,
+    Window, WindowResult, WindowSpec, Windows,
 };
 use flowmark_reference::{Input, Late, run};
 use serde::{Deserialize, Serialize};
@@ -155,8 +155,15 @@ fn processing_time_windows_use_arrival_and_nothing_is_late() {
 #[test]
 fn the_input_ends_at_the_end_time() {
     // entries arriving at 0..7; end 4 reads arrivals 0, 1, 2, 3
-    let out = run(&tumbling(10, 0, 0), &ordered(&TIMES), Input { end: 4, domain: TimeDomain::Event });
+    let input = Input { end: 4, domain: TimeDomain::Event };
+    let out = run(&tumbling(10, 0, 0), &ordered(&TIMES), input);
     assert_eq!(out.records, 4);
+    // each record with its time, arrival and its partition's watermark before it
+    let recs = flowmark_reference::read(&ordered(&TIMES), WatermarkStrategy::bounded(0), input);
+    let instants: Vec<_> = recs.iter().map(|r| (r.time, r.arrival, r.wm)).collect();
+    assert_eq!(instants, [(1, 0, Time::MIN), (5, 1, 0), (12, 2, 4), (3, 3, 11)]);
+    // 3 (wm 11) is late for [0,10)
+    assert_eq!(out.late_events(), 1);
 }
 
 /// Per key: values of the left stream joined with the right within tumbling windows.
@@ -335,4 +342,93 @@ fn a_per_record_result_is_due_at_its_arrival() {
     // key 1 value 10 joins key 2 value 20? values mod 10 are both 0: one pair, due with the later
     let due: Vec<Time> = out.sinks["out"].iter().map(|e| e.due).collect();
     assert_eq!(due, [7]);
+}
+
+/// Sums per key in 10-wide tumbling windows with `lateness`, then sums those results per
+/// window: two chained windows, as NEXMark q5 has.
+struct Chained {
+    lateness: Time,
+}
+
+impl Job for Chained {
+    type Event = Ev;
+    fn name(&self) -> &'static str {
+        "chained"
+    }
+    fn watermarks(&self) -> WatermarkStrategy {
+        WatermarkStrategy::bounded(0)
+    }
+    fn build<R: Runtime>(&self, input: R::Stream<Ev>) {
+        let first = input
+            .key_by(|e| e.0)
+            .window(WindowSpec::new(Windows::tumbling(10)).with_lateness(self.lateness), Sum(|e: &Ev| e.1));
+        let (direct, chained) = first.fork();
+        let (chained, totals) = chained.fork();
+        direct.sink("first");
+        totals
+            .key_by(|r: &WindowResult<u32, i64>| r.key)
+            .reduce(Sum(|r: &WindowResult<u32, i64>| r.value))
+            .sink("totals");
+        chained
+            .key_by(|r: &WindowResult<u32, i64>| r.window)
+            .window(WindowSpec::new(Windows::tumbling(10)), Sum(|r: &WindowResult<u32, i64>| r.value))
+            .sink("second");
+    }
+}
+
+#[test]
+fn a_chained_window_takes_each_upstream_result_once_final_and_is_due_after_the_lateness() {
+    // bound 0, one partition, arrivals 0..: (key, time, value). The watermark after each entry
+    // is 0, 4, 11, 11, 24, 24, 24. With lateness 5, [0,10) accepts while wm < 14: the late 3
+    // (wm 11) joins it; 8 (wm 24) is late, and so is 14 for [10,20) (19 + 5 ≤ 24).
+    let log = VecLog::new(vec![part(&[
+        (0, 1, 1, 1),
+        (1, 5, 2, 2),
+        (2, 12, 1, 4),
+        (3, 3, 2, 8),
+        (4, 25, 1, 16),
+        (5, 8, 1, 32),
+        (6, 14, 2, 64),
+    ])])
+    .unwrap();
+    let job = Chained { lateness: 5 };
+    let (first, late) = lines(&job, &log, "first");
+    assert_eq!(first, ["1 [0,10) = 1", "1 [10,20) = 4", "1 [20,30) = 16", "2 [0,10) = 10"]);
+    assert_eq!(late, [Late { events: 2, windows: 2 }, Late::default()]);
+    // the second window sees every first-window result with its final value, none late
+    let (second, _) = lines(&job, &log, "second");
+    assert_eq!(second, ["[0,10) [0,10) = 11", "[10,20) [10,20) = 4", "[20,30) [20,30) = 16"]);
+    let out = run(&job, &log, Input { end: 100, domain: TimeDomain::Event });
+    let due = |sink: &str| -> Vec<(String, Time)> {
+        let mut v: Vec<_> = out.sinks[sink].iter().map(|e| (e.line.id.clone(), e.due)).collect();
+        v.sort();
+        v
+    };
+    // into the sink, [0,10) is due when it first fires (wm 11 ≥ 9 at arrival 2) — its late
+    // record (arrival 3) makes it due again, and the later instant counts
+    assert_eq!(due("first")[0], ("1 [0,10)".to_string(), 2));
+    assert_eq!(due("first")[3], ("2 [0,10)".to_string(), 3));
+    // downstream, when the watermark reaches 9 + 5 (arrival 4) and 19 + 5 (arrival 4); 29 + 5
+    // is never reached: due at the end of the input
+    assert_eq!(
+        due("second"),
+        [
+            ("[0,10) [0,10)".to_string(), 4),
+            ("[10,20) [10,20)".to_string(), 4),
+            ("[20,30) [20,30)".to_string(), 100)
+        ]
+    );
+    // a running aggregate of the first window's results takes each once, final, and is due
+    // with the latest: for key 2, [0,10) when the watermark reaches 9 + 5 (arrival 4)
+    let (totals, _) = lines(&job, &log, "totals");
+    assert_eq!(totals, ["1 = 21", "2 = 10"]);
+    assert_eq!(due("totals"), [("1".to_string(), 100), ("2".to_string(), 4)]);
+    // without lateness the late 3 is dropped and the second window is due with the first
+    let job = Chained { lateness: 0 };
+    let (second, _) = lines(&job, &log, "second");
+    assert_eq!(second, ["[0,10) [0,10) = 3", "[10,20) [10,20) = 4", "[20,30) [20,30) = 16"]);
+    let out = run(&job, &log, Input { end: 100, domain: TimeDomain::Event });
+    let mut due: Vec<Time> = out.sinks["second"].iter().map(|e| e.due).collect();
+    due.sort();
+    assert_eq!(due, [2, 4, 100]);
 }

@@ -100,3 +100,45 @@ where
         self.next.end(cx);
     }
 }
+
+/// What the operator tests share: a task context outside any job, and records.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::checkpoint::TaskId;
+    use crate::config::Config;
+    use crate::env::{Env, FaultState};
+    use crate::task::Context;
+    use flowmark_core::{LogClock, Metrics, Rec, Time};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+    /// A context of one task of a job that does not run; its metrics count late records.
+    pub(crate) fn context() -> Context {
+        let config = Config::new(std::env::temp_dir(), 0, 0);
+        let env = Env {
+            clock: LogClock::new(config.origin),
+            faults: Arc::new(FaultState::new(config.faults.clone())),
+            config,
+            metrics: Arc::new(Metrics::default()),
+            cancel: AtomicBool::new(false),
+            trigger: AtomicU64::new(0),
+            sources_done: AtomicUsize::new(0),
+            writer: crossbeam_channel::unbounded().0,
+            restore: HashMap::new(),
+            positions: HashMap::new(),
+            restored_from: 0,
+        };
+        Context::new(TaskId { stage: 0, index: 0 }, Arc::new(env))
+    }
+
+    /// Late events counted so far.
+    pub(crate) fn late_events(cx: &Context) -> u64 {
+        cx.metrics().late_events.load(Ordering::Relaxed)
+    }
+
+    /// A keyed record at `time` judged against `wm`, arriving at `time`.
+    pub(crate) fn rec<K, V>(time: Time, wm: Time, key: K, value: V) -> Rec<(K, V)> {
+        Rec { time, arrival: time, wm, data: (key, value) }
+    }
+}

@@ -113,3 +113,43 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for SessionAggregate<K, V, 
         cx.save(self.op, &self.state);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::testing::{context, late_events, rec};
+    use flowmark_core::{Sum, Windows, time::MIN_WATERMARK};
+
+    type Op = SessionAggregate<u32, i64, Sum<fn(&i64) -> i64>>;
+
+    fn op() -> Op {
+        SessionAggregate::new(0, WindowSpec::new(Windows::session(10)), 10, Sum(|v: &i64| *v), None)
+    }
+
+    fn fire(op: &mut Op, cx: &mut Context, wm: Time) -> Vec<String> {
+        let mut out = Vec::new();
+        op.watermark(wm, &mut out, cx);
+        out.iter().map(|r| format!("{} {} {}", r.data.key, r.data.window, r.data.value)).collect()
+    }
+
+    #[test]
+    fn sessions_merge_and_fire_at_their_last_instant() {
+        let (mut op, cx) = (op(), &mut context());
+        let mut out = Vec::new();
+        // [3,13) and [12,22) intersect: [3,22); [22,32) only touches it
+        op.data(&mut vec![rec(3, MIN_WATERMARK, 1, 1), rec(12, 2, 1, 2), rec(22, 11, 1, 4)], &mut out, cx);
+        assert!(out.is_empty());
+        op.snapshot(cx);
+        let saved: Sessions<u32, i64> = cx.saved(0).expect("the operator saves its state");
+        assert_eq!((saved.open[&1].len(), saved.timers.len()), (2, 2));
+        assert!(fire(&mut op, cx, 20).is_empty());
+        assert_eq!(fire(&mut op, cx, 21), ["1 [3,22) 3"]);
+        // at the watermark: late; one past it: on time, its own session
+        op.data(&mut vec![rec(21, 21, 1, 8), rec(22, 21, 2, 16)], &mut out, cx);
+        assert_eq!(late_events(cx), 1);
+        assert!(fire(&mut op, cx, 30).is_empty());
+        assert_eq!(fire(&mut op, cx, 31), ["1 [22,32) 4", "2 [22,32) 16"]);
+        op.snapshot(cx);
+        assert!(cx.saved::<Sessions<u32, i64>>(0).unwrap().open.is_empty());
+    }
+}

@@ -185,3 +185,83 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
         cx.save(self.op, &self.panes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::testing::{context, late_events, rec};
+    use flowmark_core::{Max, time::MIN_WATERMARK};
+
+    type Op = WindowAggregate<u32, i64, Max<fn(&i64) -> i64>, Fixed>;
+
+    fn op(lateness: Time, final_only: bool) -> Op {
+        let spec = WindowSpec::new(Windows::tumbling(10)).with_lateness(lateness);
+        WindowAggregate::new(0, spec, final_only, Fixed(spec.windows), Max(|v: &i64| *v), None)
+    }
+
+    fn data(op: &mut Op, cx: &mut Context, r: Rec<(u32, i64)>) -> Vec<String> {
+        let mut out = Vec::new();
+        op.data(&mut vec![r], &mut out, cx);
+        out.iter()
+            .map(|r| format!("{} {} {}@{}/{}", r.data.key, r.data.window, r.data.value, r.time, r.wm))
+            .collect()
+    }
+
+    fn watermark(op: &mut Op, cx: &mut Context, wm: Time) -> Vec<String> {
+        let mut out = Vec::new();
+        op.watermark(wm, &mut out, cx);
+        out.iter().map(|r| format!("{} {} {}", r.data.key, r.data.window, r.data.value)).collect()
+    }
+
+    /// Windows in the operator's state, from a snapshot.
+    fn open(op: &Op, cx: &mut Context) -> usize {
+        op.snapshot(cx);
+        cx.saved::<Panes<u32, Option<i64>>>(0).expect("the operator saves its state").len()
+    }
+
+    #[test]
+    fn fires_at_its_last_instant_refires_for_a_change_and_purges_after_the_lateness() {
+        let (mut op, cx) = (op(5, false), &mut context());
+        assert!(data(&mut op, cx, rec(3, MIN_WATERMARK, 1, 5)).is_empty());
+        assert!(watermark(&mut op, cx, 8).is_empty());
+        assert_eq!(watermark(&mut op, cx, 9), ["1 [0,10) 5"]);
+        assert!(watermark(&mut op, cx, 9).is_empty(), "a window fires once");
+        // late but within the lateness (9 + 5 > wm): a smaller value changes nothing
+        assert!(data(&mut op, cx, rec(4, 9, 1, 2)).is_empty());
+        assert_eq!(data(&mut op, cx, rec(5, 13, 1, 7)), ["1 [0,10) 7@9/8"]);
+        // 9 + 5 ≤ 14: late, dropped and counted
+        assert!(data(&mut op, cx, rec(6, 14, 1, 100)).is_empty());
+        assert_eq!(late_events(cx), 1);
+        // a new key in a fired window fires for itself
+        assert_eq!(data(&mut op, cx, rec(7, 10, 2, 1)), ["2 [0,10) 1@9/8"]);
+        assert!(watermark(&mut op, cx, 12).is_empty());
+        assert_eq!(open(&op, cx), 1, "kept until the watermark passes 9 + 5");
+        assert!(watermark(&mut op, cx, 13).is_empty());
+        assert_eq!(open(&op, cx), 1);
+        watermark(&mut op, cx, 14);
+        assert_eq!(open(&op, cx), 0);
+        assert_eq!(op.hold(), 0);
+    }
+
+    #[test]
+    fn feeding_state_it_fires_once_final_and_holds_the_watermark() {
+        let (mut op, cx) = (op(5, true), &mut context());
+        assert_eq!(op.hold(), 5);
+        assert!(data(&mut op, cx, rec(3, MIN_WATERMARK, 1, 5)).is_empty());
+        assert!(watermark(&mut op, cx, 9).is_empty());
+        assert!(data(&mut op, cx, rec(5, 13, 1, 7)).is_empty());
+        assert!(watermark(&mut op, cx, 13).is_empty());
+        assert_eq!(watermark(&mut op, cx, 14), ["1 [0,10) 7"]);
+        assert_eq!(open(&op, cx), 0);
+    }
+
+    #[test]
+    fn a_record_late_for_every_window_is_a_late_event() {
+        let (mut op, cx) = (op(0, false), &mut context());
+        assert!(data(&mut op, cx, rec(9, 8, 1, 1)).is_empty());
+        assert_eq!(late_events(cx), 0, "on time one instant before the window's last");
+        assert!(data(&mut op, cx, rec(9, 9, 1, 1)).is_empty());
+        assert_eq!(late_events(cx), 1, "late at the window's last instant");
+        assert_eq!(watermark(&mut op, cx, 9), ["1 [0,10) 1"]);
+    }
+}

@@ -127,3 +127,70 @@ where
         cx.save(self.op, &self.panes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::testing::{context, late_events, rec};
+    use flowmark_core::{Windows, time::MIN_WATERMARK};
+
+    type Out = (u32, i64, usize);
+    type F = fn(&u32, Window, &[i64], &[i64], &mut Vec<Out>);
+    type Op = WindowJoin<u32, i64, i64, Out, F>;
+
+    /// The earliest left value and how many right ones.
+    fn first_left(k: &u32, _: Window, l: &[i64], r: &[i64], out: &mut Vec<Out>) {
+        out.push((*k, l[0], r.len()));
+    }
+
+    fn op(lateness: Time, final_only: bool) -> Op {
+        let spec = WindowSpec::new(Windows::tumbling(10)).with_lateness(lateness);
+        WindowJoin::new(0, spec, final_only, first_left as F, None)
+    }
+
+    fn data(op: &mut Op, cx: &mut Context, r: Rec<(u32, Side<i64, i64>)>) -> Vec<Out> {
+        let mut out = Vec::new();
+        op.data(&mut vec![r], &mut out, cx);
+        out.into_iter().map(|r| r.data).collect()
+    }
+
+    fn fire(op: &mut Op, cx: &mut Context, wm: Time) -> Vec<Out> {
+        let mut out = Vec::new();
+        op.watermark(wm, &mut out, cx);
+        out.into_iter().map(|r| r.data).collect()
+    }
+
+    #[test]
+    fn joins_at_the_last_instant_and_again_for_a_changing_late_record() {
+        let (mut op, cx) = (op(5, false), &mut context());
+        assert!(data(&mut op, cx, rec(4, MIN_WATERMARK, 1, Side::Left(40))).is_empty());
+        assert!(data(&mut op, cx, rec(2, MIN_WATERMARK, 1, Side::Right(0))).is_empty());
+        assert!(fire(&mut op, cx, 8).is_empty());
+        assert_eq!(fire(&mut op, cx, 9), [(1, 40, 1)]);
+        // a later left value leaves the first one first: no new result
+        assert!(data(&mut op, cx, rec(6, 9, 1, Side::Left(60))).is_empty());
+        // an earlier one changes it, and so does a right one
+        assert_eq!(data(&mut op, cx, rec(1, 12, 1, Side::Left(10))), [(1, 10, 1)]);
+        assert_eq!(data(&mut op, cx, rec(3, 13, 1, Side::Right(0))), [(1, 10, 2)]);
+        assert!(data(&mut op, cx, rec(3, 14, 1, Side::Right(0))).is_empty());
+        assert_eq!(late_events(cx), 1);
+        fire(&mut op, cx, 13);
+        op.snapshot(cx);
+        assert_eq!(cx.saved::<JoinPanes<u32, i64, i64>>(0).unwrap().len(), 1);
+        fire(&mut op, cx, 14);
+        op.snapshot(cx);
+        assert_eq!(cx.saved::<JoinPanes<u32, i64, i64>>(0).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn feeding_state_it_joins_once_final() {
+        let (mut op, cx) = (op(5, true), &mut context());
+        assert_eq!(op.hold(), 5);
+        data(&mut op, cx, rec(4, MIN_WATERMARK, 1, Side::Left(40)));
+        data(&mut op, cx, rec(2, MIN_WATERMARK, 1, Side::Right(0)));
+        assert!(fire(&mut op, cx, 9).is_empty());
+        assert!(data(&mut op, cx, rec(1, 12, 1, Side::Left(10))).is_empty());
+        assert!(fire(&mut op, cx, 13).is_empty());
+        assert_eq!(fire(&mut op, cx, 14), [(1, 10, 1)]);
+    }
+}

@@ -158,3 +158,43 @@ impl<K: Key, A: Clone> SessionState<K, A> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowmark_core::{Sum, Windows, time::MIN_WATERMARK};
+
+    fn rec(time: Time, wm: Time, key: u32, v: i64) -> Rec<(u32, i64)> {
+        Rec { time, arrival: time, wm, data: (key, v) }
+    }
+
+    fn reduce(s: &mut SessionState<u32, i64>, input: &[Rec<(u32, i64)>], wm: Time) -> Vec<String> {
+        let mut out = Vec::new();
+        s.reduce(&Sum(|v: &i64| *v), 10, input, wm, &mut out);
+        out.iter().map(|r| format!("{} {} {}", r.data.key, r.data.window, r.data.value)).collect()
+    }
+
+    #[test]
+    fn records_at_the_watermark_are_late() {
+        let mut b = Bucketer::new(WindowSpec::new(Windows::session(10)), 1);
+        b.add(vec![rec(21, 21, 1, 1), rec(22, 21, 1, 1)]);
+        let (buckets, late) = b.finish();
+        assert_eq!((late.events, late.windows, buckets[0].len()), (1, 1, 1));
+    }
+
+    #[test]
+    fn sessions_merge_and_fire_at_their_last_instant() {
+        let mut s = SessionState::default();
+        let mut replica = SessionState::default();
+        // [3,13) and [12,22) intersect: [3,22); [22,32) only touches it
+        let input = [rec(3, MIN_WATERMARK, 1, 1), rec(12, 2, 1, 2), rec(22, 11, 1, 4)];
+        assert!(reduce(&mut s, &input, 20).is_empty());
+        replica.apply(s.take_delta());
+        assert_eq!((replica.open[&1].len(), replica.timers.len()), (2, 2));
+        assert_eq!(reduce(&mut s, &[], 21), ["1 [3,22) 3"]);
+        assert!(reduce(&mut s, &[rec(22, 21, 2, 16)], 30).is_empty());
+        assert_eq!(reduce(&mut s, &[], 31), ["1 [22,32) 4", "2 [22,32) 16"]);
+        replica.apply(s.take_delta());
+        assert!(s.open.is_empty() && replica.open.is_empty() && replica.timers.is_empty());
+    }
+}

@@ -261,3 +261,83 @@ pub fn purge<V>(
         purged.push(pane);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowmark_core::{Max, Windows, time::MIN_WATERMARK};
+
+    type M = Max<fn(&i64) -> i64>;
+    const MAX: M = Max(|v: &i64| *v);
+
+    /// Key 1's partial aggregate `v` for window [0, 10).
+    fn partial(v: i64) -> Partial<u32, Option<i64>> {
+        Partial { pane: (10, 0), key: 1, acc: Some(v), arrival: v }
+    }
+
+    fn reduce(s: &mut WindowState<u32, Option<i64>>, delay: Time, input: &[i64], wm: Time) -> Vec<String> {
+        let input: Vec<_> = input.iter().map(|&v| partial(v)).collect();
+        let mut out = Vec::new();
+        s.reduce(&MAX, 5, delay, &input, wm, &mut out);
+        out.iter()
+            .map(|r| format!("{} {} {}@{}/{}", r.data.key, r.data.window, r.data.value, r.time, r.wm))
+            .collect()
+    }
+
+    #[test]
+    fn the_map_side_drops_records_late_for_every_window() {
+        let spec = WindowSpec::new(Windows::tumbling(10));
+        let assign = |r: &Rec<(u32, i64)>, f: &mut dyn FnMut(Window)| spec.windows.assign(r.time, f);
+        let mut c = Combiner::new(MAX, spec, assign, 2);
+        let rec = |time, wm, v| Rec { time, arrival: time, wm, data: (1u32, v) };
+        c.add(vec![rec(9, 8, 3), rec(9, 9, 100), rec(3, MIN_WATERMARK, 5)]);
+        let (buckets, late) = c.finish();
+        assert_eq!((late.events, late.windows), (1, 1), "late at the window's last instant");
+        let partials: Vec<_> = buckets.into_iter().flatten().collect();
+        assert_eq!(partials.len(), 1);
+        assert_eq!((partials[0].pane, partials[0].acc, partials[0].arrival), ((10, 0), Some(5), 9));
+    }
+
+    #[test]
+    fn fires_at_its_last_instant_refires_for_a_change_and_purges_after_the_lateness() {
+        let mut s = WindowState::default();
+        let mut replica = WindowState::default();
+        let mut step = |s: &mut WindowState<u32, Option<i64>>, input: &[i64], wm| {
+            let out = reduce(s, 0, input, wm);
+            replica.apply(s.take_delta());
+            assert_eq!(replica.panes.len(), s.panes.len(), "the deltas rebuild the state");
+            assert_eq!(replica.fired, s.fired);
+            out
+        };
+        assert!(step(&mut s, &[5], 8).is_empty());
+        assert_eq!(step(&mut s, &[], 9), ["1 [0,10) 5@9/8"]);
+        assert!(step(&mut s, &[], 9).is_empty(), "a window fires once");
+        assert!(step(&mut s, &[2], 9).is_empty(), "a late record that changes nothing");
+        assert_eq!(step(&mut s, &[7], 12), ["1 [0,10) 7@9/8"]);
+        assert!(step(&mut s, &[], 13).is_empty());
+        assert_eq!(s.panes.len(), 1, "kept until the watermark passes 9 + 5");
+        assert!(step(&mut s, &[], 14).is_empty());
+        assert!(s.panes.is_empty() && s.fired.is_empty());
+    }
+
+    #[test]
+    fn feeding_state_it_fires_once_final() {
+        let mut s = WindowState::default();
+        assert!(reduce(&mut s, 5, &[5], 9).is_empty());
+        assert!(reduce(&mut s, 5, &[7], 13).is_empty());
+        assert_eq!(reduce(&mut s, 5, &[], 14), ["1 [0,10) 7@9/8"]);
+        assert!(s.panes.is_empty());
+    }
+
+    #[test]
+    fn purge_removes_windows_ending_at_or_before_the_limit() {
+        let mut panes: BTreeMap<PaneId, ()> = [((10, 0), ()), ((20, 10), ())].into_iter().collect();
+        let mut fired: BTreeSet<PaneId> = panes.keys().copied().collect();
+        let mut purged = Vec::new();
+        purge(&mut panes, &mut fired, &mut purged, 19);
+        assert_eq!(purged, [(10, 0)]);
+        purge(&mut panes, &mut fired, &mut purged, 20);
+        assert_eq!(purged, [(10, 0), (20, 10)]);
+        assert!(panes.is_empty() && fired.is_empty());
+    }
+}

@@ -197,3 +197,73 @@ impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
 fn window(pane: PaneId) -> Window {
     Window::new(pane.1, pane.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowmark_core::Windows;
+
+    type Out = (u32, i64, usize);
+
+    /// The earliest left value and how many right ones.
+    fn first_left(k: &u32, _: Window, l: &[i64], r: &[i64], out: &mut Vec<Out>) {
+        out.push((*k, l[0], r.len()));
+    }
+
+    fn assigned(time: Time, value: Side<i64, i64>) -> Assigned<u32, Side<i64, i64>> {
+        Assigned { pane: (10, 0), key: 1, time, arrival: time, value }
+    }
+
+    fn reduce(
+        s: &mut JoinWindows<u32, i64, i64>,
+        delay: Time,
+        input: &[Assigned<u32, Side<i64, i64>>],
+        wm: Time,
+    ) -> Vec<Out> {
+        let mut out = Vec::new();
+        s.reduce(&first_left, 5, delay, input, wm, &mut out);
+        out.into_iter().map(|r| r.data).collect()
+    }
+
+    #[test]
+    fn the_map_side_drops_records_late_for_every_window() {
+        let mut b = Bucketer::new(WindowSpec::new(Windows::tumbling(10)), Side::<i64, i64>::Left, 1);
+        let rec = |time, wm| Rec { time, arrival: time, wm, data: (1u32, 1i64) };
+        b.add(vec![rec(9, 8), rec(9, 9)]);
+        let (buckets, late) = b.finish();
+        assert_eq!((late.events, late.windows, buckets[0].len()), (1, 1, 1));
+    }
+
+    #[test]
+    fn joins_at_the_last_instant_and_again_for_a_changing_late_record() {
+        let mut s = JoinWindows::default();
+        let both = [assigned(4, Side::Left(40)), assigned(2, Side::Right(0))];
+        assert!(reduce(&mut s, 0, &both, 8).is_empty());
+        assert_eq!(reduce(&mut s, 0, &[], 9), [(1, 40, 1)]);
+        assert!(reduce(&mut s, 0, &[], 9).is_empty(), "a window fires once");
+        assert!(reduce(&mut s, 0, &[assigned(6, Side::Left(60))], 9).is_empty());
+        assert_eq!(
+            reduce(&mut s, 0, &[assigned(1, Side::Left(10)), assigned(3, Side::Right(0))], 12),
+            [(1, 10, 2)]
+        );
+        assert!(reduce(&mut s, 0, &[], 13).is_empty());
+        assert_eq!(s.panes.len(), 1, "kept until the watermark passes 9 + 5");
+        // the batch's delta rebuilds the state
+        let mut replica = JoinWindows::default();
+        replica.apply(s.take_delta());
+        assert_eq!((replica.panes.len(), replica.fired.len()), (1, 1));
+        assert_eq!(replica.panes[&(10, 0)][&1].results(&first_left, &1, Window::new(0, 10)), [(1, 10, 2)]);
+        reduce(&mut s, 0, &[], 14);
+        assert!(s.panes.is_empty() && s.fired.is_empty());
+        replica.apply(s.take_delta());
+        assert!(replica.panes.is_empty() && replica.fired.is_empty());
+    }
+
+    #[test]
+    fn feeding_state_it_joins_once_final() {
+        let mut s = JoinWindows::default();
+        assert!(reduce(&mut s, 5, &[assigned(4, Side::Left(40)), assigned(2, Side::Right(0))], 9).is_empty());
+        assert!(reduce(&mut s, 5, &[assigned(1, Side::Left(10))], 13).is_empty());
+        assert_eq!(reduce(&mut s, 5, &[], 14), [(1, 10, 1)]);
+    }
+}

@@ -22,16 +22,9 @@ pub fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// A log on the window edges: event times on a 10 ms grid or a nanosecond before it, delays
-/// up to 100 ms past `bound` (so that watermarks land on window ends, and late events on the
-/// lateness limit, to the nanosecond), and 1 % of events a further 3 s late.
+/// A log on the window edges ([`Disorder::edges`]).
 pub fn edge_log_spec(seed: u64, rate: f64, bound: Time) -> LogSpec {
-    LogSpec {
-        seed,
-        partitions: 4,
-        rate: RateProfile::constant(rate),
-        disorder: Disorder::on_grid(10 * MILLISECOND, bound + 100 * MILLISECOND).with_late(0.01, 3 * SECOND),
-    }
+    LogSpec { seed, partitions: 4, rate: RateProfile::constant(rate), disorder: Disorder::edges(bound) }
 }
 
 /// A log with disorder within `bound`, and 0.5 % of events a further 3 s late.
