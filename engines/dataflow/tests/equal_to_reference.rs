@@ -9,35 +9,26 @@ use flowmark_core::TimeDomain;
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::time::{MILLISECOND, SECOND};
 use flowmark_dataflow::Config;
-use flowmark_workloads::WorkloadSpec;
+use flowmark_workloads::{LogSpec, WorkloadSpec};
+
+/// Runs `w` over `log` and checks the committed results and the late count against the
+/// reference's.
+fn matches_the_reference(w: &WorkloadSpec, log: &LogSpec, parallelism: usize, what: &str) {
+    let end = 12 * SECOND;
+    let dir = scratch(&format!("{}-{}-p{parallelism}", w.name(), log.seed));
+    let c = w.visit(log, Compare { config: catch_up(&dir, parallelism, end) }).unwrap();
+    let what = format!("{} {what} at parallelism {parallelism}", w.name());
+    assert!(c.expected > 0, "{what}: the reference has no results");
+    assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
+    assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
+    std::fs::remove_dir_all(dir).unwrap();
+}
 
 #[test]
 fn every_job_matches_the_reference_at_parallelism_1_and_2() {
-    let end = 12 * SECOND;
     for w in WorkloadSpec::catalog() {
         for parallelism in [1, 2] {
-            let dir = scratch(&format!("{}-p{parallelism}", w.name()));
-            let c = w
-                .visit(
-                    &log_spec(11, 20_000.0, w.bound()),
-                    Compare { config: catch_up(&dir, parallelism, end) },
-                )
-                .unwrap();
-            assert!(c.expected > 0, "{}: the reference has no results", w.name());
-            assert!(
-                c.verdict.is_exact(),
-                "{} at parallelism {parallelism}: {:?} of {} expected",
-                w.name(),
-                c.verdict,
-                c.expected
-            );
-            assert_eq!(
-                c.late_seen,
-                c.late_expected,
-                "{} at parallelism {parallelism}: late events",
-                w.name()
-            );
-            std::fs::remove_dir_all(dir).unwrap();
+            matches_the_reference(&w, &log_spec(11, 20_000.0, w.bound()), parallelism, "");
         }
     }
 }
@@ -47,17 +38,10 @@ fn every_job_matches_the_reference_at_parallelism_1_and_2() {
 /// limit to the nanosecond.
 #[test]
 fn windowed_jobs_with_allowed_lateness_match_the_reference_on_window_edges() {
-    let end = 12 * SECOND;
     for w in WorkloadSpec::catalog().iter().filter_map(|w| w.with_lateness(SECOND)) {
         for parallelism in [1, 2] {
-            let dir = scratch(&format!("{}-lateness-p{parallelism}", w.name()));
             let log = edge_log_spec(13, 20_000.0, w.bound());
-            let c = w.visit(&log, Compare { config: catch_up(&dir, parallelism, end) }).unwrap();
-            let what = format!("{} with 1 s allowed lateness at parallelism {parallelism}", w.name());
-            assert!(c.expected > 0, "{what}: the reference has no results");
-            assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
-            assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
-            std::fs::remove_dir_all(dir).unwrap();
+            matches_the_reference(&w, &log, parallelism, "with 1 s allowed lateness");
         }
     }
 }

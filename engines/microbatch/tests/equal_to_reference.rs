@@ -6,26 +6,34 @@
 mod common;
 
 use common::{Compare, edge_log_spec, log_spec, replay, scratch};
-use flowmark_core::time::{MILLISECOND, SECOND};
+use flowmark_core::time::{MILLISECOND, SECOND, human};
 use flowmark_core::{Time, TimeDomain};
-use flowmark_workloads::WorkloadSpec;
+use flowmark_workloads::{LogSpec, WorkloadSpec};
+
+/// Runs `w` over `log` and checks the committed results and the late count against the
+/// reference's.
+fn matches_the_reference(
+    w: &WorkloadSpec,
+    log: &LogSpec,
+    parallelism: usize,
+    interval: Time,
+    end: Time,
+    what: &str,
+) {
+    let dir = scratch(&format!("{}-{}-p{parallelism}-{interval}", w.name(), log.seed));
+    let c = w.visit(log, Compare { config: replay(&dir, parallelism, interval, end) }).unwrap();
+    let what = format!("{} {what} at parallelism {parallelism}, interval {}", w.name(), human(interval));
+    assert!(c.expected > 0, "{what}: the reference has no results");
+    assert!(c.batches as i64 >= end / interval, "{what}: only {} batches", c.batches);
+    assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
+    assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
+    std::fs::remove_dir_all(dir).unwrap();
+}
 
 fn every_job_matches_the_reference(interval: Time, end: Time) {
     for w in WorkloadSpec::catalog() {
         for parallelism in [1, 2] {
-            let dir = scratch(&format!("{}-p{parallelism}-{interval}", w.name()));
-            let config = replay(&dir, parallelism, interval, end);
-            let c = w.visit(&log_spec(11, 20_000.0, w.bound()), Compare { config }).unwrap();
-            let what = format!(
-                "{} at parallelism {parallelism}, interval {}",
-                w.name(),
-                flowmark_core::time::human(interval)
-            );
-            assert!(c.expected > 0, "{what}: the reference has no results");
-            assert!(c.batches as i64 >= end / interval, "{what}: only {} batches", c.batches);
-            assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
-            assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
-            std::fs::remove_dir_all(dir).unwrap();
+            matches_the_reference(&w, &log_spec(11, 20_000.0, w.bound()), parallelism, interval, end, "");
         }
     }
 }
@@ -50,21 +58,10 @@ fn every_job_matches_the_reference_with_5s_batches() {
 /// limit to the nanosecond.
 #[test]
 fn windowed_jobs_with_allowed_lateness_match_the_reference_on_window_edges() {
-    let end = 12 * SECOND;
     for w in WorkloadSpec::catalog().iter().filter_map(|w| w.with_lateness(SECOND)) {
         for (parallelism, interval) in [(1, SECOND), (2, 300 * MILLISECOND)] {
-            let dir = scratch(&format!("{}-lateness-p{parallelism}-{interval}", w.name()));
-            let config = replay(&dir, parallelism, interval, end);
-            let c = w.visit(&edge_log_spec(13, 20_000.0, w.bound()), Compare { config }).unwrap();
-            let what = format!(
-                "{} with 1 s allowed lateness at parallelism {parallelism}, interval {}",
-                w.name(),
-                flowmark_core::time::human(interval)
-            );
-            assert!(c.expected > 0, "{what}: the reference has no results");
-            assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
-            assert_eq!(c.late_seen, c.late_expected, "{what}: late events");
-            std::fs::remove_dir_all(dir).unwrap();
+            let log = edge_log_spec(13, 20_000.0, w.bound());
+            matches_the_reference(&w, &log, parallelism, interval, 12 * SECOND, "with 1 s allowed lateness");
         }
     }
 }
