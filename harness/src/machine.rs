@@ -1,7 +1,8 @@
 //! What made a result set: the machine, the revision, the versions.
 
-use flowmark_reports::results::Machine;
+use flowmark_reports::results::{Machine, Manifest};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn read(path: &str) -> String {
@@ -74,6 +75,27 @@ pub fn timestamp() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// A new result directory under `root` for `name`, named by the time.
+pub fn new_dir(root: &Path, name: &str) -> PathBuf {
+    root.join(format!("{}-{}", name, timestamp().replace(':', "")))
+}
+
+/// The manifest of a result set made now, on this machine, by this command.
+pub fn manifest(suite: &str, file: &str, text: &str, seed: u64, planned_runs: usize) -> Manifest {
+    Manifest {
+        suite: suite.to_string(),
+        suite_file: file.to_string(),
+        suite_text: text.to_string(),
+        seed,
+        planned_runs,
+        started: timestamp(),
+        revision: revision(),
+        machine: machine(),
+        versions: versions(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    }
 }
 
 #[cfg(test)]

@@ -3,15 +3,19 @@
 //! `flowmark run [SUITE]` runs a suite — every engine as a separate process on an open-loop
 //! schedule, with its failures injected — checks every run against the reference engine, and
 //! writes a result directory; `flowmark throughput` searches an engine's sustainable rate;
-//! `flowmark list` lists what there is. See `../shared/DESIGN.md` for the metrics.
+//! `flowmark list` lists what there is. What every metric means is in `docs/metrics.md`, the
+//! result directory's format in `docs/results.md`.
 #![forbid(unsafe_code)]
 
-mod execute;
-mod external;
+mod ab;
+mod engines;
 mod machine;
 mod measure;
+mod observe;
+mod pipeline;
 mod process;
 mod progress;
+mod reference;
 mod runner;
 mod spec;
 mod suite;
@@ -21,7 +25,7 @@ mod worker;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flowmark_core::time::human;
-use flowmark_reports::results::{Manifest, ResultSet};
+use flowmark_reports::results::ResultSet;
 use flowmark_workloads::WorkloadSpec;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,8 +52,17 @@ enum Command {
     },
     /// Compare two result sets: the change of every metric with its confidence interval.
     Compare(CompareArgs),
+    /// A/B performance gate: two flowmark binaries or git revisions run a suite interleaved;
+    /// exits 1 when the new side regressed.
+    Ab(ab::Args),
     /// List the engines, workloads and suites.
     List,
+    /// The ids of a suite's runs and the keys of its searches, as JSON (for `flowmark ab`).
+    #[command(hide = true)]
+    Plan {
+        /// The suite file.
+        suite: PathBuf,
+    },
     /// The engine process the harness starts (not for direct use).
     #[command(hide = true)]
     Worker {
@@ -69,6 +82,18 @@ struct RunArgs {
     /// Complete an interrupted result directory instead of starting a new one.
     #[arg(long, value_name = "DIR", conflicts_with = "suite")]
     resume: Option<PathBuf>,
+    /// Make only the run with this id, or the search with this key (repeatable).
+    #[arg(long, value_name = "ID")]
+    only: Vec<String>,
+    /// Levy a CPU tax on every run: extra work in every task of flowmark's engines, this
+    /// fraction of the work done (a known slowdown, to validate a performance gate; the runs'
+    /// keys stay the same).
+    #[arg(long, value_name = "FRACTION")]
+    cpu_tax: Option<f64>,
+    /// Change a setting of every run of an engine, keeping the runs' keys (a known change of
+    /// behaviour, to validate a performance gate): `dataflow.buffer_timeout=200ms`.
+    #[arg(long, value_name = "ENGINE.SETTING=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -77,9 +102,13 @@ struct CompareArgs {
     base: PathBuf,
     /// The result directory to judge.
     new: PathBuf,
-    /// A change beyond this many percent (with confidence) is a regression.
+    /// A change of the median beyond this many percent (with significance) is a regression,
+    /// for metrics without a calibrated noise band.
     #[arg(long, default_value_t = 5.0)]
     threshold: f64,
+    /// Noise bands per metric, as `flowmark ab --calibrate` writes them (`noise.json`).
+    #[arg(long, value_name = "FILE")]
+    noise: Option<PathBuf>,
     /// Write the new set's metrics for github-action-benchmark: FILE gets the
     /// customSmallerIsBetter entries, FILE with `.bigger.json` the customBiggerIsBetter ones.
     #[arg(long, value_name = "FILE")]
@@ -104,6 +133,8 @@ fn main() -> ExitCode {
         Command::List => list().map(|()| ExitCode::SUCCESS),
         Command::Report { dir } => report(&dir).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare(&args),
+        Command::Ab(args) => ab::main(&args, &cancel_on_ctrl_c()),
+        Command::Plan { suite } => plan(&suite).map(|()| ExitCode::SUCCESS),
         Command::Worker { spec } => {
             // the harness kills the engine's whole process group; Ctrl-C in its terminal
             // does not reach it (it has its own group)
@@ -165,19 +196,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             let path = suite_path(&args.suite);
             let suite = suite::Suite::load(&path)?;
             let text = std::fs::read_to_string(&path)?;
-            let manifest = Manifest {
-                suite: suite.name.clone(),
-                suite_file: path.display().to_string(),
-                suite_text: text,
-                seed: suite.seed,
-                planned_runs: suite.runs(),
-                started: machine::timestamp(),
-                revision: machine::revision(),
-                machine: machine::machine(),
-                versions: machine::versions(),
-                command: std::env::args().collect::<Vec<_>>().join(" "),
-            };
-            let dir = runner::new_dir(&args.out, &suite.name);
+            let file = path.display().to_string();
+            let manifest = machine::manifest(&suite.name, &file, &text, suite.seed, suite.runs());
+            let dir = machine::new_dir(&args.out, &suite.name);
             (suite, manifest, dir)
         }
     };
@@ -189,8 +210,16 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         manifest.revision,
         dir.display()
     );
+    if let Some(f) = args.cpu_tax
+        && !(f.is_finite() && (0.0..=10.0).contains(&f))
+    {
+        bail!("--cpu-tax must lie in [0, 10], got {f}");
+    }
+    let selection =
+        runner::Selection { only: args.only.clone(), cpu_tax: args.cpu_tax, set: args.set.clone() };
+    selection.plan(&suite)?;
     let cancel = cancel_on_ctrl_c();
-    let outcome = runner::run_suite(&suite, &manifest, &dir, &cancel)?;
+    let outcome = runner::run_suite(&suite, &selection, &manifest, &dir, &cancel)?;
     let set = ResultSet::load(&dir)?;
     print!("{}", headline(&set));
     if !set.runs.is_empty() {
@@ -235,91 +264,118 @@ fn report(dir: &Path) -> Result<()> {
 
 /// `flowmark compare`.
 fn compare(args: &CompareArgs) -> Result<ExitCode> {
-    if !(args.threshold.is_finite() && args.threshold >= 0.0) {
-        bail!("--threshold must be a percentage of zero or more, got {}", args.threshold);
-    }
     let base = ResultSet::load(&args.base)
         .with_context(|| format!("the base result set {}", args.base.display()))?;
     let new =
         ResultSet::load(&args.new).with_context(|| format!("the new result set {}", args.new.display()))?;
-    let comparison = flowmark_reports::compare::compare(&base, &new, args.threshold / 100.0)?;
+    let thresholds = thresholds(args.threshold, args.noise.as_deref())?;
+    let comparison = flowmark_reports::compare::compare(&base, &new, &thresholds)?;
     let markdown = comparison.markdown();
     print!("{markdown}");
     if let Some(path) = &args.markdown {
         std::fs::write(path, &markdown).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.json {
-        let (smaller, bigger) = comparison.benchmark_json();
-        std::fs::write(path, smaller).with_context(|| format!("writing {}", path.display()))?;
-        let bigger_path = path.with_extension("bigger.json");
-        std::fs::write(&bigger_path, bigger).with_context(|| format!("writing {}", bigger_path.display()))?;
+        write_benchmark_json(&comparison, path)?;
     }
     Ok(if comparison.regressed() { ExitCode::from(RUN_FAILED) } else { ExitCode::SUCCESS })
 }
 
-/// The headline table of a result set, as Markdown.
+/// Writes the new set's metrics for github-action-benchmark: `path` gets the
+/// customSmallerIsBetter entries, `path` with `.bigger.json` the customBiggerIsBetter ones.
+fn write_benchmark_json(comparison: &flowmark_reports::compare::Comparison, path: &Path) -> Result<()> {
+    let (smaller, bigger) = comparison.benchmark_json();
+    std::fs::write(path, smaller).with_context(|| format!("writing {}", path.display()))?;
+    let bigger_path = path.with_extension("bigger.json");
+    std::fs::write(&bigger_path, bigger).with_context(|| format!("writing {}", bigger_path.display()))?;
+    Ok(())
+}
+
+/// `flowmark plan`: the suite's run ids, then its search keys, as a JSON array.
+fn plan(path: &Path) -> Result<()> {
+    let suite = suite::Suite::load(path)?;
+    let units: Vec<String> =
+        suite.plan().into_iter().map(|r| r.id).chain(suite.searches().into_iter().map(|r| r.key)).collect();
+    use std::io::Write;
+    // a reader that stops early (`| head`) is no error
+    let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string(&units)?);
+    Ok(())
+}
+
+/// The thresholds of a verdict: the noise bands in `noise` for the metrics it has, `percent`
+/// for the others.
+fn thresholds(percent: f64, noise: Option<&Path>) -> Result<flowmark_reports::compare::Thresholds> {
+    if !(percent.is_finite() && percent >= 0.0) {
+        bail!("--threshold must be a percentage of zero or more, got {percent}");
+    }
+    let mut t = flowmark_reports::compare::Thresholds::uniform(percent / 100.0);
+    if let Some(path) = noise {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the noise bands {}", path.display()))?;
+        let bands: flowmark_reports::compare::Thresholds =
+            serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a noise file written by `flowmark ab --calibrate`", path.display())
+            })?;
+        t.noise = bands.noise;
+    }
+    Ok(t)
+}
+
+/// The headline table of a result set, as Markdown: the metrics of the headline view and
+/// the correctness of each run.
 fn headline(set: &ResultSet) -> String {
+    use flowmark_reports::metrics::{self, View};
+    use flowmark_reports::results::Status;
     use std::fmt::Write;
-    let mut out = String::from(
-        "\n| workload | engine | scenario | input/s | due p50 | due p99 | event p50 | event p99 | recovery | correct |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---:|---|\n",
-    );
+    let columns: Vec<_> = metrics::in_view(View::Headline).collect();
+    let mut out = String::from("\n| workload | engine | scenario |");
+    for m in &columns {
+        let _ = write!(out, " {} |", m.heading);
+    }
+    out.push_str(" correct |\n|---|---|---|");
+    out.push_str(&"---:|".repeat(columns.len()));
+    out.push_str("---|\n");
     for r in &set.runs {
-        let m = &r.metrics;
-        let ms = |v: f64| if v >= 1000.0 { format!("{:.2} s", v / 1e3) } else { format!("{v:.1} ms") };
-        let latency = |v: f64| if r.engine == "baseline" { "—".to_string() } else { ms(v) };
-        let recovery = if r.recoveries.is_empty() {
-            "—".to_string()
-        } else {
-            r.recoveries
-                .iter()
-                .map(|x| x.total_ms.map_or("not caught up".into(), ms))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let c = &m.correctness;
-        let correct = if c.exact() {
-            format!("exact ({})", c.correct)
-        } else {
-            format!("**{}**: {} missing, {} dup, {} wrong", r.status.word(), c.missing, c.duplicated, c.wrong)
-        };
+        let c = &r.metrics.correctness;
         let correct = match &r.status {
-            flowmark_reports::results::Status::Failed(why) => format!("**FAILED**: {why}"),
-            _ => correct,
+            Status::Failed(why) => format!("**FAILED**: {why}"),
+            _ if c.exact() => format!("exact ({})", c.correct),
+            _ => format!(
+                "**{}**: {} missing, {} dup, {} wrong",
+                r.status.word(),
+                c.missing,
+                c.duplicated,
+                c.wrong
+            ),
         };
-        let _ = writeln!(
-            out,
-            "| {} | {} {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
-            r.workload,
-            r.engine,
-            r.settings_string(),
-            r.scenario(),
-            m.input_rate,
-            latency(m.due.p50_ms),
-            latency(m.due.p99_ms),
-            latency(m.event.p50_ms),
-            latency(m.event.p99_ms),
-            recovery,
-            correct
-        );
+        let _ = write!(out, "| {} | {} {} | {} |", r.workload, r.engine, r.settings_string(), r.scenario());
+        for m in &columns {
+            let _ = write!(out, " {} |", m.cell(r));
+        }
+        let _ = writeln!(out, " {correct} |");
     }
     out
 }
 
 fn list() -> Result<()> {
-    println!("engines:\n  dataflow     continuous record-at-a-time dataflow (Flink-style)");
-    println!("  microbatch   discretized streams (Spark-style)");
-    println!("  baseline     each workload as one hand-written single-threaded loop (COST)");
-    println!("  flink        real Apache Flink (scripts/install-real-engines)");
-    println!("  spark        real Apache Spark Structured Streaming (scripts/install-real-engines)");
+    println!("engines:");
+    for e in engines::REGISTRY {
+        println!("  {:<12} {}", e.name, e.about);
+    }
     println!("workloads:");
+    let defaults: Vec<spec::EngineSpec> = engines::REGISTRY.iter().map(|e| (e.default)()).collect();
     for w in WorkloadSpec::catalog() {
+        let refused: Vec<&str> = defaults
+            .iter()
+            .filter(|e| e.engine().refuses(&w, &spec::Injection::default()).is_some())
+            .map(|e| e.name())
+            .collect();
         println!(
             "  {:<20} watermark bound {}{}{}",
             w.name(),
             human(w.bound()),
             if w.has_baseline() { "" } else { "  (no hand-written baseline yet)" },
-            if external::job_args(&w).is_ok() { "  (also on flink, spark)" } else { "" }
+            if refused.is_empty() { String::new() } else { format!("  (not on {})", refused.join(", ")) }
         );
     }
     println!("suites:");

@@ -1,11 +1,13 @@
 //! From what a run emitted and what the reference says it should have, the numbers
-//! `../shared/DESIGN.md` defines ("Metrics, precisely"): latencies against the reference's
-//! instants, throughput and backlog per second, recovery and its phases, correctness.
+//! `docs/metrics.md` defines: latencies against the reference's instants, throughput and
+//! backlog per second, recovery and its phases, correctness.
 
-use crate::execute::{Incarnation, Observed, SAMPLE_EVERY, Truth};
-use crate::spec::{EngineSpec, RunSpec};
+use crate::observe::{Incarnation, Observed, SAMPLE_EVERY};
+use crate::reference::Truth;
+use crate::spec::RunSpec;
 use flowmark_core::Expected;
 use flowmark_core::output::Emission;
+use flowmark_core::protocol::Sample;
 use flowmark_core::time::{MILLISECOND, SECOND, Time};
 use flowmark_reports::results::{
     Anatomy, Checkpoints, Correctness, Curves, Metrics, Percentiles, Recovery, Second,
@@ -135,7 +137,7 @@ impl<'a> Timeline<'a> {
     }
 
     /// The latest sample at or before `t`, with its process.
-    fn at(&self, t: Time) -> Option<(&'a Incarnation, &'a flowmark_core::protocol::Sample)> {
+    fn at(&self, t: Time) -> Option<(&'a Incarnation, &'a Sample)> {
         self.incarnations
             .iter()
             .filter(|i| i.spawned <= t)
@@ -182,38 +184,67 @@ pub struct Measured {
 
 /// Measures a run.
 pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth: &Truth) -> Measured {
-    let (w, end) = (run.warmup, run.end());
-    let measured_secs = run.measure as f64 / SECOND as f64;
     let line = Timeline::new(observed);
     let delivered = delivered(emissions, truth);
     let mut metrics = Metrics {
         correctness: correctness(emissions, truth, observed),
         starts: observed.incarnations.len() as u32,
+        events: truth.events,
         ..Default::default()
     };
+    resources(&mut metrics, observed);
+    if run.engine.engine().is_baseline() {
+        flat_out(&mut metrics, observed, emissions);
+        return Measured { metrics, recoveries: Vec::new(), timeline: Vec::new(), intervals: Vec::new() };
+    }
+    let commits = commits(observed);
+    latencies(&mut metrics, run, &delivered, &commits);
+    load(&mut metrics, run, observed, &line, emissions);
+    metrics.checkpoints = checkpoints(run, observed, &commits);
+    let (timeline, intervals) = per_second(run, &line, &delivered, emissions);
+    let recoveries = recoveries(run, observed, &line, &delivered);
+    Measured { metrics, recoveries, timeline, intervals }
+}
+
+/// CPU time (summed over the incarnations) and the largest peak memory of one.
+fn resources(metrics: &mut Metrics, observed: &Observed) {
     for i in &observed.incarnations {
         if let Some(s) = i.samples.last() {
             metrics.cpu_s += s.cpu as f64 / SECOND as f64;
             metrics.peak_rss_bytes = metrics.peak_rss_bytes.max(s.peak_rss);
         }
     }
-    if run.engine == EngineSpec::Baseline {
-        if let Some((events, busy)) = observed.finished {
-            metrics.input_rate = events as f64 / (busy.max(1) as f64 / SECOND as f64);
-            metrics.output_rate = emissions.len() as f64 / (busy.max(1) as f64 / SECOND as f64);
-        }
-        return Measured { metrics, recoveries: Vec::new(), timeline: Vec::new(), intervals: Vec::new() };
-    }
+}
 
-    // commits: the latest instant each checkpoint or batch id committed
-    let mut commits: HashMap<u64, flowmark_core::Commit> = HashMap::new();
+/// The baseline's rates: it ran flat out, so its events and results per second of its busy
+/// time (the median pass).
+fn flat_out(metrics: &mut Metrics, observed: &Observed, emissions: &[Emission]) {
+    if let Some((events, busy)) = observed.finished {
+        metrics.input_rate = events as f64 / (busy.max(1) as f64 / SECOND as f64);
+        metrics.output_rate = emissions.len() as f64 / (busy.max(1) as f64 / SECOND as f64);
+    }
+}
+
+/// The latest instant each checkpoint or batch id committed.
+fn commits(observed: &Observed) -> HashMap<u64, flowmark_core::Commit> {
+    let mut commits = HashMap::new();
     for c in observed.incarnations.iter().flat_map(|i| i.samples.iter()).flat_map(|s| s.commits.iter()) {
         commits.insert(c.id, *c);
     }
-    let batch_starts = matches!(run.engine, EngineSpec::Microbatch { .. });
+    commits
+}
 
-    // latencies of the results due inside the measured period (those due only because the
-    // input ended are left out: no engine could emit them earlier)
+/// Latency percentiles and curves, and the anatomy, of the results due inside the measured
+/// period (those due only because the input ended are left out: no engine could emit them
+/// earlier).
+fn latencies(
+    metrics: &mut Metrics,
+    run: &RunSpec,
+    delivered: &[Delivered],
+    commits: &HashMap<u64, flowmark_core::Commit>,
+) {
+    let (w, end) = (run.warmup, run.end());
+    let batch_starts = run.engine.engine().commit_starts_batch();
     let (mut due, mut event, mut processing, mut commit) =
         (histogram(), histogram(), histogram(), histogram());
     let (mut ww, mut bw, mut pr, mut n) = (0.0, 0.0, 0.0, 0.0);
@@ -249,15 +280,35 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
     if n > 0.0 {
         metrics.anatomy = Anatomy { watermark_wait_ms: ww / n, batch_wait_ms: bw / n, processing_ms: pr / n };
     }
+}
+
+/// Input and output rates over the measured period, and the largest backlog in it.
+fn load(metrics: &mut Metrics, run: &RunSpec, observed: &Observed, line: &Timeline, emissions: &[Emission]) {
+    let (w, end) = (run.warmup, run.end());
+    let measured_secs = run.measure as f64 / SECOND as f64;
     metrics.input_rate = line.events_between(w, end) as f64 / measured_secs;
     metrics.output_rate =
         emissions.iter().filter(|e| e.emitted >= w && e.emitted < end).count() as f64 / measured_secs;
-    let in_period =
-        || observed.incarnations.iter().flat_map(|i| i.samples.iter()).filter(|s| s.at >= w && s.at < end);
-    metrics.max_backlog_ms = in_period().map(|s| ms(s.backlog)).fold(0.0, f64::max);
+    metrics.max_backlog_ms = in_period(run, observed).map(|s| ms(s.backlog)).fold(0.0, f64::max);
+}
+
+/// The samples taken in the measured period.
+fn in_period<'a>(run: &RunSpec, observed: &'a Observed) -> impl Iterator<Item = &'a Sample> {
+    let (w, end) = (run.warmup, run.end());
+    observed.incarnations.iter().flat_map(|i| i.samples.iter()).filter(move |s| s.at >= w && s.at < end)
+}
+
+/// The checkpoints or batch commits completed in the measured period: count, mean duration
+/// and mean bytes.
+fn checkpoints(
+    run: &RunSpec,
+    observed: &Observed,
+    commits: &HashMap<u64, flowmark_core::Commit>,
+) -> Checkpoints {
+    let (w, end) = (run.warmup, run.end());
     let period_commits: Vec<_> = commits.values().filter(|c| c.committed >= w && c.committed < end).collect();
-    let bytes: Vec<u64> = in_period().map(|s| s.checkpoint_bytes).collect();
-    metrics.checkpoints = Checkpoints {
+    let bytes: Vec<u64> = in_period(run, observed).map(|s| s.checkpoint_bytes).collect();
+    Checkpoints {
         count: period_commits.len() as u64,
         mean_duration_ms: if period_commits.is_empty() {
             0.0
@@ -270,9 +321,18 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
         } else {
             bytes.iter().sum::<u64>() as f64 / bytes.len() as f64
         },
-    };
+    }
+}
 
-    // per second, from the start of the log to the last sample
+/// Per second, from the start of the log to the last sample: rates, backlog and the due-time
+/// latency of the results emitted in it (with its histogram, for the interval log).
+fn per_second(
+    run: &RunSpec,
+    line: &Timeline,
+    delivered: &[Delivered],
+    emissions: &[Emission],
+) -> (Vec<Second>, Vec<(Time, Histogram<u64>)>) {
+    let (w, end) = (run.warmup, run.end());
     let last = line.last().max(end);
     let mut timeline = Vec::new();
     let mut intervals = Vec::new();
@@ -301,9 +361,7 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
         intervals.push((from, h));
         k += 1;
     }
-
-    let recoveries = recoveries(run, observed, &line, &delivered);
-    Measured { metrics, recoveries, timeline, intervals }
+    (timeline, intervals)
 }
 
 /// The p99 due-time latency of the results made final in `(from, to]`, if any were.
@@ -425,6 +483,7 @@ mod tests {
                 })
                 .collect(),
             late: 0,
+            events: 0,
         }
     }
 
@@ -471,7 +530,7 @@ mod tests {
             id: "r".into(),
             key: "r".into(),
             repetition: 0,
-            engine: EngineSpec::Baseline,
+            engine: (crate::engines::baseline::REGISTERED.default)(),
             workload: WorkloadSpec::catalog().remove(0),
             log: LogSpec {
                 seed: 1,

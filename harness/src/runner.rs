@@ -2,17 +2,14 @@
 //! directory as it finishes — raw data first, the run's record last — so that an interrupted
 //! suite keeps every run it finished and `--resume` completes it.
 
-use crate::execute::{self, Interrupted};
-use crate::measure::{self, Measured};
+use crate::observe::Interrupted;
+use crate::pipeline;
 use crate::progress::Progress;
 use crate::spec::RunSpec;
 use crate::suite::Suite;
-use anyhow::{Context, Result};
-use flowmark_core::durable::write_atomic;
-use flowmark_core::output::Emission;
-use flowmark_core::time::{SECOND, Time};
-use flowmark_reports::results::{self, Manifest, ResultSet, Run, Status};
-use std::path::{Path, PathBuf};
+use anyhow::Result;
+use flowmark_reports::results::{self, Manifest, ResultSet, Status};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 /// How a suite ended.
@@ -26,14 +23,99 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// Which of a suite's runs to make, and how.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Only the runs with these ids and the searches with these keys (all when empty).
+    pub only: Vec<String>,
+    /// A CPU tax levied on every run (its key unchanged).
+    pub cpu_tax: Option<f64>,
+    /// Settings changed on every run of an engine, as `engine.setting=value` (its key
+    /// unchanged: a known change of behaviour, for validating a performance gate).
+    pub set: Vec<String>,
+}
+
+/// Applies `engine.setting=value` to `spec` when it is that engine's: the setting is one of
+/// the engine's own (as its process is told them), the value in the suite's notation.
+fn apply(spec: &mut crate::spec::EngineSpec, change: &str) -> Result<()> {
+    let Some((target, value)) = change.split_once('=') else {
+        anyhow::bail!("--set `{change}`: expected engine.setting=value");
+    };
+    let Some((engine, setting)) = target.split_once('.') else {
+        anyhow::bail!("--set `{change}`: expected engine.setting=value");
+    };
+    if crate::engines::named(engine).is_none() {
+        anyhow::bail!(
+            "--set `{change}`: unknown engine `{engine}`; the engines are: {}",
+            crate::engines::names()
+        );
+    }
+    if spec.name() != engine {
+        return Ok(());
+    }
+    let mut json = serde_json::to_value(&*spec)?;
+    let fields = json.as_object_mut().expect("an engine's settings are a table");
+    if !fields.contains_key(setting) {
+        let names: Vec<&String> = fields.keys().filter(|k| *k != "engine").collect();
+        anyhow::bail!("--set `{change}`: {engine} has no setting `{setting}`; it has {names:?}");
+    }
+    let parsed = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.into()));
+    fields.insert(setting.into(), parsed);
+    *spec = serde_json::from_value(json).map_err(|e| anyhow::anyhow!("--set `{change}`: {e}"))?;
+    Ok(())
+}
+
+impl Selection {
+    /// The runs of `suite` it selects, in the suite's order; an id the suite does not plan is
+    /// an error naming it.
+    pub fn plan(&self, suite: &Suite) -> Result<Vec<RunSpec>> {
+        let (plan, searches) = (suite.plan(), suite.searches());
+        let known = |id: &String| plan.iter().any(|r| &r.id == id) || searches.iter().any(|r| &r.key == id);
+        if let Some(id) = self.only.iter().find(|id| !known(id)) {
+            anyhow::bail!("suite `{}` has no run or search `{id}`", suite.name);
+        }
+        self.select(plan, |r| &r.id)
+    }
+
+    /// The searches of `suite` it selects.
+    pub fn searches(&self, suite: &Suite) -> Result<Vec<RunSpec>> {
+        self.select(suite.searches(), |r| &r.key)
+    }
+
+    fn select(&self, mut runs: Vec<RunSpec>, name: impl Fn(&RunSpec) -> &String) -> Result<Vec<RunSpec>> {
+        if !self.only.is_empty() {
+            runs.retain(|r| self.only.contains(name(r)));
+        }
+        for r in &mut runs {
+            if let Some(fraction) = self.cpu_tax {
+                r.failure.cpu_tax = Some(flowmark_core::CpuTax { fraction });
+            }
+            for change in &self.set {
+                apply(&mut r.engine, change)?;
+            }
+        }
+        Ok(runs)
+    }
+}
+
 /// Runs `suite` into `dir` (a new result directory, or one being resumed), skipping runs it
 /// already holds.
-pub fn run_suite(suite: &Suite, manifest: &Manifest, dir: &Path, cancel: &AtomicBool) -> Result<Outcome> {
-    let plan = suite.plan();
+pub fn run_suite(
+    suite: &Suite,
+    selection: &Selection,
+    manifest: &Manifest,
+    dir: &Path,
+    cancel: &AtomicBool,
+) -> Result<Outcome> {
+    let plan = selection.plan(suite)?;
     // the real engines' jobs compile once, before the first run (and before anything is
     // written), and say so if the engines are not installed
-    for engine in plan.iter().map(|r| &r.engine).filter(|e| e.is_external()) {
-        crate::external::prepare(engine)?;
+    let mut prepared = Vec::new();
+    for engine in plan.iter().map(|r| r.engine.engine()) {
+        if !prepared.contains(&engine.name()) {
+            engine.prepare()?;
+            prepared.push(engine.name());
+        }
     }
     ResultSet::write_manifest(dir, manifest)?;
     let done: Vec<bool> = plan.iter().map(|r| results::run_path(dir, &r.id).exists()).collect();
@@ -48,7 +130,7 @@ pub fn run_suite(suite: &Suite, manifest: &Manifest, dir: &Path, cancel: &Atomic
             continue;
         }
         progress.start_run(&run.id, run.end());
-        let record = match one(run, dir, &work_root, cancel, &progress)? {
+        let record = match pipeline::run(run, dir, &work_root, cancel, &progress)? {
             Ok(r) => r,
             Err(Interrupted) => {
                 progress.finish();
@@ -57,13 +139,13 @@ pub fn run_suite(suite: &Suite, manifest: &Manifest, dir: &Path, cancel: &Atomic
                 return Ok(Outcome::Interrupted);
             }
         };
-        progress.end_run(&summary_line(&record));
+        progress.end_run(&flowmark_reports::metrics::summary_line(&record));
         ResultSet::write_run(dir, &record)?;
         ResultSet::load(dir)?.write_tables()?;
     }
     progress.finish();
     if let Some(t) = &suite.throughput {
-        for base in suite.searches() {
+        for base in selection.searches(suite)? {
             if dir.join("throughput").join(format!("{}.json", base.key)).exists() {
                 continue;
             }
@@ -83,168 +165,56 @@ pub fn run_suite(suite: &Suite, manifest: &Manifest, dir: &Path, cancel: &Atomic
     Ok(Outcome::Done { ok: set.runs.iter().all(|r| r.status == Status::Ok) })
 }
 
-/// One run, measured and written: outputs, interval log, then its record (returned, for the
-/// caller to write last).
-pub fn one(
-    run: &RunSpec,
-    dir: &Path,
-    work_root: &Path,
-    cancel: &AtomicBool,
-    progress: &Progress,
-) -> Result<Result<Run, Interrupted>> {
-    let work = work_root.join(&run.id);
-    let observed = match execute::observe(run, &work, cancel, |t| progress.tick(t))? {
-        Ok(o) => o,
-        Err(i) => return Ok(Err(i)),
-    };
-    progress.message("checking against the reference");
-    let emissions = if observed.failure.is_none() {
-        execute::committed(&run.engine, &work)
-            .with_context(|| format!("reading the results of {}", run.id))?
-    } else {
-        execute::committed(&run.engine, &work).unwrap_or_default()
-    };
-    write_outputs(&dir.join("outputs").join(format!("{}.tsv", run.id)), &emissions)?;
-    let truth = execute::truth(run)?;
-    let measured = measure::measure(run, &observed, &emissions, &truth);
-    write_hlog(&dir.join("latency").join(format!("{}.hlog", run.id)), run, &measured)?;
-    // keep what the engine said on stderr when the run failed
-    if observed.failure.is_some()
-        && let Ok(text) = std::fs::read_to_string(work.join("engine.stderr"))
-    {
-        let path = dir.join("logs").join(format!("{}.stderr", run.id));
-        std::fs::create_dir_all(dir.join("logs")).context("creating logs/")?;
-        write_atomic(&path, text.as_bytes(), None)?;
-    }
-    let _ = std::fs::remove_dir_all(&work);
-    let c = &measured.metrics.correctness;
-    let status = match &observed.failure {
-        Some(reason) => Status::Failed(reason.clone()),
-        None if !c.exact() => Status::Incorrect(format!(
-            "{} missing, {} duplicated, {} wrong, {} unexpected of {} results",
-            c.missing,
-            c.duplicated,
-            c.wrong,
-            c.unexpected,
-            truth.results.len()
-        )),
-        None => Status::Ok,
-    };
-    Ok(Ok(record(run, status, measured, observed.wall.as_secs_f64())))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
 
-fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64) -> Run {
-    let secs = |t: Time| t as f64 / SECOND as f64;
-    Run {
-        id: run.id.clone(),
-        key: run.key.clone(),
-        repetition: run.repetition,
-        engine: run.engine.name().into(),
-        workload: run.workload.name(),
-        disorder: run.disorder.clone(),
-        failure: run.failure.name.clone(),
-        rate: run.rate,
-        settings: run.engine.settings(),
-        seed: run.log.seed,
-        watermark_bound_ms: run.workload.bound() as f64 / 1e6,
-        warmup_s: secs(run.warmup),
-        measure_s: secs(run.measure),
-        status,
-        metrics: m.metrics,
-        faults: faults(run),
-        recoveries: m.recoveries,
-        timeline: m.timeline,
-        wall_s,
+    fn suite() -> Suite {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/ci.toml")).unwrap();
+        Suite::parse(Path::new("ci.toml"), &text).unwrap()
     }
-}
 
-/// The run's failures, as scheduled, in seconds of the measured period.
-fn faults(run: &RunSpec) -> Vec<results::Fault> {
-    let s = |t: Time| (t - run.warmup) as f64 / SECOND as f64;
-    let f = &run.failure;
-    let mut out: Vec<results::Fault> = f
-        .crashes
-        .iter()
-        .map(|&t| results::Fault { kind: "crash".into(), from_s: s(t), to_s: s(t) })
-        .collect();
-    if let Some(t) = f.task_failure {
-        out.push(results::Fault { kind: "task-failure".into(), from_s: s(t.at), to_s: s(t.at) });
-    }
-    if let Some(t) = f.straggler {
-        out.push(results::Fault { kind: "straggler".into(), from_s: s(t.from), to_s: s(t.until) });
-    }
-    out
-}
-
-/// The committed results, as the engine wrote them.
-fn write_outputs(path: &Path, emissions: &[Emission]) -> Result<()> {
-    std::fs::create_dir_all(path.parent().expect("under the result directory"))?;
-    let mut text = String::new();
-    for e in emissions {
-        flowmark_core::output::write_result_line(e.emitted, &e.line, &mut text);
-    }
-    Ok(write_atomic(path, text.as_bytes(), None)?)
-}
-
-/// The due-time latency per second, as an HdrHistogram interval log (values in nanoseconds;
-/// timestamps in seconds of log time).
-fn write_hlog(path: &Path, run: &RunSpec, m: &Measured) -> Result<()> {
-    use hdrhistogram::serialization::V2DeflateSerializer;
-    use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
-    std::fs::create_dir_all(path.parent().expect("under the result directory"))?;
-    let mut bytes = Vec::new();
-    let mut serializer = V2DeflateSerializer::new();
-    {
-        let mut b = IntervalLogWriterBuilder::new();
-        b.add_comment(&format!("flowmark {}: due-time latency of run {}", env!("CARGO_PKG_VERSION"), run.id));
-        b.add_comment(
-            "values in nanoseconds; timestamps in seconds from log time 0 (the warm-up starts there)",
-        );
-        b.with_base_time(std::time::UNIX_EPOCH).with_max_value_divisor(1e6);
-        let mut w = b.begin_log_with(&mut bytes, &mut serializer).context("starting the interval log")?;
-        for (from, h) in &m.intervals {
-            let start = std::time::Duration::from_nanos(*from as u64);
-            w.write_histogram(h, start, std::time::Duration::from_secs(1), None)
-                .map_err(|e| anyhow::anyhow!("writing the interval log: {e:?}"))?;
+    #[test]
+    fn a_changed_setting_or_a_tax_leaves_the_keys_alone() {
+        let s = suite();
+        let plain = Selection::default().plan(&s).unwrap();
+        let changed = Selection {
+            set: vec!["dataflow.buffer_timeout=200ms".into()],
+            cpu_tax: Some(0.1),
+            ..Default::default()
+        }
+        .plan(&s)
+        .unwrap();
+        assert_eq!(plain.len(), changed.len());
+        for (a, b) in plain.iter().zip(&changed) {
+            assert_eq!((&a.id, &a.key), (&b.id, &b.key));
+            assert_eq!(b.failure.cpu_tax, Some(flowmark_core::CpuTax { fraction: 0.1 }));
+            if b.engine.name() == "dataflow" {
+                assert_eq!(b.engine.settings()["buffer_timeout"], "200ms");
+            } else {
+                assert_eq!(a.engine, b.engine, "another engine's runs are untouched");
+            }
         }
     }
-    Ok(write_atomic(path, &bytes, None)?)
-}
 
-/// One line about a finished run.
-pub fn summary_line(r: &Run) -> String {
-    let m = &r.metrics;
-    let recovery = r
-        .recoveries
-        .iter()
-        .map(|x| x.total_ms.map_or("did not catch up".into(), |t| format!("recovered in {:.1} s", t / 1e3)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if r.engine == "baseline" {
-        return format!(
-            "{}: {} — {:.2} M events/s single-threaded",
-            r.id,
-            r.status.word(),
-            m.input_rate / 1e6
-        );
+    #[test]
+    fn a_bad_change_or_an_unknown_run_is_named() {
+        let s = suite();
+        let err = |set: &str| {
+            Selection { set: vec![set.into()], ..Default::default() }.plan(&s).unwrap_err().to_string()
+        };
+        assert!(err("storm.x=1").contains("unknown engine `storm`"));
+        assert!(err("dataflow.speed=1").contains("no setting `speed`"));
+        assert!(err("dataflow.buffer_timeout=fast").contains("fast"));
+        assert!(err("buffer_timeout").contains("engine.setting=value"));
+        let only =
+            Selection { only: vec!["nope.0".into()], ..Default::default() }.plan(&s).unwrap_err().to_string();
+        assert!(only.contains("no run or search `nope.0`"), "{only}");
+        let search = s.searches()[0].key.clone();
+        let picked = Selection { only: vec![search.clone()], ..Default::default() };
+        assert!(picked.plan(&s).unwrap().is_empty(), "a search key selects no run…");
+        assert_eq!(picked.searches(&s).unwrap().len(), 1, "… but its search");
     }
-    format!(
-        "{}: {} — in {:.0}/s, due p50 {:.1} ms p99 {:.1} ms max {:.1} ms{}{}",
-        r.id,
-        r.status.word(),
-        m.input_rate,
-        m.due.p50_ms,
-        m.due.p99_ms,
-        m.due.max_ms,
-        if recovery.is_empty() { String::new() } else { format!("; {recovery}") },
-        match &r.status {
-            Status::Ok => String::new(),
-            Status::Incorrect(s) | Status::Failed(s) => format!(" ({s})"),
-        }
-    )
-}
-
-/// A new result directory under `root` for `suite`, named by the time.
-pub fn new_dir(root: &Path, suite: &str) -> PathBuf {
-    root.join(format!("{}-{}", suite, crate::machine::timestamp().replace(':', "")))
 }

@@ -1,144 +1,12 @@
 //! One run, fully specified: what the harness hands an engine process, and what names its
 //! results.
 
-use flowmark_core::time::{Time, human};
-use flowmark_core::{Straggler, TaskFault, TimeDomain};
+pub use crate::engines::EngineSpec;
+use flowmark_core::time::Time;
+use flowmark_core::{CpuTax, Straggler, TaskFault};
 use flowmark_workloads::{LogSpec, WorkloadSpec};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// An engine and its settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "engine", rename_all = "kebab-case")]
-pub enum EngineSpec {
-    /// The continuous dataflow engine.
-    Dataflow {
-        /// Tasks per operator.
-        parallelism: usize,
-        /// Time between checkpoints.
-        #[serde(with = "flowmark_core::time::duration")]
-        checkpoint_interval: Time,
-        /// Longest a partly filled buffer waits before it is sent.
-        #[serde(with = "flowmark_core::time::duration")]
-        buffer_timeout: Time,
-        /// Delivery guarantee of the sink.
-        delivery: flowmark_dataflow::Delivery,
-    },
-    /// The micro-batch engine.
-    Microbatch {
-        /// Tasks per stage.
-        parallelism: usize,
-        /// The batch interval.
-        #[serde(with = "flowmark_core::time::duration")]
-        batch_interval: Time,
-        /// Event-time or processing-time windows.
-        time_domain: TimeDomain,
-        /// Spark's PID back-pressure.
-        backpressure: bool,
-    },
-    /// The single-threaded hand-written loop.
-    Baseline,
-    /// Real Apache Flink (`flowmark_external`).
-    Flink {
-        /// Parallelism of the job.
-        parallelism: usize,
-        /// Time between checkpoints.
-        #[serde(with = "flowmark_core::time::duration")]
-        checkpoint_interval: Time,
-        /// Least time between two watermarks of a source (`pipeline.auto-watermark-interval`).
-        #[serde(with = "flowmark_core::time::duration")]
-        watermark_interval: Time,
-        /// A session cluster's JobManager (`host:port`); a local mini-cluster when absent.
-        cluster: Option<String>,
-        /// The address the cluster reaches the harness's log server at.
-        advertise: String,
-    },
-    /// Real Apache Spark Structured Streaming (`flowmark_external`).
-    Spark {
-        /// Parallelism of the job (`local[n]`, shuffle partitions).
-        parallelism: usize,
-        /// The micro-batch trigger interval.
-        #[serde(with = "flowmark_core::time::duration")]
-        trigger: Time,
-        /// A master URL (`spark://host:port`); `local[parallelism]` when absent.
-        master: Option<String>,
-        /// The address the cluster reaches the harness's log server at.
-        advertise: String,
-    },
-}
-
-impl EngineSpec {
-    /// The engine's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            EngineSpec::Dataflow { .. } => "dataflow",
-            EngineSpec::Microbatch { .. } => "microbatch",
-            EngineSpec::Baseline => "baseline",
-            EngineSpec::Flink { .. } => "flink",
-            EngineSpec::Spark { .. } => "spark",
-        }
-    }
-
-    /// The settings, as names and values for tables.
-    pub fn settings(&self) -> BTreeMap<String, String> {
-        let mut s = BTreeMap::new();
-        match self {
-            EngineSpec::Dataflow { parallelism, checkpoint_interval, buffer_timeout, delivery } => {
-                s.insert("parallelism".into(), parallelism.to_string());
-                s.insert("checkpoint".into(), human(*checkpoint_interval));
-                s.insert("buffer_timeout".into(), human(*buffer_timeout));
-                s.insert(
-                    "delivery".into(),
-                    match delivery {
-                        flowmark_dataflow::Delivery::ExactlyOnce => "exactly-once",
-                        flowmark_dataflow::Delivery::AtLeastOnce => "at-least-once",
-                    }
-                    .into(),
-                );
-            }
-            EngineSpec::Microbatch { parallelism, batch_interval, time_domain, backpressure } => {
-                s.insert("parallelism".into(), parallelism.to_string());
-                s.insert("batch".into(), human(*batch_interval));
-                s.insert(
-                    "time".into(),
-                    match time_domain {
-                        TimeDomain::Event => "event",
-                        TimeDomain::Processing => "processing",
-                    }
-                    .into(),
-                );
-                s.insert("backpressure".into(), backpressure.to_string());
-            }
-            EngineSpec::Baseline => {}
-            EngineSpec::Flink { parallelism, checkpoint_interval, watermark_interval, cluster, .. } => {
-                s.insert("parallelism".into(), parallelism.to_string());
-                s.insert("checkpoint".into(), human(*checkpoint_interval));
-                s.insert("watermark_interval".into(), human(*watermark_interval));
-                s.insert("cluster".into(), cluster.clone().unwrap_or_else(|| "local".into()));
-            }
-            EngineSpec::Spark { parallelism, trigger, master, .. } => {
-                s.insert("parallelism".into(), parallelism.to_string());
-                s.insert("batch".into(), human(*trigger));
-                s.insert("cluster".into(), master.clone().unwrap_or_else(|| "local".into()));
-            }
-        }
-        s
-    }
-
-    /// Whether it is a real engine, run through `flowmark_external`.
-    pub fn is_external(&self) -> bool {
-        matches!(self, EngineSpec::Flink { .. } | EngineSpec::Spark { .. })
-    }
-
-    /// The time domain its windows use.
-    pub fn domain(&self) -> TimeDomain {
-        match self {
-            EngineSpec::Microbatch { time_domain, .. } => *time_domain,
-            _ => TimeDomain::Event,
-        }
-    }
-}
 
 /// A failure scenario, resolved to instants of one run's log time.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -153,6 +21,34 @@ pub struct Injection {
     pub task_failure: Option<TaskFault>,
     /// A task runs slowly.
     pub straggler: Option<Straggler>,
+    /// Extra CPU work in every task (a known slowdown, for validating performance gates).
+    #[serde(default)]
+    pub cpu_tax: Option<CpuTax>,
+}
+
+impl Injection {
+    /// Whether nothing is injected.
+    pub fn is_none(&self) -> bool {
+        self.crashes.is_empty()
+            && self.task_failure.is_none()
+            && self.straggler.is_none()
+            && self.cpu_tax.is_none()
+    }
+}
+
+/// How to search a sustainable rate (see `throughput`).
+#[derive(Clone, Debug)]
+pub struct SearchPlan {
+    /// The first rate tried.
+    pub start: f64,
+    /// Probes in all.
+    pub steps: u32,
+    /// The measured period of a probe.
+    pub probe: Time,
+    /// Its warm-up.
+    pub warmup: Time,
+    /// Fractions of the rate found at which latency is measured.
+    pub fractions: Vec<f64>,
 }
 
 /// One run.
@@ -185,6 +81,34 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// The base run of a sustainable-throughput search: `engine` on `workload` with no
+    /// failure; its rate is set per probe.
+    pub fn search(
+        engine: EngineSpec,
+        workload: WorkloadSpec,
+        log: LogSpec,
+        disorder: &str,
+        warmup: Time,
+        measure: Time,
+    ) -> RunSpec {
+        let key = flowmark_reports::slug(&format!("{}.{}", workload.name(), engine.key()));
+        RunSpec {
+            id: key.clone(),
+            key,
+            repetition: 0,
+            engine,
+            workload,
+            rate: 0.0,
+            log,
+            disorder: disorder.into(),
+            failure: Injection { name: "none".into(), ..Default::default() },
+            warmup,
+            measure,
+            // an engine that cannot keep up takes as long again to drain its backlog
+            timeout: 3 * (warmup + measure) + 30 * flowmark_core::time::SECOND,
+        }
+    }
+
     /// The end of the input, in log time.
     pub fn end(&self) -> Time {
         self.warmup + self.measure

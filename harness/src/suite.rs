@@ -5,30 +5,23 @@
 //! each run repeated, with a warm-up and a measured period. An unknown key, a wrong type or an
 //! impossible value is an error that names the file, the line and the field.
 
-use crate::spec::{EngineSpec, Injection, RunSpec};
-use flowmark_core::time::duration;
-use flowmark_core::{Straggler, TaskFault, Time};
-use flowmark_reports::slug;
-use flowmark_workloads::{Disorder, LogSpec, RateProfile, WorkloadSpec};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-use toml::Spanned;
+pub mod fields;
 
-/// An engine a suite runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EngineName {
-    /// The continuous dataflow engine.
-    Dataflow,
-    /// The micro-batch engine.
-    Microbatch,
-    /// The single-threaded hand-written loop (the COST baseline).
-    Baseline,
-    /// Real Apache Flink.
-    Flink,
-    /// Real Apache Spark Structured Streaming.
-    Spark,
-}
+use crate::engines::dataflow::DataflowTable;
+use crate::engines::flink::FlinkTable;
+use crate::engines::microbatch::MicrobatchTable;
+use crate::engines::spark::SparkTable;
+use crate::engines::{self, EngineSpec, Table, baseline::BaselineTable};
+use crate::spec::{Injection, RunSpec, SearchPlan};
+pub use fields::SuiteError;
+use fields::{Locate, durations, spanned_duration};
+use flowmark_core::time::{duration, human};
+use flowmark_core::{CpuTax, Straggler, TaskFault, Time};
+use flowmark_reports::slug;
+use flowmark_workloads::{Disorder, LogSpec, RateProfile, SplitMix64, WorkloadSpec};
+use serde::Deserialize;
+use std::path::Path;
+use toml::Spanned;
 
 /// A suite file.
 #[derive(Clone, Debug, Deserialize)]
@@ -55,8 +48,8 @@ pub struct Suite {
     pub timeout: Spanned<Time>,
     /// Source partitions of every log.
     pub partitions: Spanned<u32>,
-    /// The engines.
-    pub engines: Spanned<Vec<EngineName>>,
+    /// The engines, by name (`flowmark list`).
+    pub engines: Spanned<Vec<String>>,
     /// Input rates, events per second.
     pub rates: Spanned<Vec<f64>>,
     /// The workloads.
@@ -68,16 +61,19 @@ pub struct Suite {
     pub failures: Vec<Spanned<Failure>>,
     /// Settings of the dataflow engine to try.
     #[serde(default)]
-    pub dataflow: DataflowSettings,
+    pub dataflow: DataflowTable,
     /// Settings of the micro-batch engine to try.
     #[serde(default)]
-    pub microbatch: MicrobatchSettings,
+    pub microbatch: MicrobatchTable,
+    /// The baseline (it has no settings).
+    #[serde(default)]
+    pub baseline: BaselineTable,
     /// Settings of real Apache Flink to try.
     #[serde(default)]
-    pub flink: FlinkSettings,
+    pub flink: FlinkTable,
     /// Settings of real Apache Spark to try.
     #[serde(default)]
-    pub spark: SparkSettings,
+    pub spark: SparkTable,
     /// Sustainable-throughput searches to run after the matrix.
     pub throughput: Option<Spanned<ThroughputSettings>>,
 }
@@ -106,8 +102,8 @@ pub struct ThroughputSettings {
 
 impl ThroughputSettings {
     /// The search plan.
-    pub fn plan(&self) -> crate::throughput::Plan {
-        crate::throughput::Plan {
+    pub fn plan(&self) -> SearchPlan {
+        SearchPlan {
             start: self.start,
             steps: self.steps,
             probe: self.probe,
@@ -118,7 +114,7 @@ impl ThroughputSettings {
 }
 
 fn one() -> Spanned<u32> {
-    Spanned::new(0..0, 1)
+    fields::unplaced(1)
 }
 
 /// A disorder level with a name for the results.
@@ -148,7 +144,7 @@ impl NamedDisorder {
 /// A failure scenario.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
-#[allow(clippy::enum_variant_names)] // "task failure" is the scenario's name in DESIGN.md
+#[allow(clippy::enum_variant_names)] // "task failure" is the scenario's name in suites and docs
 pub enum Failure {
     /// No failure.
     None {
@@ -178,6 +174,14 @@ pub enum Failure {
         #[serde(with = "duration")]
         at: Time,
     },
+    /// Extra CPU work in every task of flowmark's engines: a known slowdown of their
+    /// processing by about `fraction`, to prove a performance gate with (`docs/ci.md`).
+    CpuTax {
+        /// Its name.
+        name: String,
+        /// Extra work as a fraction of the work done (0.1: 10 % more).
+        fraction: f64,
+    },
     /// One task runs slowly for a while.
     Straggler {
         /// Its name.
@@ -194,168 +198,6 @@ pub enum Failure {
     },
 }
 
-/// Dataflow settings; every combination is a configuration.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DataflowSettings {
-    /// Parallelism.
-    pub parallelism: Spanned<Vec<usize>>,
-    /// Checkpoint intervals.
-    #[serde(with = "spanned_durations")]
-    pub checkpoint_interval: Spanned<Vec<Time>>,
-    /// Buffer timeouts.
-    #[serde(with = "spanned_durations")]
-    pub buffer_timeout: Spanned<Vec<Time>>,
-    /// Delivery guarantees.
-    pub delivery: Vec<flowmark_dataflow::Delivery>,
-}
-
-impl Default for DataflowSettings {
-    fn default() -> Self {
-        DataflowSettings {
-            parallelism: Spanned::new(0..0, vec![2]),
-            checkpoint_interval: Spanned::new(0..0, vec![flowmark_core::time::SECOND]),
-            buffer_timeout: Spanned::new(0..0, vec![5 * flowmark_core::time::MILLISECOND]),
-            delivery: vec![flowmark_dataflow::Delivery::ExactlyOnce],
-        }
-    }
-}
-
-/// Micro-batch settings; every combination is a configuration.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MicrobatchSettings {
-    /// Parallelism.
-    pub parallelism: Spanned<Vec<usize>>,
-    /// Batch intervals.
-    #[serde(with = "spanned_durations")]
-    pub batch_interval: Spanned<Vec<Time>>,
-    /// Time domains.
-    pub time_domain: Vec<flowmark_core::TimeDomain>,
-    /// Back-pressure on or off.
-    pub backpressure: Vec<bool>,
-}
-
-impl Default for MicrobatchSettings {
-    fn default() -> Self {
-        MicrobatchSettings {
-            parallelism: Spanned::new(0..0, vec![2]),
-            batch_interval: Spanned::new(0..0, vec![flowmark_core::time::SECOND]),
-            time_domain: vec![flowmark_core::TimeDomain::Event],
-            backpressure: vec![false],
-        }
-    }
-}
-
-/// Real Flink's settings; every combination is a configuration.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FlinkSettings {
-    /// Parallelism.
-    pub parallelism: Spanned<Vec<usize>>,
-    /// Checkpoint intervals.
-    #[serde(with = "spanned_durations")]
-    pub checkpoint_interval: Spanned<Vec<Time>>,
-    /// Least times between two watermarks of a source (`pipeline.auto-watermark-interval`).
-    #[serde(with = "spanned_durations")]
-    pub watermark_interval: Spanned<Vec<Time>>,
-    /// A session cluster's JobManager, `host:port`; a local mini-cluster when absent.
-    pub cluster: Option<Spanned<String>>,
-    /// The address the cluster reaches the harness's log server at.
-    pub advertise: String,
-}
-
-impl Default for FlinkSettings {
-    fn default() -> Self {
-        FlinkSettings {
-            parallelism: Spanned::new(0..0, vec![2]),
-            checkpoint_interval: Spanned::new(0..0, vec![flowmark_core::time::SECOND]),
-            watermark_interval: Spanned::new(0..0, vec![200 * flowmark_core::time::MILLISECOND]),
-            cluster: None,
-            advertise: "127.0.0.1".into(),
-        }
-    }
-}
-
-/// Real Spark's settings; every combination is a configuration.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SparkSettings {
-    /// Parallelism.
-    pub parallelism: Spanned<Vec<usize>>,
-    /// Micro-batch trigger intervals.
-    #[serde(with = "spanned_durations")]
-    pub trigger: Spanned<Vec<Time>>,
-    /// A master URL, `spark://host:port`; `local[parallelism]` when absent.
-    pub master: Option<Spanned<String>>,
-    /// The address the cluster reaches the harness's log server at.
-    pub advertise: String,
-}
-
-impl Default for SparkSettings {
-    fn default() -> Self {
-        SparkSettings {
-            parallelism: Spanned::new(0..0, vec![2]),
-            trigger: Spanned::new(0..0, vec![flowmark_core::time::SECOND]),
-            master: None,
-            advertise: "127.0.0.1".into(),
-        }
-    }
-}
-
-mod spanned_duration {
-    use flowmark_core::Time;
-    use serde::{Deserialize, Deserializer};
-    use toml::Spanned;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Time>, D::Error> {
-        #[derive(Deserialize)]
-        struct W(#[serde(with = "flowmark_core::time::duration")] Time);
-        let s = Spanned::<W>::deserialize(d)?;
-        Ok(Spanned::new(s.span(), s.into_inner().0))
-    }
-}
-
-mod durations {
-    use flowmark_core::Time;
-    use serde::{Deserialize, Deserializer};
-
-    #[derive(Deserialize)]
-    pub struct W(#[serde(with = "flowmark_core::time::duration")] pub Time);
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Time>, D::Error> {
-        Ok(Vec::<W>::deserialize(d)?.into_iter().map(|w| w.0).collect())
-    }
-}
-
-mod spanned_durations {
-    use super::durations::W;
-    use flowmark_core::Time;
-    use serde::{Deserialize, Deserializer};
-    use toml::Spanned;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Vec<Time>>, D::Error> {
-        let s = Spanned::<Vec<W>>::deserialize(d)?;
-        Ok(Spanned::new(s.span(), s.into_inner().into_iter().map(|w| w.0).collect()))
-    }
-}
-
-/// A suite file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
-pub struct SuiteError {
-    /// The file.
-    pub file: PathBuf,
-    /// The line (1-based).
-    pub line: usize,
-    /// What is wrong, naming the field.
-    pub message: String,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
 impl Suite {
     /// Reads and checks a suite file.
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
@@ -369,158 +211,159 @@ impl Suite {
 
     /// Parses and checks a suite from text (`path` names it in errors).
     pub fn parse(path: &Path, text: &str) -> Result<Suite, SuiteError> {
-        let at = |span: std::ops::Range<usize>, message: String| SuiteError {
-            file: path.to_path_buf(),
-            line: line_of(text, span.start),
-            message,
-        };
+        let at = Locate::new(path, text);
         let suite: Suite = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(0, |s| line_of(text, s.start));
-            at(0..0, e.message().to_string()).with_line(line)
+            let mut error = at.at(0..0, e.message());
+            error.line = e.span().map_or(0, |s| at.line(s.start));
+            error
         })?;
-        let positive = |name: &str, v: &Spanned<Time>| {
-            if *v.get_ref() > 0 { Ok(()) } else { Err(at(v.span(), format!("`{name}` must be positive"))) }
-        };
-        positive("measure", &suite.measure)?;
-        positive("timeout", &suite.timeout)?;
-        if let Some(t) = &suite.throughput {
-            let s = t.get_ref();
-            let bad = |m: String| Err(at(t.span(), format!("[throughput]: {m}")));
-            if !(s.start.is_finite() && s.start > 0.0) || s.steps == 0 || s.probe <= 0 || s.warmup < 0 {
-                return bad("`start`, `steps` and `probe` must be positive, `warmup` zero or more".into());
-            }
-            if let Some(f) = s.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
-                return bad(format!("`fractions` must lie in (0, 1], got {f}"));
-            }
-            // a micro-batch engine's backlog is a saw-tooth over the batch interval: a probe
-            // shorter than a few intervals cannot tell it from growth
-            let longest = suite.microbatch.batch_interval.get_ref().iter().max().copied().unwrap_or(0);
-            if suite.engines.get_ref().contains(&EngineName::Microbatch)
-                && (s.probe < 3 * longest || s.warmup < longest)
-            {
-                return bad(format!(
-                    "`probe` must be at least 3 batch intervals and `warmup` at least one ({}), got {} and {}",
-                    flowmark_core::time::human(longest),
-                    flowmark_core::time::human(s.probe),
-                    flowmark_core::time::human(s.warmup)
-                ));
-            }
-            let names: Vec<String> = suite.workloads.iter().map(|w| w.get_ref().name()).collect();
-            if let Some(w) = s.workloads.iter().find(|w| !names.contains(w)) {
-                return bad(format!("workload `{w}` is not one of the suite's: {}", names.join(", ")));
-            }
+        suite.check_run(&at)?;
+        suite.check_matrix(&at)?;
+        for (_, table) in suite.tables() {
+            table.check(&at)?;
         }
-        if *suite.warmup.get_ref() < 0 {
-            return Err(at(suite.warmup.span(), "`warmup` must be zero or more".into()));
-        }
-        if *suite.timeout.get_ref() <= suite.warmup.get_ref() + suite.measure.get_ref() {
-            return Err(at(
-                suite.timeout.span(),
-                "`timeout` must be longer than `warmup` plus `measure`".into(),
-            ));
-        }
-        if *suite.repetitions.get_ref() == 0 {
-            return Err(at(suite.repetitions.span(), "`repetitions` must be at least 1".into()));
-        }
-        if *suite.partitions.get_ref() == 0 {
-            return Err(at(suite.partitions.span(), "`partitions` must be at least 1".into()));
-        }
-        if suite.engines.get_ref().is_empty() {
-            return Err(at(suite.engines.span(), "`engines` names no engine".into()));
-        }
-        if let Some(r) = suite.rates.get_ref().iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-            return Err(at(
-                suite.rates.span(),
-                format!("`rates` must be positive events per second, got {r}"),
-            ));
-        }
-        if suite.rates.get_ref().is_empty() || suite.workloads.is_empty() || suite.disorder.is_empty() {
-            return Err(at(
-                0..0,
-                "a suite needs at least one rate, one `[[workloads]]` and one `[[disorder]]`".into(),
-            ));
-        }
-        for d in &suite.disorder {
-            d.get_ref()
-                .disorder()
-                .validate()
-                .map_err(|e| at(d.span(), format!("disorder `{}`: {e}", d.get_ref().name)))?;
-        }
-        suite.check_real_engines(&at)?;
-        for p in [
-            &suite.dataflow.parallelism,
-            &suite.microbatch.parallelism,
-            &suite.flink.parallelism,
-            &suite.spark.parallelism,
-        ] {
-            if p.get_ref().is_empty() || p.get_ref().contains(&0) {
-                return Err(at(p.span(), "`parallelism` must list values of at least 1".into()));
-            }
-        }
-        for d in [
-            &suite.dataflow.checkpoint_interval,
-            &suite.microbatch.batch_interval,
-            &suite.flink.checkpoint_interval,
-            &suite.spark.trigger,
-        ] {
-            if d.get_ref().iter().any(|t| *t <= 0) {
-                return Err(at(d.span(), "intervals must be positive".into()));
-            }
-        }
+        suite.check_refusals(&at)?;
+        suite.check_search(&at)?;
         Ok(suite)
     }
 
-    /// What the real engines cannot run: workloads without a JVM job, faults inside the engine,
-    /// crashes of a job on a cluster (the harness kills only its own processes).
-    fn check_real_engines(
-        &self,
-        at: &impl Fn(std::ops::Range<usize>, String) -> SuiteError,
-    ) -> Result<(), SuiteError> {
+    /// Every engine's table, by the engine's name.
+    fn tables(&self) -> [(&'static str, &dyn Table); 5] {
+        [
+            (engines::dataflow::REGISTERED.name, &self.dataflow),
+            (engines::microbatch::REGISTERED.name, &self.microbatch),
+            (engines::baseline::REGISTERED.name, &self.baseline),
+            (engines::flink::REGISTERED.name, &self.flink),
+            (engines::spark::REGISTERED.name, &self.spark),
+        ]
+    }
+
+    /// The times, repetitions and partitions of every run.
+    fn check_run(&self, at: &Locate) -> Result<(), SuiteError> {
+        for (name, v) in [("measure", &self.measure), ("timeout", &self.timeout)] {
+            if *v.get_ref() <= 0 {
+                return Err(at.at(v.span(), format!("`{name}` must be positive")));
+            }
+        }
+        if *self.warmup.get_ref() < 0 {
+            return Err(at.at(self.warmup.span(), "`warmup` must be zero or more"));
+        }
+        if *self.timeout.get_ref() <= self.warmup.get_ref() + self.measure.get_ref() {
+            return Err(at.at(self.timeout.span(), "`timeout` must be longer than `warmup` plus `measure`"));
+        }
+        if *self.repetitions.get_ref() == 0 {
+            return Err(at.at(self.repetitions.span(), "`repetitions` must be at least 1"));
+        }
+        if *self.partitions.get_ref() == 0 {
+            return Err(at.at(self.partitions.span(), "`partitions` must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The engines, rates, workloads and disorder levels.
+    fn check_matrix(&self, at: &Locate) -> Result<(), SuiteError> {
         let engines = self.engines.get_ref();
-        let real: Vec<&str> = engines
-            .iter()
-            .filter_map(|e| match e {
-                EngineName::Flink => Some("flink"),
-                EngineName::Spark => Some("spark"),
-                _ => None,
-            })
-            .collect();
-        if real.is_empty() {
-            return Ok(());
+        if engines.is_empty() {
+            return Err(at.at(self.engines.span(), "`engines` names no engine"));
         }
-        for w in &self.workloads {
-            if let Err(e) = crate::external::job_args(w.get_ref()) {
-                return Err(at(
-                    w.span(),
-                    format!("{} cannot run on {}: {e}", w.get_ref().name(), real.join(", ")),
-                ));
-            }
+        if let Some(e) = engines.iter().find(|e| engines::named(e).is_none()) {
+            return Err(at.at(
+                self.engines.span(),
+                format!("unknown engine `{e}` in `engines`; the engines are: {}", engines::names()),
+            ));
         }
-        let remote = (engines.contains(&EngineName::Flink) && self.flink.cluster.is_some())
-            || (engines.contains(&EngineName::Spark) && self.spark.master.is_some());
+        if let Some(r) = self.rates.get_ref().iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+            return Err(
+                at.at(self.rates.span(), format!("`rates` must be positive events per second, got {r}"))
+            );
+        }
+        if self.rates.get_ref().is_empty() || self.workloads.is_empty() || self.disorder.is_empty() {
+            return Err(
+                at.at(0..0, "a suite needs at least one rate, one `[[workloads]]` and one `[[disorder]]`")
+            );
+        }
+        for d in &self.disorder {
+            d.get_ref()
+                .disorder()
+                .validate()
+                .map_err(|e| at.at(d.span(), format!("disorder `{}`: {e}", d.get_ref().name)))?;
+        }
         for f in &self.failures {
-            let bad = match f.get_ref() {
-                Failure::TaskFailure { .. } | Failure::Straggler { .. } => {
-                    Some("task failures and stragglers are injected inside flowmark's own engines only")
-                }
-                Failure::Crash { .. } if remote => {
-                    Some("a crash kills the harness's own processes, not a job on a cluster")
-                }
-                _ => None,
-            };
-            if let Some(why) = bad {
-                return Err(at(
+            if let Failure::CpuTax { name, fraction } = f.get_ref()
+                && !(fraction.is_finite() && (0.0..=10.0).contains(fraction))
+            {
+                return Err(at.at(
                     f.span(),
-                    format!("failure `{}` cannot run on {}: {why}", f.get_ref().name(), real.join(", ")),
+                    format!("failure `{name}`: `fraction` must lie in [0, 10], got {fraction}"),
                 ));
             }
         }
-        for (name, v) in [("flink.cluster", &self.flink.cluster), ("spark.master", &self.spark.master)] {
-            if let Some(v) = v
-                && v.get_ref().trim().is_empty()
-            {
-                return Err(at(v.span(), format!("`{name}` is empty")));
+        Ok(())
+    }
+
+    /// What an engine cannot run — a workload it has no job for, a failure it cannot take —
+    /// refuses the suite, at the workload's or the failure's entry.
+    fn check_refusals(&self, at: &Locate) -> Result<(), SuiteError> {
+        let configurations = self.configurations();
+        let refusal = |workload: &WorkloadSpec, failure: &Injection| {
+            let mut names: Vec<&str> = Vec::new();
+            let mut reason = None;
+            for engine in &configurations {
+                if let Some(why) = engine.engine().refuses(workload, failure) {
+                    if !names.contains(&engine.name()) {
+                        names.push(engine.name());
+                    }
+                    reason.get_or_insert(why);
+                }
             }
+            reason.map(|why| (names.join(", "), why))
+        };
+        let none = Injection::default();
+        for w in &self.workloads {
+            if let Some((names, why)) = refusal(w.get_ref(), &none) {
+                return Err(at.at(w.span(), format!("{} cannot run on {names}: {why}", w.get_ref().name())));
+            }
+        }
+        let (warmup, measure) = (*self.warmup.get_ref(), *self.measure.get_ref());
+        for f in &self.failures {
+            let injection = f.get_ref().resolve("check", self.seed, warmup, measure);
+            for w in &self.workloads {
+                if let Some((names, why)) = refusal(w.get_ref(), &injection) {
+                    return Err(at.at(
+                        f.span(),
+                        format!("failure `{}` cannot run on {names}: {why}", f.get_ref().name()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The sustainable-throughput search's settings.
+    fn check_search(&self, at: &Locate) -> Result<(), SuiteError> {
+        let Some(t) = &self.throughput else { return Ok(()) };
+        let s = t.get_ref();
+        let bad = |m: String| Err(at.at(t.span(), format!("[throughput]: {m}")));
+        if !(s.start.is_finite() && s.start > 0.0) || s.steps == 0 || s.probe <= 0 || s.warmup < 0 {
+            return bad("`start`, `steps` and `probe` must be positive, `warmup` zero or more".into());
+        }
+        if let Some(f) = s.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
+            return bad(format!("`fractions` must lie in (0, 1], got {f}"));
+        }
+        // a micro-batch engine's backlog is a saw-tooth over the batch interval: a probe
+        // shorter than a few intervals cannot tell it from growth
+        let longest = self.configurations().iter().map(|e| e.engine().batch_interval()).max().unwrap_or(0);
+        if s.probe < 3 * longest || s.warmup < longest {
+            return bad(format!(
+                "`probe` must be at least 3 batch intervals and `warmup` at least one ({}), got {} and {}",
+                human(longest),
+                human(s.probe),
+                human(s.warmup)
+            ));
+        }
+        let names: Vec<String> = self.workloads.iter().map(|w| w.get_ref().name()).collect();
+        if let Some(w) = s.workloads.iter().find(|w| !names.contains(w)) {
+            return bad(format!("workload `{w}` is not one of the suite's: {}", names.join(", ")));
         }
         Ok(())
     }
@@ -535,53 +378,37 @@ impl Suite {
             self.failures.iter().map(|f| f.get_ref()).collect()
         };
         let (warmup, measure) = (*self.warmup.get_ref(), *self.measure.get_ref());
+        let configurations = self.configurations();
         let mut plan = Vec::new();
         for repetition in 0..*self.repetitions.get_ref() {
-            for workload in &self.workloads {
-                let workload = workload.get_ref();
-                for &rate in self.rates.get_ref() {
-                    for disorder in &self.disorder {
-                        let disorder = disorder.get_ref();
-                        let log = LogSpec {
-                            seed: self.seed,
-                            partitions: *self.partitions.get_ref(),
-                            rate: RateProfile::constant(rate),
-                            disorder: disorder.disorder(),
-                        };
-                        for failure in &failures {
-                            for engine in self.engine_specs() {
-                                let baseline = engine == EngineSpec::Baseline;
-                                if baseline
-                                    && (!matches!(failure, Failure::None { .. }) || !workload.has_baseline())
-                                {
-                                    continue;
-                                }
-                                let mut key = format!(
-                                    "{}.{}.{}.{}.{}",
-                                    workload.name(),
-                                    engine.name(),
-                                    engine.settings().values().cloned().collect::<Vec<_>>().join("-"),
-                                    rate,
-                                    disorder.name,
-                                );
-                                key = slug(&format!("{key}.{}", failure.name()));
-                                let injection = failure.resolve(&key, self.seed, warmup, measure);
-                                plan.push(RunSpec {
-                                    id: format!("{key}.{repetition}"),
-                                    key,
-                                    repetition,
-                                    engine: engine.clone(),
-                                    workload: workload.clone(),
-                                    log: log.clone(),
-                                    rate,
-                                    disorder: disorder.name.clone(),
-                                    failure: injection,
-                                    warmup,
-                                    measure,
-                                    timeout: *self.timeout.get_ref(),
-                                });
-                            }
+            for (workload, rate, disorder, log) in self.logs() {
+                for failure in &failures {
+                    for engine in &configurations {
+                        let key = slug(&format!(
+                            "{}.{}.{rate}.{}.{}",
+                            workload.name(),
+                            engine.key(),
+                            disorder.name,
+                            failure.name()
+                        ));
+                        let injection = failure.resolve(&key, self.seed, warmup, measure);
+                        if engine.engine().skips(workload, &injection) {
+                            continue;
                         }
+                        plan.push(RunSpec {
+                            id: format!("{key}.{repetition}"),
+                            key,
+                            repetition,
+                            engine: engine.clone(),
+                            workload: workload.clone(),
+                            log: log.clone(),
+                            rate,
+                            disorder: disorder.name.clone(),
+                            failure: injection,
+                            warmup,
+                            measure,
+                            timeout: *self.timeout.get_ref(),
+                        });
                     }
                 }
             }
@@ -589,103 +416,58 @@ impl Suite {
         plan
     }
 
-    /// The sustainable-throughput searches: a base run (its rate set per probe) per engine
-    /// configuration and named workload.
-    pub fn searches(&self) -> Vec<RunSpec> {
-        let Some(t) = &self.throughput else { return Vec::new() };
-        let disorder = self.disorder[0].get_ref();
+    /// Every workload × rate × disorder level, with its log.
+    fn logs(&self) -> Vec<(&WorkloadSpec, f64, &NamedDisorder, LogSpec)> {
         let mut out = Vec::new();
-        for name in &t.get_ref().workloads {
-            let Some(workload) = self.workloads.iter().map(|w| w.get_ref()).find(|w| &w.name() == name)
-            else {
-                continue;
-            };
-            for engine in self.engine_specs().into_iter().filter(|e| *e != EngineSpec::Baseline) {
-                let log = LogSpec {
-                    seed: self.seed,
-                    partitions: *self.partitions.get_ref(),
-                    rate: RateProfile::constant(1.0),
-                    disorder: disorder.disorder(),
-                };
-                let (w, m) = (t.get_ref().warmup, t.get_ref().probe);
-                out.push(crate::throughput::base_run(engine, workload.clone(), log, &disorder.name, w, m));
+        for workload in &self.workloads {
+            for &rate in self.rates.get_ref() {
+                for disorder in &self.disorder {
+                    let log = self.log(rate, disorder.get_ref());
+                    out.push((workload.get_ref(), rate, disorder.get_ref(), log));
+                }
             }
         }
         out
     }
 
-    /// Every engine configuration the suite names.
-    fn engine_specs(&self) -> Vec<EngineSpec> {
+    fn log(&self, rate: f64, disorder: &NamedDisorder) -> LogSpec {
+        LogSpec {
+            seed: self.seed,
+            partitions: *self.partitions.get_ref(),
+            rate: RateProfile::constant(rate),
+            disorder: disorder.disorder(),
+        }
+    }
+
+    /// The sustainable-throughput searches: a base run (its rate set per probe) per engine
+    /// configuration that has a sustainable rate and named workload.
+    pub fn searches(&self) -> Vec<RunSpec> {
+        let Some(t) = &self.throughput else { return Vec::new() };
+        let t = t.get_ref();
+        let disorder = self.disorder[0].get_ref();
         let mut out = Vec::new();
-        for engine in self.engines.get_ref() {
-            match engine {
-                EngineName::Dataflow => {
-                    let s = &self.dataflow;
-                    for &parallelism in s.parallelism.get_ref() {
-                        for &checkpoint_interval in s.checkpoint_interval.get_ref() {
-                            for &buffer_timeout in s.buffer_timeout.get_ref() {
-                                for &delivery in &s.delivery {
-                                    out.push(EngineSpec::Dataflow {
-                                        parallelism,
-                                        checkpoint_interval,
-                                        buffer_timeout,
-                                        delivery,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-                EngineName::Microbatch => {
-                    let s = &self.microbatch;
-                    for &parallelism in s.parallelism.get_ref() {
-                        for &batch_interval in s.batch_interval.get_ref() {
-                            for &time_domain in &s.time_domain {
-                                for &backpressure in &s.backpressure {
-                                    out.push(EngineSpec::Microbatch {
-                                        parallelism,
-                                        batch_interval,
-                                        time_domain,
-                                        backpressure,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-                EngineName::Baseline => out.push(EngineSpec::Baseline),
-                EngineName::Flink => {
-                    let s = &self.flink;
-                    for &parallelism in s.parallelism.get_ref() {
-                        for &checkpoint_interval in s.checkpoint_interval.get_ref() {
-                            for &watermark_interval in s.watermark_interval.get_ref() {
-                                out.push(EngineSpec::Flink {
-                                    parallelism,
-                                    checkpoint_interval,
-                                    watermark_interval,
-                                    cluster: s.cluster.as_ref().map(|c| c.get_ref().clone()),
-                                    advertise: s.advertise.clone(),
-                                });
-                            }
-                        }
-                    }
-                }
-                EngineName::Spark => {
-                    let s = &self.spark;
-                    for &parallelism in s.parallelism.get_ref() {
-                        for &trigger in s.trigger.get_ref() {
-                            out.push(EngineSpec::Spark {
-                                parallelism,
-                                trigger,
-                                master: s.master.as_ref().map(|m| m.get_ref().clone()),
-                                advertise: s.advertise.clone(),
-                            });
-                        }
-                    }
-                }
+        for name in &t.workloads {
+            let Some(workload) = self.workloads.iter().map(|w| w.get_ref()).find(|w| &w.name() == name)
+            else {
+                continue;
+            };
+            for engine in self.configurations().into_iter().filter(|e| !e.engine().is_baseline()) {
+                let log = self.log(1.0, disorder);
+                out.push(RunSpec::search(engine, workload.clone(), log, &disorder.name, t.warmup, t.probe));
             }
         }
         out
+    }
+
+    /// Every engine configuration the suite names, engine by engine in the suite's order.
+    fn configurations(&self) -> Vec<EngineSpec> {
+        let tables = self.tables();
+        self.engines
+            .get_ref()
+            .iter()
+            .filter_map(|name| tables.iter().find(|(n, _)| n == name))
+            .flat_map(|(_, table)| table.configurations())
+            .collect()
     }
 
     /// How many runs the suite makes.
@@ -701,6 +483,7 @@ impl Failure {
             Failure::None { name }
             | Failure::Crash { name, .. }
             | Failure::TaskFailure { name, .. }
+            | Failure::CpuTax { name, .. }
             | Failure::Straggler { name, .. } => name,
         }
     }
@@ -715,15 +498,10 @@ impl Failure {
             Failure::None { .. } => {}
             Failure::Crash { at, random, detection, .. } => {
                 out.crashes = at.iter().map(|t| warmup + t).collect();
-                let mut state = seed ^ flowmark_core::key_hash(&key.to_string());
+                // uniform instants in the measured period's middle 80 %
+                let mut rng = SplitMix64::from_state(seed ^ flowmark_core::key_hash(&key.to_string()));
                 for _ in 0..*random {
-                    // SplitMix64 step: a uniform instant in the measured period's middle 80 %
-                    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                    let mut z = state;
-                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                    z ^= z >> 31;
-                    let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+                    let u = rng.next_f64();
                     out.crashes.push(warmup + measure / 10 + (u * measure as f64 * 0.8) as Time);
                 }
                 out.crashes.sort_unstable();
@@ -732,6 +510,7 @@ impl Failure {
             Failure::TaskFailure { at, .. } => {
                 out.task_failure = Some(TaskFault { stage, task, at: warmup + at });
             }
+            Failure::CpuTax { fraction, .. } => out.cpu_tax = Some(CpuTax { fraction: *fraction }),
             Failure::Straggler { at, length, delay, .. } => {
                 out.straggler = Some(Straggler {
                     stage,
@@ -746,16 +525,10 @@ impl Failure {
     }
 }
 
-impl SuiteError {
-    fn with_line(mut self, line: usize) -> Self {
-        self.line = line;
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engines::flink::Flink;
 
     fn parse(text: &str) -> Result<Suite, SuiteError> {
         Suite::parse(Path::new("suites/test.toml"), text)
@@ -810,6 +583,33 @@ parallelism = [1, 2]
             let suite = Suite::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(suite.runs() > 0, "{}", path.display());
         }
+    }
+
+    #[test]
+    fn every_registered_engine_has_a_table_whose_defaults_make_its_default_configuration() {
+        let s = parse(GOOD).unwrap();
+        let tables = s.tables();
+        assert_eq!(tables.len(), engines::REGISTRY.len());
+        for e in engines::REGISTRY {
+            let (_, table) =
+                tables.iter().find(|(n, _)| *n == e.name).unwrap_or_else(|| panic!("{}", e.name));
+            if e.name != "dataflow" {
+                // GOOD sets [dataflow]; every other table is its default
+                assert_eq!(table.configurations()[0], (e.default)(), "{}", e.name);
+            }
+            assert_eq!((e.default)().name(), e.name);
+        }
+    }
+
+    #[test]
+    fn an_unknown_engine_is_named_with_the_known_ones() {
+        let e = parse(&GOOD.replace(r#""baseline"]"#, r#""storm"]"#)).unwrap_err();
+        assert_eq!(e.line, 8, "{e}");
+        assert!(
+            e.message.contains("`storm`")
+                && e.message.contains("dataflow, microbatch, baseline, flink, spark"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -876,7 +676,7 @@ parallelism = [1, 2]
         assert_eq!(plan.len(), 24);
         assert!(plan.iter().any(|r| matches!(
             &r.engine,
-            EngineSpec::Flink { checkpoint_interval, cluster: None, .. } if *checkpoint_interval == 5 * flowmark_core::time::SECOND
+            EngineSpec::Flink(Flink { checkpoint_interval, cluster: None, .. }) if *checkpoint_interval == 5 * flowmark_core::time::SECOND
         )));
         assert!(plan.iter().any(|r| r.engine.name() == "spark" && r.engine.settings()["batch"] == "500ms"));
 

@@ -9,15 +9,15 @@
 //! backlog in its last second is within [`GROWTH`] of that in its first. Then latency is
 //! measured, and checked against the reference, at fractions of the rate found.
 
-use crate::execute::{self, Interrupted};
+use crate::engines::{self, SearchSettings};
 use crate::measure::Timeline;
+use crate::observe::{self, Interrupted, Observed, SAMPLE_EVERY};
+use crate::pipeline;
 use crate::progress::Progress;
-use crate::runner;
-use crate::spec::{EngineSpec, Injection, RunSpec};
+use crate::spec::{Injection, RunSpec, SearchPlan};
 use anyhow::{Result, bail};
-use flowmark_core::TimeDomain;
 use flowmark_core::time::{self, MILLISECOND, SECOND, Time};
-use flowmark_reports::results::{Probe, ResultSet, Search};
+use flowmark_reports::results::{Probe, ResultSet, Search, Status};
 use flowmark_reports::slug;
 use flowmark_workloads::{Disorder, LogSpec, RateProfile, WorkloadSpec};
 use std::path::{Path, PathBuf};
@@ -29,21 +29,6 @@ pub const BOUND: Time = SECOND;
 
 /// How much the backlog may grow from the first to the last second of a probe.
 pub const GROWTH: Time = 250 * MILLISECOND;
-
-/// How to search.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    /// The first rate tried.
-    pub start: f64,
-    /// Probes in all.
-    pub steps: u32,
-    /// The measured period of a probe.
-    pub probe: Time,
-    /// Its warm-up.
-    pub warmup: Time,
-    /// Fractions of the rate found at which latency is measured.
-    pub fractions: Vec<f64>,
-}
 
 /// `flowmark throughput`'s arguments.
 #[derive(clap::Args)]
@@ -94,87 +79,18 @@ pub struct Args {
 
 /// Runs `flowmark throughput`.
 pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
-    let Some(workload) = WorkloadSpec::catalog().into_iter().find(|w| w.name() == args.workload) else {
-        let names: Vec<String> = WorkloadSpec::catalog().iter().map(|w| w.name()).collect();
-        bail!("unknown workload `{}`; the workloads are: {}", args.workload, names.join(", "));
-    };
-    let engine = match args.engine.as_str() {
-        "dataflow" => EngineSpec::Dataflow {
-            parallelism: args.parallelism,
-            checkpoint_interval: args.checkpoint,
-            buffer_timeout: 5 * MILLISECOND,
-            delivery: Default::default(),
-        },
-        "microbatch" => EngineSpec::Microbatch {
-            parallelism: args.parallelism,
-            batch_interval: args.batch,
-            time_domain: TimeDomain::Event,
-            backpressure: false,
-        },
-        "flink" => EngineSpec::Flink {
-            parallelism: args.parallelism,
-            checkpoint_interval: args.checkpoint,
-            watermark_interval: 200 * MILLISECOND,
-            cluster: None,
-            advertise: "127.0.0.1".into(),
-        },
-        "spark" => EngineSpec::Spark {
-            parallelism: args.parallelism,
-            trigger: args.batch,
-            master: None,
-            advertise: "127.0.0.1".into(),
-        },
-        other => bail!("--engine must be dataflow, microbatch, flink or spark, got `{other}`"),
-    };
-    if engine.is_external() {
-        crate::external::job_args(&workload).map_err(|e| anyhow::anyhow!("{}: {e}", args.workload))?;
-        crate::external::prepare(&engine)?;
-    }
-    if args.parallelism == 0 || args.batch <= 0 || args.checkpoint <= 0 || args.probe <= 0 || args.warmup < 0
-    {
-        bail!("--parallelism, --batch, --checkpoint and --probe must be positive, --warmup zero or more");
-    }
-    if matches!(engine, EngineSpec::Microbatch { .. } | EngineSpec::Spark { .. })
-        && (args.probe < 3 * args.batch || args.warmup < args.batch)
-    {
-        bail!(
-            "a micro-batch probe must span at least 3 batch intervals (--probe) after a warm-up of one (--warmup)"
-        );
-    }
-    if !(args.start.is_finite() && args.start > 0.0) || args.steps == 0 {
-        bail!("--start must be a positive rate and --steps at least 1");
-    }
-    if let Some(f) = args.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
-        bail!("--fractions must lie in (0, 1], got {f}");
-    }
-    let log = LogSpec {
-        seed: args.seed,
-        partitions: args.partitions,
-        rate: RateProfile::constant(args.start),
-        disorder: Disorder::uniform(args.disorder),
-    };
-    log.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let base = base_run(engine, workload, log, "uniform", args.warmup, args.probe);
-    let plan = Plan {
+    let base = args.base_run()?;
+    base.engine.engine().prepare()?;
+    let plan = SearchPlan {
         start: args.start,
         steps: args.steps,
         probe: args.probe,
         warmup: args.warmup,
         fractions: args.fractions.clone(),
     };
-    let dir = runner::new_dir(&args.out, &format!("throughput-{}-{}", args.engine, args.workload));
-    let manifest = flowmark_reports::results::Manifest {
-        suite: format!("throughput-{}-{}", args.engine, args.workload),
-        suite_file: String::new(),
-        suite_text: String::new(),
-        seed: args.seed,
-        planned_runs: args.fractions.len(),
-        started: crate::machine::timestamp(),
-        revision: crate::machine::revision(),
-        machine: crate::machine::machine(),
-        versions: crate::machine::versions(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-    };
+    let name = format!("throughput-{}-{}", args.engine, args.workload);
+    let dir = crate::machine::new_dir(&args.out, &name);
+    let manifest = crate::machine::manifest(&name, "", "", args.seed, args.fractions.len());
     ResultSet::write_manifest(&dir, &manifest)?;
     println!(
         "flowmark: sustainable throughput of {} on {}, into {}",
@@ -197,41 +113,60 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
         ),
     }
     for r in &set.runs {
-        println!("  {}", runner::summary_line(r));
+        println!("  {}", flowmark_reports::metrics::summary_line(r));
     }
-    let ok = set.runs.iter().all(|r| r.status == flowmark_reports::results::Status::Ok);
+    let ok = set.runs.iter().all(|r| r.status == Status::Ok);
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// A run of `engine` on `workload` with no failure; its rate is set per probe.
-pub fn base_run(
-    engine: EngineSpec,
-    workload: WorkloadSpec,
-    log: LogSpec,
-    disorder: &str,
-    warmup: Time,
-    measure: Time,
-) -> RunSpec {
-    let key = slug(&format!(
-        "{}.{}.{}",
-        workload.name(),
-        engine.name(),
-        engine.settings().values().cloned().collect::<Vec<_>>().join("-")
-    ));
-    RunSpec {
-        id: key.clone(),
-        key,
-        repetition: 0,
-        engine,
-        workload,
-        rate: 0.0,
-        log,
-        disorder: disorder.into(),
-        failure: Injection { name: "none".into(), ..Default::default() },
-        warmup,
-        measure,
-        // an engine that cannot keep up takes as long again to drain its backlog
-        timeout: 3 * (warmup + measure) + 30 * SECOND,
+impl Args {
+    /// The search's base run, from the arguments, checked.
+    fn base_run(&self) -> Result<RunSpec> {
+        let Some(workload) = WorkloadSpec::catalog().into_iter().find(|w| w.name() == self.workload) else {
+            let names: Vec<String> = WorkloadSpec::catalog().iter().map(|w| w.name()).collect();
+            bail!("unknown workload `{}`; the workloads are: {}", self.workload, names.join(", "));
+        };
+        let searchable: Vec<&str> =
+            engines::REGISTRY.iter().filter(|r| r.searched.is_some()).map(|r| r.name).collect();
+        let Some(searched) = engines::named(&self.engine).and_then(|r| r.searched) else {
+            bail!("--engine must be one of {}, got `{}`", searchable.join(", "), self.engine);
+        };
+        if self.parallelism == 0
+            || self.batch <= 0
+            || self.checkpoint <= 0
+            || self.probe <= 0
+            || self.warmup < 0
+        {
+            bail!("--parallelism, --batch, --checkpoint and --probe must be positive, --warmup zero or more");
+        }
+        let engine = searched(&SearchSettings {
+            parallelism: self.parallelism,
+            batch: self.batch,
+            checkpoint: self.checkpoint,
+        });
+        if let Some(why) = engine.engine().refuses(&workload, &Injection::default()) {
+            bail!("{}: {why}", self.workload);
+        }
+        let interval = engine.engine().batch_interval();
+        if self.probe < 3 * interval || self.warmup < interval {
+            bail!(
+                "a micro-batch probe must span at least 3 batch intervals (--probe) after a warm-up of one (--warmup)"
+            );
+        }
+        if !(self.start.is_finite() && self.start > 0.0) || self.steps == 0 {
+            bail!("--start must be a positive rate and --steps at least 1");
+        }
+        if let Some(f) = self.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
+            bail!("--fractions must lie in (0, 1], got {f}");
+        }
+        let log = LogSpec {
+            seed: self.seed,
+            partitions: self.partitions,
+            rate: RateProfile::constant(self.start),
+            disorder: Disorder::uniform(self.disorder),
+        };
+        log.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(RunSpec::search(engine, workload, log, "uniform", self.warmup, self.probe))
     }
 }
 
@@ -247,7 +182,7 @@ fn at_rate(base: &RunSpec, rate: f64, label: &str) -> RunSpec {
 /// Searches `base`'s sustainable rate, then measures runs at fractions of it, all into `dir`.
 pub fn search(
     base: &RunSpec,
-    plan: &Plan,
+    plan: &SearchPlan,
     dir: &Path,
     cancel: &AtomicBool,
     progress: &Progress,
@@ -256,101 +191,72 @@ pub fn search(
     let mut base = base.clone();
     base.warmup = plan.warmup;
     base.measure = plan.probe;
-    let interval = match base.engine {
-        EngineSpec::Microbatch { batch_interval, .. } => batch_interval,
-        EngineSpec::Spark { trigger, .. } => trigger,
-        _ => 0,
+    let outcome = probe_and_measure(&base, plan, dir, &work_root, cancel, progress);
+    progress.finish();
+    let _ = std::fs::remove_dir_all(&work_root);
+    let search = match outcome? {
+        Ok(search) => search,
+        Err(i) => return Ok(Err(i)),
     };
+    ResultSet::write_search(dir, &base.key, &search)?;
+    Ok(Ok(search))
+}
+
+fn probe_and_measure(
+    base: &RunSpec,
+    plan: &SearchPlan,
+    dir: &Path,
+    work_root: &Path,
+    cancel: &AtomicBool,
+    progress: &Progress,
+) -> Result<Result<Search, Interrupted>> {
     let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
     let mut rate = plan.start;
     let mut probes = Vec::new();
     for _ in 0..plan.steps {
-        let run = at_rate(&base, rate, &format!("probe-{rate:.0}"));
-        progress.start_run(&run.id, run.end());
-        let observed = match execute::observe(&run, &work_root.join(&run.id), cancel, |t| progress.tick(t))? {
+        let run = at_rate(base, rate, &format!("probe-{rate:.0}"));
+        let observed = match observe_one(&run, work_root, cancel, progress)? {
             Ok(o) => o,
             Err(i) => return Ok(Err(i)),
         };
-        let _ = std::fs::remove_dir_all(work_root.join(&run.id));
-        let line = Timeline::new(&observed);
-        let (w, end) = (run.warmup, run.end());
-        let mut max_backlog: Time = 0;
-        let mut t = w;
-        while t <= end {
-            max_backlog = max_backlog.max(line.backlog(t));
-            t += execute::SAMPLE_EVERY;
-        }
-        let first = (w..w + SECOND)
-            .step_by(execute::SAMPLE_EVERY as usize)
-            .map(|t| line.backlog(t))
-            .max()
-            .unwrap_or(0);
-        let last = (end - SECOND..end)
-            .step_by(execute::SAMPLE_EVERY as usize)
-            .map(|t| line.backlog(t))
-            .max()
-            .unwrap_or(0);
-        let sustained =
-            observed.failure.is_none() && max_backlog <= BOUND + interval && last <= first + GROWTH;
-        let probe = Probe {
-            rate,
-            sustained,
-            max_backlog_ms: max_backlog as f64 / 1e6,
-            end_backlog_ms: last as f64 / 1e6,
-        };
+        let probe = judge(&run, &observed);
         progress.end_run(&format!(
             "probe {rate:.0}/s: {} (backlog max {:.1} ms, at the end {:.1} ms)",
-            if sustained { "sustained" } else { "NOT sustained" },
+            if probe.sustained { "sustained" } else { "NOT sustained" },
             probe.max_backlog_ms,
             probe.end_backlog_ms
         ));
-        probes.push(probe);
-        if sustained {
+        if probe.sustained {
             good = Some(rate);
             rate = bad.map_or(rate * 2.0, |b| (rate + b) / 2.0);
         } else {
             bad = Some(rate);
             rate = good.map_or(rate / 2.0, |g| (g + rate) / 2.0);
         }
+        probes.push(probe);
     }
     let sustainable = good.unwrap_or(0.0);
     let mut runs = Vec::new();
+    let mut baseline = None;
     if sustainable > 0.0 {
         for &f in &plan.fractions {
-            let mut run = at_rate(&base, (sustainable * f).round(), &format!("sustainable-x{f}"));
             // latency at a fraction of the sustainable rate is measured like any run
-            run.measure = plan.probe;
+            let run = at_rate(base, (sustainable * f).round(), &format!("sustainable-x{f}"));
             progress.start_run(&run.id, run.end());
-            let record = match runner::one(&run, dir, &work_root, cancel, progress)? {
+            let record = match pipeline::run(&run, dir, work_root, cancel, progress)? {
                 Ok(r) => r,
                 Err(i) => return Ok(Err(i)),
             };
-            progress.end_run(&runner::summary_line(&record));
+            progress.end_run(&flowmark_reports::metrics::summary_line(&record));
             ResultSet::write_run(dir, &record)?;
             runs.push(record.id);
         }
-    }
-    // the single-thread baseline on the same log, at the rate found: its speed depends on the
-    // log's density (events per window and key), so it is measured at the same one
-    let mut baseline = None;
-    if sustainable > 0.0 {
-        let mut run = at_rate(&base, sustainable, "baseline");
-        run.engine = EngineSpec::Baseline;
-        progress.start_run(&run.id, run.end());
-        let observed = match execute::observe(&run, &work_root.join(&run.id), cancel, |t| progress.tick(t))? {
-            Ok(o) => o,
+        baseline = match baseline_rate(base, sustainable, work_root, cancel, progress)? {
+            Ok(b) => b,
             Err(i) => return Ok(Err(i)),
         };
-        baseline =
-            observed.finished.map(|(events, busy)| events as f64 / (busy.max(1) as f64 / SECOND as f64));
-        progress.end_run(&format!(
-            "baseline on the same log: {}",
-            baseline.map_or("failed".into(), |b| format!("{:.2} M events/s single-threaded", b / 1e6))
-        ));
     }
-    progress.finish();
-    let _ = std::fs::remove_dir_all(&work_root);
-    let search = Search {
+    Ok(Ok(Search {
         baseline,
         engine: base.engine.name().into(),
         settings: base.engine.settings(),
@@ -359,7 +265,63 @@ pub fn search(
         sustainable,
         upper: bad,
         runs,
+    }))
+}
+
+/// Runs `run`'s engine process and nothing more.
+fn observe_one(
+    run: &RunSpec,
+    work_root: &Path,
+    cancel: &AtomicBool,
+    progress: &Progress,
+) -> Result<Result<Observed, Interrupted>> {
+    progress.start_run(&run.id, run.end());
+    let work = work_root.join(&run.id);
+    let observed = observe::observe(run, &work, cancel, |t| progress.tick(t));
+    let _ = std::fs::remove_dir_all(&work);
+    observed
+}
+
+/// A probe's verdict: sustained when the engine finished, its backlog never exceeded the
+/// bound (plus the batch interval) and did not grow from the first second to the last.
+fn judge(run: &RunSpec, observed: &Observed) -> Probe {
+    let line = Timeline::new(observed);
+    let (w, end) = (run.warmup, run.end());
+    let most = |from: Time, to: Time| {
+        (from..to).step_by(SAMPLE_EVERY as usize).map(|t| line.backlog(t)).max().unwrap_or(0)
     };
-    ResultSet::write_search(dir, &base.key, &search)?;
-    Ok(Ok(search))
+    let max_backlog = most(w, end + 1);
+    let (first, last) = (most(w, w + SECOND), most(end - SECOND, end));
+    let interval = run.engine.engine().batch_interval();
+    let sustained = observed.failure.is_none() && max_backlog <= BOUND + interval && last <= first + GROWTH;
+    Probe {
+        rate: run.rate,
+        sustained,
+        max_backlog_ms: max_backlog as f64 / 1e6,
+        end_backlog_ms: last as f64 / 1e6,
+    }
+}
+
+/// The single-thread baseline on the same log, at the rate found: its speed depends on the
+/// log's density (events per window and key), so it is measured at the same one.
+fn baseline_rate(
+    base: &RunSpec,
+    sustainable: f64,
+    work_root: &Path,
+    cancel: &AtomicBool,
+    progress: &Progress,
+) -> Result<Result<Option<f64>, Interrupted>> {
+    let mut run = at_rate(base, sustainable, "baseline");
+    run.engine = (engines::baseline::REGISTERED.default)();
+    let observed = match observe_one(&run, work_root, cancel, progress)? {
+        Ok(o) => o,
+        Err(i) => return Ok(Err(i)),
+    };
+    let baseline =
+        observed.finished.map(|(events, busy)| events as f64 / (busy.max(1) as f64 / SECOND as f64));
+    progress.end_run(&format!(
+        "baseline on the same log: {}",
+        baseline.map_or("failed".into(), |b| format!("{:.2} M events/s single-threaded", b / 1e6))
+    ));
+    Ok(Ok(baseline))
 }

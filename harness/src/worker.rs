@@ -6,19 +6,16 @@
 //! files in the run's directory, where the harness reads them after the run. After a SIGKILL
 //! the harness starts it again with the same spec: the engine recovers from that directory.
 
-use crate::spec::{EngineSpec, WorkerSpec};
+use crate::spec::WorkerSpec;
 use anyhow::{Context, Result, anyhow};
 use flowmark_core::protocol::{Report, Sample};
 use flowmark_core::{Job, Log, LogClock, Metrics, Time};
 use flowmark_workloads::Visitor;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// The file the baseline writes its results to, under the run's directory.
-pub const BASELINE_OUTPUT: &str = "baseline.tsv";
 
 /// Runs the engine process for the spec in `path`; returns when the engine has finished.
 pub fn main(path: &Path) -> Result<()> {
@@ -34,7 +31,8 @@ pub fn main(path: &Path) -> Result<()> {
     outcome
 }
 
-fn send(report: &Report) {
+/// Sends one report to the harness.
+pub fn send(report: &Report) {
     let mut out = std::io::stdout().lock();
     let line = serde_json::to_string(report).expect("reports serialize");
     // the harness may be gone; nothing useful to do then
@@ -49,134 +47,52 @@ struct Work {
 impl Visitor for Work {
     type Out = Result<()>;
     fn visit<J: Job, L: Log<Event = J::Event>>(self, job: J, log: L) -> Result<()> {
-        let spec = &self.spec;
-        let end = spec.run.end();
-        let clock = LogClock::new(spec.origin);
-        if spec.run.engine == EngineSpec::Baseline {
-            return baseline(&job, &log, end, &spec.dir, &clock);
-        }
-        let metrics = Arc::new(Metrics::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let sampler = {
-            let (metrics, stop, every) = (metrics.clone(), stop.clone(), spec.sample_every);
-            // a real engine's JVM takes seconds to start: its process reports once it reads,
-            // so that until then the harness counts the backlog as growing (as for a process
-            // it killed) instead of taking the silence for an empty backlog
-            let wait_for_input = spec.run.engine.is_external();
-            std::thread::Builder::new()
-                .name("sampler".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_nanos(every as u64));
-                        if wait_for_input && metrics.input_started.load(Ordering::Relaxed) == i64::MIN {
-                            continue;
-                        }
-                        send(&Report::Sample(sample(&metrics, clock.now())));
-                    }
-                })
-                .context("starting the sampler")?
-        };
-        let started = Instant::now();
-        let result = engine(&job, &log, spec, metrics.clone());
-        stop.store(true, Ordering::Relaxed);
-        let _ = sampler.join();
-        result?;
-        send(&Report::Sample(sample(&metrics, clock.now())));
-        send(&Report::Finished {
-            at: clock.now(),
-            events: metrics.events_in.load(Ordering::Relaxed),
-            busy: started.elapsed().as_nanos() as Time,
-        });
-        Ok(())
+        self.spec.run.engine.run(&job, &log, &self.spec)
     }
 }
 
-/// The engine's directories for a run directory.
-pub fn dirs(engine: &EngineSpec, dir: &Path) -> (PathBuf, PathBuf) {
-    match engine {
-        EngineSpec::Microbatch { .. } => {
-            let c = flowmark_microbatch::Config::new(dir, 0, 0);
-            (c.checkpoint_dir, c.output_dir)
-        }
-        _ => {
-            let c = flowmark_dataflow::Config::new(dir, 0, 0);
-            (c.checkpoint_dir, c.output_dir)
-        }
-    }
-}
-
-fn engine<J: Job, L: Log<Event = J::Event>>(
-    job: &J,
-    log: &L,
+/// Runs an engine (`run`, given the counters it keeps) while a sampler thread reports them
+/// every sampling interval, then reports the last sample and `finished`. With
+/// `wait_for_input`, nothing is reported until the engine has read its first input.
+pub fn sampled(
     spec: &WorkerSpec,
-    metrics: Arc<Metrics>,
+    wait_for_input: bool,
+    run: impl FnOnce(Arc<Metrics>) -> Result<()>,
 ) -> Result<()> {
-    let (run, end) = (&spec.run, spec.run.end());
-    match run.engine {
-        EngineSpec::Dataflow { parallelism, checkpoint_interval, buffer_timeout, delivery } => {
-            let mut c = flowmark_dataflow::Config::new(&spec.dir, spec.origin, end);
-            c.parallelism = parallelism;
-            c.checkpoint_interval = Some(checkpoint_interval);
-            c.buffer_timeout = buffer_timeout;
-            c.delivery = delivery;
-            c.faults.task_failure = run.failure.task_failure;
-            c.faults.straggler = run.failure.straggler;
-            flowmark_dataflow::run(job, log, &c, metrics).context("dataflow engine")?;
-        }
-        EngineSpec::Microbatch { parallelism, batch_interval, time_domain, backpressure } => {
-            let mut c = flowmark_microbatch::Config::new(&spec.dir, spec.origin, end);
-            c.parallelism = parallelism;
-            c.interval = batch_interval;
-            c.domain = time_domain;
-            c.backpressure = backpressure;
-            c.faults.task_failure = run.failure.task_failure;
-            c.faults.straggler = run.failure.straggler;
-            flowmark_microbatch::run(job, log, &c, metrics).context("micro-batch engine")?;
-        }
-        EngineSpec::Flink { .. } | EngineSpec::Spark { .. } => crate::external::run(log, spec, metrics)?,
-        EngineSpec::Baseline => unreachable!("the baseline runs without an engine"),
-    }
-    Ok(())
-}
-
-/// Runs the job's hand-written loop flat out over the whole log and writes its results.
-fn baseline<J: Job, L: Log<Event = J::Event>>(
-    job: &J,
-    log: &L,
-    end: Time,
-    dir: &Path,
-    clock: &LogClock,
-) -> Result<()> {
+    let clock = LogClock::new(spec.origin);
+    let metrics = Arc::new(Metrics::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (metrics, stop, every) = (metrics.clone(), stop.clone(), spec.sample_every);
+        std::thread::Builder::new()
+            .name("sampler".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_nanos(every as u64));
+                    if wait_for_input && metrics.input_started.load(Ordering::Relaxed) == i64::MIN {
+                        continue;
+                    }
+                    send(&Report::Sample(sample(&metrics, clock.now())));
+                }
+            })
+            .context("starting the sampler")?
+    };
     let started = Instant::now();
-    let out = job
-        .baseline(log, end)
-        .ok_or_else(|| anyhow!("the job `{}` has no hand-written baseline", job.name()))?;
-    // one pass of a short log is mostly start-up: repeat it until a second has passed (at most
-    // twenty passes) and take the median pass
-    let mut passes = vec![started.elapsed()];
-    while started.elapsed() < Duration::from_secs(1) && passes.len() < 20 {
-        let t = Instant::now();
-        std::hint::black_box(job.baseline(log, end));
-        passes.push(t.elapsed());
-    }
-    passes.sort_unstable();
-    let busy = passes[passes.len() / 2].as_nanos() as Time;
-    let mut text = String::new();
-    for line in &out.results {
-        flowmark_core::output::write_result_line(busy, line, &mut text);
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    flowmark_core::durable::write_atomic(&dir.join(BASELINE_OUTPUT), text.as_bytes(), None)?;
-    let mut s = sample(&Metrics::default(), clock.now());
-    s.events_in = out.events;
-    s.results_out = out.results.len() as u64;
-    send(&Report::Sample(s));
-    send(&Report::Finished { at: clock.now(), events: out.events, busy });
+    let result = run(metrics.clone());
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    result?;
+    send(&Report::Sample(sample(&metrics, clock.now())));
+    send(&Report::Finished {
+        at: clock.now(),
+        events: metrics.events_in.load(Ordering::Relaxed),
+        busy: started.elapsed().as_nanos() as Time,
+    });
     Ok(())
 }
 
 /// The engine's counters now.
-fn sample(m: &Metrics, at: Time) -> Sample {
+pub fn sample(m: &Metrics, at: Time) -> Sample {
     let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let stamp = |c: &std::sync::atomic::AtomicI64| Some(c.load(Ordering::Relaxed)).filter(|&t| t != i64::MIN);
     let (cpu, peak_rss) = resources();

@@ -178,8 +178,11 @@ delivery = ["exactly-once", "at-least-once"]
             assert_eq!(c["missing"], 0, "{c}");
         }
     }
-    let csv = std::fs::read_to_string(results.join("runs.csv")).unwrap();
-    assert!(csv.lines().any(|l| l.contains("at-least-once") && l.contains("INCORRECT")), "{csv}");
+    let rows = csv_rows(&results.join("runs.csv"));
+    assert!(
+        rows.iter().any(|r| r["settings"].contains("delivery=at-least-once") && r["status"] == "INCORRECT")
+    );
+    assert!(rows.iter().any(|r| r["settings"].contains("delivery=exactly-once") && r["status"] == "ok"));
 }
 
 #[test]
@@ -300,6 +303,24 @@ parallelism = [1]
     assert_eq!(manifest["seed"], 5);
     assert!(manifest["machine"]["cores"].as_u64().unwrap() >= 1);
     assert!(!manifest["revision"].as_str().unwrap().is_empty());
-    let timeline = std::fs::read_to_string(results.join("timeline.csv")).unwrap();
-    assert!(timeline.lines().count() > 6, "{timeline}");
+    let timeline = csv_rows(&results.join("timeline.csv"));
+    assert!(timeline.len() > 6, "{timeline:?}");
+    let ids: Vec<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(timeline.iter().all(|s| ids.contains(&s["id"].as_str())), "every second belongs to a run");
+    let rows = csv_rows(&results.join("runs.csv"));
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r["status"] == "ok" && r["missing"] == "0" && r["seed"] == "5"), "{rows:?}");
+}
+
+/// The rows of a CSV file with a header, as column → value.
+fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header.iter().map(String::from).zip(r.iter().map(String::from)).collect()
+        })
+        .collect()
 }

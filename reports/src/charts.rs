@@ -3,7 +3,7 @@
 //! Text is drawn with DejaVu Sans from the `dejavu` crate, registered with plotters' `ab_glyph`
 //! backend, so labels appear on a machine with no system fonts.
 
-use crate::results::{ResultSet, Run, Status};
+use crate::results::{BASELINE, ResultSet, Run, Status};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -52,7 +52,7 @@ pub fn engine_colour(engine: &str) -> RGBColor {
     match engine {
         "dataflow" => RGBColor(31, 119, 180),
         "microbatch" => RGBColor(255, 127, 14),
-        "baseline" => RGBColor(110, 110, 110),
+        BASELINE => RGBColor(110, 110, 110),
         "flink" => RGBColor(148, 103, 189),
         "spark" => RGBColor(214, 39, 40),
         _ => RGBColor(44, 160, 44),
@@ -69,27 +69,33 @@ macro_rules! both {
         {
             let area = BitMapBackend::new(&png, $size).into_drawing_area();
             area.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-            ($draw)(&area).map_err(|e: String| fail(e))?;
+            ($draw)(&area).map_err(|e: DrawError| fail(e.to_string()))?;
             area.present().map_err(|e| fail(e.to_string()))?;
         }
         {
             let area = SVGBackend::new(&svg, $size).into_drawing_area();
             area.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-            ($draw)(&area).map_err(|e: String| fail(e))?;
+            ($draw)(&area).map_err(|e: DrawError| fail(e.to_string()))?;
             area.present().map_err(|e| fail(e.to_string()))?;
         }
         $charts.push(Chart { name, title: $title, section: $section, png, svg });
     }};
 }
 
-fn e<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
+/// What plotters reported when drawing failed (its errors are generic over the backend, so
+/// they are kept as their message).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DrawError(String);
+
+fn e<E: std::fmt::Display>(e: E) -> DrawError {
+    DrawError(e.to_string())
 }
 
 /// Groups of runs: `(workload, scenario)` → the runs (every engine, every repetition).
 fn groups(set: &ResultSet) -> BTreeMap<(String, String), Vec<&Run>> {
     let mut g: BTreeMap<(String, String), Vec<&Run>> = BTreeMap::new();
-    for r in set.runs.iter().filter(|r| r.engine != "baseline" && !r.key.contains("sustainable")) {
+    for r in set.runs.iter().filter(|r| !r.is_baseline() && !r.key.contains("sustainable")) {
         g.entry((r.workload.clone(), r.scenario())).or_default().push(r);
     }
     g
@@ -272,7 +278,7 @@ fn percentiles<DB: DrawingBackend>(
     labels: &Labels,
     runs: &[&Run],
     workload: &str,
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     let bound = runs.first().map_or(0.0, |r| r.watermark_bound_ms);
     let all = runs
         .iter()
@@ -343,7 +349,7 @@ fn latency_over_time<DB: DrawingBackend>(
     labels: &Labels,
     runs: &[&Run],
     workload: &str,
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     let (t0, t1) = time_range(runs);
     let (lo, hi) = log_range(runs.iter().flat_map(|r| r.timeline.iter().map(|s| s.p99_ms)));
     let mut chart = ChartBuilder::on(area)
@@ -441,7 +447,7 @@ fn rates_over_time<DB: DrawingBackend>(
     labels: &Labels,
     runs: &[&Run],
     workload: &str,
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     let (t0, t1) = time_range(runs);
     let hi = runs
         .iter()
@@ -541,11 +547,11 @@ fn throughput_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<Bar>
                 shown.push(s);
                 (s.sustainable, note(s))
             }
-            None if engine == "baseline" => (offered, format!("{:.2} M/s, 1 thread", offered / 1e6)),
+            None if engine == BASELINE => (offered, format!("{:.2} M/s, 1 thread", offered / 1e6)),
             None => (offered, format!("{:.2} M/s offered", offered / 1e6)),
         };
         let label =
-            if engine == "baseline" { format!("baseline at {:.1} M/s", runs[0].rate / 1e6) } else { name };
+            if engine == BASELINE { format!("baseline at {:.1} M/s", runs[0].rate / 1e6) } else { name };
         bars.push(Bar { label, engine, value, note: text });
     }
     for s in set.searches.iter().filter(|s| s.workload == workload && !shown.contains(s)) {
@@ -561,7 +567,7 @@ fn throughput_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<Bar>
         if let Some(b) = s.baseline {
             bars.push(Bar {
                 label: format!("baseline at {:.1} M/s", s.sustainable / 1e6),
-                engine: "baseline".into(),
+                engine: BASELINE.into(),
                 value: b,
                 note: format!("{:.2} M/s, 1 thread", b / 1e6),
             });
@@ -597,10 +603,7 @@ fn checkpoint_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<Bar>
 fn anatomy_bars(set: &ResultSet, labels: &Labels, workload: &str) -> Vec<(String, String, [f64; 3])> {
     let mut configs: BTreeMap<String, Vec<&Run>> = BTreeMap::new();
     for r in set.runs.iter().filter(|r| {
-        r.workload == workload
-            && r.failure == "none"
-            && r.engine != "baseline"
-            && !r.key.contains("sustainable")
+        r.workload == workload && r.failure == "none" && !r.is_baseline() && !r.key.contains("sustainable")
     }) {
         configs.entry(labels.of(r)).or_default().push(r);
     }
@@ -626,7 +629,7 @@ fn bar_chart<DB: DrawingBackend>(
     title: &str,
     unit: &str,
     bars: &[Bar],
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     let n = bars.len().max(1);
     let hi = bars.iter().map(|b| b.value).fold(0.0, f64::max).max(1e-9) * 1.25;
     let mut chart = ChartBuilder::on(area)
@@ -686,7 +689,7 @@ fn stacked_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     bars: &[(String, String, [f64; 3])],
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     let n = bars.len().max(1);
     let hi = bars.iter().map(|b| b.2.iter().sum::<f64>()).fold(0.0, f64::max).max(1e-9) * 1.2;
     let mut chart = ChartBuilder::on(area)
@@ -747,7 +750,7 @@ fn correctness<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     labels: &Labels,
     runs: &[Run],
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     let n = runs.len().max(1);
     let wrong = |r: &Run| {
         let c = &r.metrics.correctness;

@@ -1,13 +1,20 @@
-//! Comparing two result sets: runs matched by configuration, each metric's change with a 95 %
-//! confidence interval over the repetitions, and a verdict per metric.
+//! Comparing two result sets: runs matched by configuration, each metric's change (of the
+//! median over the repetitions) with a 95 % interval, and a verdict per metric.
 //!
-//! A measured metric has *regressed* when it got worse by more than the threshold and the
-//! confidence interval of the change excludes zero (Welch's t-interval for the difference of
-//! the means; it needs at least two repetitions on each side — with one, a change is reported
-//! but never confirmed). Counts that noise does not move — missing, duplicated and wrong
-//! results, failed runs — regress on any increase.
+//! A measured metric has *regressed* when the Mann–Whitney U test says the sides differ
+//! ([`stats::mann_whitney`]) and its median got worse by more than its threshold — the noise
+//! band `flowmark ab --calibrate` measured for it, or the global threshold. Neither test
+//! assumes normal data. Each metric is judged twice: per configuration, at 5 % over the
+//! configurations (Bonferroni), and over every configuration at once ([`ALL`]: each run's value
+//! divided by its configuration's median, pooled), at 5 % over the metrics. Samples too small
+//! for a test to reach its level at all get *no verdict*, said plainly, never a silent
+//! "unchanged". The interval shown is a seeded bootstrap interval of the ratio of the medians
+//! ([`stats::ratio_interval`]). Counts that noise does not move — missing, duplicated, wrong
+//! and unexpected results, failed runs — regress on any increase, from one run a side.
 
-use crate::results::{ResultSet, Run, Status};
+use crate::metrics::{Better, Metric, View};
+use crate::results::{ResultSet, Run};
+use crate::stats;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -30,102 +37,6 @@ pub enum CompareError {
     },
 }
 
-/// Which way is better.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Better {
-    /// Smaller is better (latency, recovery, errors).
-    Smaller,
-    /// Bigger is better (throughput).
-    Bigger,
-}
-
-/// A metric `compare` looks at.
-pub struct Metric {
-    /// Its name in tables and JSON.
-    pub name: &'static str,
-    /// Its unit.
-    pub unit: &'static str,
-    /// Which way is better.
-    pub better: Better,
-    /// A count noise does not move: any increase regresses.
-    pub exact: bool,
-    /// How to read it from a run (`None`: not applicable).
-    pub value: fn(&Run) -> Option<f64>,
-}
-
-fn scheduled(r: &Run, v: f64) -> Option<f64> {
-    (r.engine != "baseline" && !matches!(r.status, Status::Failed(_))).then_some(v)
-}
-
-/// The metrics compared.
-pub fn metrics() -> Vec<Metric> {
-    let count = |name, value| Metric { name, unit: "results", better: Better::Smaller, exact: true, value };
-    vec![
-        Metric {
-            name: "input_rate",
-            unit: "events/s",
-            better: Better::Bigger,
-            exact: false,
-            value: |r| Some(r.metrics.input_rate),
-        },
-        Metric {
-            name: "due_p50",
-            unit: "ms",
-            better: Better::Smaller,
-            exact: false,
-            value: |r| scheduled(r, r.metrics.due.p50_ms),
-        },
-        Metric {
-            name: "due_p99",
-            unit: "ms",
-            better: Better::Smaller,
-            exact: false,
-            value: |r| scheduled(r, r.metrics.due.p99_ms),
-        },
-        Metric {
-            name: "event_p99",
-            unit: "ms",
-            better: Better::Smaller,
-            exact: false,
-            value: |r| scheduled(r, r.metrics.event.p99_ms),
-        },
-        Metric {
-            name: "processing_p99",
-            unit: "ms",
-            better: Better::Smaller,
-            exact: false,
-            value: |r| scheduled(r, r.metrics.processing.p99_ms),
-        },
-        Metric {
-            name: "recovery",
-            unit: "ms",
-            better: Better::Smaller,
-            exact: false,
-            value: |r| {
-                (!r.recoveries.is_empty())
-                    .then(|| r.recoveries.iter().map(|x| x.total_ms.unwrap_or(f64::INFINITY)).sum())
-            },
-        },
-        Metric {
-            name: "cpu",
-            unit: "s",
-            better: Better::Smaller,
-            exact: false,
-            value: |r| Some(r.metrics.cpu_s),
-        },
-        count("missing", |r| Some(r.metrics.correctness.missing as f64)),
-        count("duplicated", |r| Some(r.metrics.correctness.duplicated as f64)),
-        count("wrong", |r| Some((r.metrics.correctness.wrong + r.metrics.correctness.unexpected) as f64)),
-        Metric {
-            name: "failed",
-            unit: "runs",
-            better: Better::Smaller,
-            exact: true,
-            value: |r| Some(f64::from(u8::from(matches!(r.status, Status::Failed(_))))),
-        },
-    ]
-}
-
 /// The verdict on one metric of one configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
@@ -133,6 +44,8 @@ pub enum Verdict {
     Regressed,
     /// Better beyond the threshold, with confidence.
     Improved,
+    /// Too few runs for the test to reach significance at all.
+    Undecided,
     /// Neither.
     Unchanged,
 }
@@ -143,6 +56,7 @@ impl Verdict {
         match self {
             Verdict::Regressed => "regressed",
             Verdict::Improved => "improved",
+            Verdict::Undecided => "no verdict possible",
             Verdict::Unchanged => "unchanged",
         }
     }
@@ -159,16 +73,20 @@ pub struct Row {
     pub unit: &'static str,
     /// Which way is better.
     pub better: Better,
-    /// Mean in the base set.
+    /// Median in the base set (mean, for a count).
     pub base: f64,
-    /// Mean in the new set.
+    /// Median in the new set (mean, for a count).
     pub new: f64,
     /// Repetitions in each.
     pub n: (usize, usize),
     /// `(new − base) / base`.
     pub change: f64,
-    /// 95 % confidence interval of the change, relative to the base mean.
+    /// 95 % bootstrap interval of the change of the median.
     pub interval: Option<(f64, f64)>,
+    /// The Mann–Whitney p-value (measured metrics).
+    pub p: Option<f64>,
+    /// The threshold the change was judged against, as a fraction.
+    pub threshold: f64,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -182,43 +100,39 @@ pub struct Comparison {
     pub only_base: Vec<String>,
     /// Configurations only in the new set.
     pub only_new: Vec<String>,
-    /// The threshold, as a fraction.
-    pub threshold: f64,
+    /// The thresholds.
+    pub thresholds: Thresholds,
+    /// The significance level of one configuration's test (corrected for their number).
+    pub alpha: f64,
 }
 
-/// The 97.5 % quantile of Student's t with `df` degrees of freedom (two-sided 95 %).
-fn t975(df: f64) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-        2.045, 2.042,
-    ];
-    let d = df.floor().max(1.0) as usize;
-    if d <= 30 { TABLE[d - 1] } else { 1.96 }
+/// The significance level of the test.
+pub const ALPHA: f64 = 0.05;
+
+/// Bootstrap resamples of an interval.
+const RESAMPLES: usize = 2000;
+
+/// How large a change of a measured metric must be to count: per metric, the noise band
+/// `flowmark ab --calibrate` measured; else the default.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Thresholds {
+    /// For metrics without a band of their own, a fraction (0.05 for 5 %).
+    pub default: f64,
+    /// Per metric name, a fraction.
+    #[serde(default)]
+    pub noise: BTreeMap<String, f64>,
 }
 
-fn mean_var(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (mean, var)
-}
-
-/// Welch's 95 % interval for `mean(new) − mean(base)`, if both have two values or more.
-fn welch(base: &[f64], new: &[f64]) -> Option<(f64, f64)> {
-    if base.len() < 2 || new.len() < 2 {
-        return None;
+impl Thresholds {
+    /// One threshold for every metric.
+    pub fn uniform(default: f64) -> Self {
+        Thresholds { default, noise: BTreeMap::new() }
     }
-    let ((mb, vb), (mn, vn)) = (mean_var(base), mean_var(new));
-    let (sb, sn) = (vb / base.len() as f64, vn / new.len() as f64);
-    let se = (sb + sn).sqrt();
-    let diff = mn - mb;
-    if se == 0.0 {
-        return Some((diff, diff));
+
+    /// The threshold of `metric`: its calibrated noise band, else the default.
+    pub fn of(&self, metric: &str) -> f64 {
+        self.noise.get(metric).copied().unwrap_or(self.default)
     }
-    let df = (sb + sn).powi(2) / (sb * sb / (base.len() as f64 - 1.0) + sn * sn / (new.len() as f64 - 1.0));
-    let t = t975(df);
-    Some((diff - t * se, diff + t * se))
 }
 
 fn by_key(set: &ResultSet) -> BTreeMap<&str, Vec<&Run>> {
@@ -229,8 +143,12 @@ fn by_key(set: &ResultSet) -> BTreeMap<&str, Vec<&Run>> {
     m
 }
 
-/// Compares `new` with `base`; `threshold` is a fraction (0.05 for 5 %).
-pub fn compare(base: &ResultSet, new: &ResultSet, threshold: f64) -> Result<Comparison, CompareError> {
+/// Compares `new` with `base`, judging each measured metric against its threshold.
+pub fn compare(
+    base: &ResultSet,
+    new: &ResultSet,
+    thresholds: &Thresholds,
+) -> Result<Comparison, CompareError> {
     let (b, n) = (by_key(base), by_key(new));
     let only_base: Vec<String> = b.keys().filter(|k| !n.contains_key(*k)).map(|k| k.to_string()).collect();
     let only_new: Vec<String> = n.keys().filter(|k| !b.contains_key(*k)).map(|k| k.to_string()).collect();
@@ -242,66 +160,126 @@ pub fn compare(base: &ResultSet, new: &ResultSet, threshold: f64) -> Result<Comp
             new_suite: new.manifest.suite.clone(),
         });
     }
+    // one configuration's test is corrected for the number of configurations (Bonferroni):
+    // with many, only runs enough to decide alone get a verdict of their own
+    let configurations = b.keys().filter(|k| n.contains_key(*k)).count();
+    let alpha = ALPHA / configurations.max(1) as f64;
     let mut rows = Vec::new();
     for (key, base_runs) in &b {
         let Some(new_runs) = n.get(key) else { continue };
-        for m in metrics() {
-            let bv: Vec<f64> = base_runs.iter().filter_map(|r| (m.value)(r)).collect();
-            let nv: Vec<f64> = new_runs.iter().filter_map(|r| (m.value)(r)).collect();
+        for m in crate::metrics::in_view(View::Compare) {
+            let bv: Vec<f64> = base_runs.iter().filter_map(|r| m.value(r)).collect();
+            let nv: Vec<f64> = new_runs.iter().filter_map(|r| m.value(r)).collect();
+            if let Some(row) = judge(key, m, &bv, &nv, thresholds, alpha) {
+                rows.push(row);
+            }
+        }
+    }
+    rows.extend(pooled(&b, &n, thresholds));
+    rows.sort_by(|a, b| a.verdict.cmp(&b.verdict).then(a.key.cmp(&b.key)));
+    Ok(Comparison { rows, only_base, only_new, thresholds: thresholds.clone(), alpha })
+}
+
+/// The key of the rows that pool every configuration.
+pub const ALL: &str = "(all configurations)";
+
+/// One row per measured metric over every configuration at once: each run's value divided by
+/// the median of its configuration over both sides, pooled. A change that moves every
+/// configuration a little — a slower code path, a CPU tax — shows here with the power of
+/// all the runs together, where each configuration's handful of runs cannot tell it from
+/// noise. Its test is Bonferroni-corrected over the pooled metrics.
+fn pooled(b: &BTreeMap<&str, Vec<&Run>>, n: &BTreeMap<&str, Vec<&Run>>, thresholds: &Thresholds) -> Vec<Row> {
+    let measured: Vec<&Metric> =
+        crate::metrics::in_view(View::Compare).filter(|m| !m.exact && m.better.is_some()).collect();
+    let alpha = ALPHA / measured.len().max(1) as f64;
+    let mut rows = Vec::new();
+    for m in measured {
+        let (mut pb, mut pn) = (Vec::new(), Vec::new());
+        for (key, base_runs) in b {
+            let Some(new_runs) = n.get(key) else { continue };
+            let bv: Vec<f64> =
+                base_runs.iter().filter_map(|r| m.value(r)).filter(|v| v.is_finite()).collect();
+            let nv: Vec<f64> = new_runs.iter().filter_map(|r| m.value(r)).filter(|v| v.is_finite()).collect();
             if bv.is_empty() || nv.is_empty() {
                 continue;
             }
-            let (bm, nm) = (mean_var(&bv).0, mean_var(&nv).0);
-            let rel = |d: f64| {
-                if bm.abs() > 0.0 {
-                    d / bm.abs()
-                } else if d == 0.0 {
-                    0.0
-                } else {
-                    d.signum() * f64::INFINITY
-                }
-            };
-            let change = rel(nm - bm);
-            let interval = welch(&bv, &nv).map(|(lo, hi)| (rel(lo), rel(hi)));
-            let worse = match m.better {
-                Better::Smaller => nm > bm,
-                Better::Bigger => nm < bm,
-            };
-            let verdict = if m.exact {
-                if nm == bm {
-                    Verdict::Unchanged
-                } else if worse {
-                    Verdict::Regressed
-                } else {
-                    Verdict::Improved
-                }
-            } else {
-                let confident = interval.is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0)
-                    || (nm.is_infinite() != bm.is_infinite());
-                if !confident || change.abs() <= threshold {
-                    Verdict::Unchanged
-                } else if worse {
-                    Verdict::Regressed
-                } else {
-                    Verdict::Improved
-                }
-            };
-            rows.push(Row {
-                key: key.to_string(),
-                metric: m.name,
-                unit: m.unit,
-                better: m.better,
-                base: bm,
-                new: nm,
-                n: (bv.len(), nv.len()),
-                change,
-                interval,
-                verdict,
-            });
+            let centre = stats::median(&[bv.as_slice(), nv.as_slice()].concat());
+            if centre > 0.0 {
+                pb.extend(bv.iter().map(|v| v / centre));
+                pn.extend(nv.iter().map(|v| v / centre));
+            }
+        }
+        if let Some(row) = judge(ALL, m, &pb, &pn, thresholds, alpha) {
+            rows.push(Row { unit: "× its configuration's median", ..row });
         }
     }
-    rows.sort_by(|a, b| a.verdict.cmp(&b.verdict).then(a.key.cmp(&b.key)));
-    Ok(Comparison { rows, only_base, only_new, threshold })
+    rows
+}
+
+/// `(new − base) / base`, infinite when the base is 0 and the new value is not.
+fn relative(base: f64, new: f64) -> f64 {
+    if base == new {
+        0.0
+    } else if base.abs() > 0.0 {
+        (new - base) / base.abs()
+    } else {
+        (new - base).signum() * f64::INFINITY
+    }
+}
+
+/// One metric of one configuration, judged; `None` when a side has no value of it.
+pub fn judge(
+    key: &str,
+    m: &Metric,
+    base: &[f64],
+    new: &[f64],
+    thresholds: &Thresholds,
+    alpha: f64,
+) -> Option<Row> {
+    let better = m.better?;
+    if base.is_empty() || new.is_empty() {
+        return None;
+    }
+    let worse = |change: f64| match better {
+        Better::Smaller => change > 0.0,
+        Better::Bigger => change < 0.0,
+    };
+    let direction = |change: f64| if worse(change) { Verdict::Regressed } else { Verdict::Improved };
+    let row = |b: f64, n: f64, interval, p, threshold, verdict| Row {
+        key: key.to_string(),
+        metric: m.name,
+        unit: m.unit,
+        better,
+        base: b,
+        new: n,
+        n: (base.len(), new.len()),
+        change: relative(b, n),
+        interval,
+        p,
+        threshold,
+        verdict,
+    };
+    if m.exact {
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (b, n) = (mean(base), mean(new));
+        let verdict = if b == n { Verdict::Unchanged } else { direction(relative(b, n)) };
+        return Some(row(b, n, None, None, 0.0, verdict));
+    }
+    let (b, n) = (stats::median(base), stats::median(new));
+    let change = relative(b, n);
+    let threshold = thresholds.of(m.name);
+    let seed = flowmark_core::key_hash(&format!("{key} {}", m.name));
+    let interval =
+        stats::ratio_interval(base, new, 0.95, RESAMPLES, seed).map(|(lo, hi)| (lo - 1.0, hi - 1.0));
+    let p = stats::mann_whitney(base, new).map(|t| t.p);
+    let verdict = if !stats::can_decide(base.len(), new.len(), alpha) {
+        Verdict::Undecided
+    } else if p.is_some_and(|p| p < alpha) && change.abs() > threshold {
+        direction(change)
+    } else {
+        Verdict::Unchanged
+    };
+    Some(row(b, n, interval, p, threshold, verdict))
 }
 
 fn pct(v: f64) -> String {
@@ -318,18 +296,29 @@ impl Comparison {
     pub fn markdown(&self) -> String {
         let count = |v: Verdict| self.rows.iter().filter(|r| r.verdict == v).count();
         let mut out = format!(
-            "**{}**: {} regressed, {} improved, {} unchanged (threshold {:.1} %, 95 % confidence over repetitions)\n\n",
+            "**{}**: {} regressed, {} improved, {} unchanged, {} without a verdict (Mann–Whitney U at {:.0} %, change of the median beyond the metric's threshold: {:.1} % unless calibrated)\n\n",
             if self.regressed() { "REGRESSED" } else { "no regression" },
             count(Verdict::Regressed),
             count(Verdict::Improved),
             count(Verdict::Unchanged),
-            self.threshold * 100.0
+            count(Verdict::Undecided),
+            ALPHA * 100.0,
+            self.thresholds.default * 100.0
         );
-        out.push_str("| run | metric | base | new | change | 95 % CI | runs | verdict |\n|---|---|---:|---:|---:|---:|---:|---|\n");
+        if count(Verdict::Undecided) > 0 {
+            let _ = writeln!(
+                out,
+                "No verdict possible for a configuration alone where a side has fewer than {} runs: with so few, no test at {:.2} % (5 % over the {} configurations) can tell a change from noise. The rows `{ALL}` judge every configuration together.\n",
+                stats::runs_needed(self.alpha),
+                self.alpha * 100.0,
+                (ALPHA / self.alpha).round()
+            );
+        }
+        out.push_str("| run | metric | base | new | change | 95 % interval | p | threshold | runs | verdict |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for r in &self.rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.3} {} | {:.3} {} | {} | {} | {}/{} | {} |",
+                "| {} | {} | {:.3} {} | {:.3} {} | {} | {} | {} | {} | {}/{} | {} |",
                 r.key,
                 r.metric,
                 r.base,
@@ -338,9 +327,11 @@ impl Comparison {
                 r.unit,
                 pct(r.change),
                 r.interval.map_or("—".into(), |(lo, hi)| format!("[{}, {}]", pct(lo), pct(hi))),
+                r.p.map_or("—".into(), |p| format!("{p:.3}")),
+                if r.p.is_some() { format!("{:.1} %", r.threshold * 100.0) } else { "any".into() },
                 r.n.0,
                 r.n.1,
-                if r.verdict == Verdict::Unchanged {
+                if matches!(r.verdict, Verdict::Unchanged | Verdict::Undecided) {
                     r.verdict.word().to_string()
                 } else {
                     format!("**{}**", r.verdict.word())
@@ -374,5 +365,54 @@ impl Comparison {
             serde_json::to_string_pretty(&smaller).expect("json"),
             serde_json::to_string_pretty(&bigger).expect("json"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::tests::run;
+    use flowmark_core::rng::SplitMix64;
+
+    /// A set of `configs` configurations × `reps` runs whose CPU per event is `scale` times a
+    /// per-configuration level, with ±10 % noise from `seed`.
+    fn set(configs: usize, reps: u32, scale: f64, seed: u64) -> ResultSet {
+        let mut g = SplitMix64::from_state(seed);
+        let mut runs = Vec::new();
+        for c in 0..configs {
+            for rep in 0..reps {
+                let mut r = run(&format!("c{c}.{rep}"));
+                r.key = format!("c{c}");
+                r.repetition = rep;
+                r.metrics.events = 1_000_000;
+                r.metrics.cpu_s = (1.0 + c as f64) * scale * (0.9 + 0.2 * g.next_f64());
+                runs.push(r);
+            }
+        }
+        ResultSet { dir: "x".into(), manifest: crate::results::tests::manifest(), runs, searches: Vec::new() }
+    }
+
+    fn cpu_rows(c: &Comparison) -> Vec<&Row> {
+        c.rows.iter().filter(|r| r.metric == "cpu_per_m_events_s").collect()
+    }
+
+    #[test]
+    fn a_small_shift_of_every_configuration_is_found_by_pooling_them() {
+        let t = Thresholds::uniform(0.05);
+        let found = (0..10)
+            .filter(|i| {
+                let c = compare(&set(8, 4, 1.0, 2 * i), &set(8, 4, 1.12, 2 * i + 1), &t).unwrap();
+                cpu_rows(&c).iter().any(|r| r.key == ALL && r.verdict == Verdict::Regressed)
+            })
+            .count();
+        assert!(found >= 9, "a 12 % shift found by the pooled row in {found} of 10");
+        // no shift: the pooled row stays quiet
+        let alarms = (0..20)
+            .filter(|i| {
+                let c = compare(&set(8, 4, 1.0, 100 + 2 * i), &set(8, 4, 1.0, 101 + 2 * i), &t).unwrap();
+                c.regressed()
+            })
+            .count();
+        assert!(alarms <= 1, "{alarms} of 20 A/A comparisons alarmed");
     }
 }

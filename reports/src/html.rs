@@ -2,6 +2,7 @@
 //! inlined), then the configuration and the manifest. It loads nothing from the network.
 
 use crate::charts::Chart;
+use crate::metrics::{Better, Metric, View, ms};
 use crate::results::{ResultSet, Run, Status};
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -21,113 +22,24 @@ struct Row<'a> {
     runs: Vec<&'a Run>,
 }
 
-/// A column of the summary: its heading, how to read it from a run, and whether smaller is
-/// better (`None`: not ranked).
-struct Column {
-    heading: &'static str,
-    value: fn(&Run) -> Option<f64>,
-    smaller_is_better: Option<bool>,
-    format: fn(f64) -> String,
-}
-
-fn ms(v: f64) -> String {
-    if v >= 1000.0 { format!("{:.2} s", v / 1e3) } else { format!("{v:.1} ms") }
-}
-
-fn rate(v: f64) -> String {
-    if v < 10.0 { format!("{v:.2}") } else { format!("{v:.0}") }
-}
-
-fn columns() -> Vec<Column> {
-    // the baseline runs flat out, off the schedule: it has a rate, not latencies
-    vec![
-        Column {
-            heading: "input/s",
-            value: |r| Some(r.metrics.input_rate),
-            smaller_is_better: Some(false),
-            format: rate,
-        },
-        Column {
-            heading: "output/s",
-            value: |r| Some(r.metrics.output_rate),
-            smaller_is_better: None,
-            format: rate,
-        },
-        Column {
-            heading: "due p50",
-            value: |r| (r.engine != "baseline").then_some(r.metrics.due.p50_ms),
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "due p99",
-            value: |r| (r.engine != "baseline").then_some(r.metrics.due.p99_ms),
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "due max",
-            value: |r| (r.engine != "baseline").then_some(r.metrics.due.max_ms),
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "event p50",
-            value: |r| (r.engine != "baseline").then_some(r.metrics.event.p50_ms),
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "event p99",
-            value: |r| (r.engine != "baseline").then_some(r.metrics.event.p99_ms),
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "commit p99",
-            value: |r| (r.engine != "baseline").then_some(r.metrics.commit.p99_ms),
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "recovery",
-            value: |r| {
-                if r.recoveries.is_empty() {
-                    return None;
-                }
-                r.recoveries.iter().map(|x| x.total_ms).sum::<Option<f64>>()
-            },
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "max backlog",
-            value: |r| (r.engine != "baseline").then_some(r.metrics.max_backlog_ms),
-            smaller_is_better: Some(true),
-            format: ms,
-        },
-        Column {
-            heading: "CPU s",
-            value: |r| Some(r.metrics.cpu_s),
-            smaller_is_better: None,
-            format: |v| format!("{v:.1}"),
-        },
-        Column {
-            heading: "peak RSS MiB",
-            value: |r| Some(r.metrics.peak_rss_bytes as f64 / 1048576.0),
-            smaller_is_better: None,
-            format: |v| format!("{v:.0}"),
-        },
-    ]
-}
-
-fn average(runs: &[&Run], f: fn(&Run) -> Option<f64>) -> Option<f64> {
-    let values: Vec<f64> = runs.iter().filter_map(|r| f(r)).collect();
+fn average(runs: &[&Run], metric: &Metric) -> Option<f64> {
+    let values: Vec<f64> = runs.iter().filter_map(|r| metric.value(r)).collect();
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// Renders the report.
 pub fn render(set: &ResultSet, charts: &[Chart]) -> Result<String, std::io::Error> {
+    let mut h = head(set, charts.len());
+    summary(&mut h, set);
+    searches(&mut h, set);
+    recoveries(&mut h, set);
+    figures(&mut h, charts)?;
+    configuration(&mut h, set);
+    Ok(h)
+}
+
+/// The page's head, its style and script error check, and the set's description.
+fn head(set: &ResultSet, charts: usize) -> String {
     let m = &set.manifest;
     let mut h = String::new();
     let _ = write!(
@@ -164,7 +76,7 @@ Latencies are of results due in the measured period; <em>due</em> is <code>emit 
 column within a workload and scenario. Red rows failed or disagree with the reference.</p>
 "#,
         suite = esc(&m.suite),
-        charts = charts.len(),
+        charts = charts,
         seed = m.seed,
         rev = esc(&m.revision),
         cores = m.machine.cores,
@@ -172,9 +84,13 @@ column within a workload and scenario. Red rows failed or disagree with the refe
         started = esc(&m.started),
         n = set.runs.len(),
     );
+    h
+}
 
-    // the summary: one row per engine configuration × workload × scenario
-    let cols = columns();
+/// The summary: one row per engine configuration × workload × scenario, one column per
+/// metric of the summary view, the best of each ranked column in bold.
+fn summary(h: &mut String, set: &ResultSet) {
+    let cols: Vec<&Metric> = crate::metrics::in_view(View::Summary).collect();
     let mut rows: BTreeMap<(String, String, String, String), Row> = BTreeMap::new();
     for r in &set.runs {
         let key = (r.workload.clone(), r.scenario(), r.engine.clone(), r.settings_string());
@@ -195,6 +111,7 @@ column within a workload and scenario. Red rows failed or disagree with the refe
     for c in &cols {
         let _ = write!(h, "<th>{}</th>", c.heading);
     }
+    let baseline = |row: &Row| row.runs.iter().any(|r| r.is_baseline());
     h.push_str("<th class=l>correctness</th></tr>\n");
     let mut by_group: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
     for row in rows.values() {
@@ -214,11 +131,15 @@ column within a workload and scenario. Red rows failed or disagree with the refe
             .map(|c| {
                 let values = group
                     .iter()
-                    .filter(|r| r.runs.iter().all(|x| x.status == Status::Ok) && r.engine != "baseline")
-                    .filter_map(|r| average(&r.runs, c.value));
-                match c.smaller_is_better {
-                    Some(true) => values.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v)))),
-                    Some(false) => values.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v)))),
+                    .filter(|r| r.runs.iter().all(|x| x.status == Status::Ok) && !baseline(r))
+                    .filter_map(|r| average(&r.runs, c));
+                match c.better {
+                    Some(Better::Smaller) => {
+                        values.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))))
+                    }
+                    Some(Better::Bigger) => {
+                        values.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v))))
+                    }
                     None => None,
                 }
             })
@@ -234,17 +155,13 @@ column within a workload and scenario. Red rows failed or disagree with the refe
                 row.runs.len()
             );
             for (c, b) in cols.iter().zip(&best) {
-                match average(&row.runs, c.value) {
+                match average(&row.runs, c) {
                     Some(v) => {
                         let is_best = !bad
-                            && row.engine != "baseline"
+                            && !baseline(row)
                             && b.is_some_and(|b| (b - v).abs() <= 1e-9 * b.abs().max(1.0));
-                        let _ = write!(
-                            h,
-                            "<td{}>{}</td>",
-                            if is_best { " class=best" } else { "" },
-                            (c.format)(v)
-                        );
+                        let _ =
+                            write!(h, "<td{}>{}</td>", if is_best { " class=best" } else { "" }, (c.show)(v));
                     }
                     None => h.push_str("<td>—</td>"),
                 }
@@ -268,7 +185,10 @@ column within a workload and scenario. Red rows failed or disagree with the refe
         }
     }
     h.push_str("</table>\n");
+}
 
+/// The sustainable-throughput searches and their probes.
+fn searches(h: &mut String, set: &ResultSet) {
     if !set.searches.is_empty() {
         h.push_str("<h2>Sustainable throughput</h2>\n<table><tr><th class=l>workload</th><th class=l>engine</th><th>sustainable events/s</th><th class=l>probes (rate: max backlog)</th></tr>\n");
         for s in &set.searches {
@@ -295,8 +215,10 @@ column within a workload and scenario. Red rows failed or disagree with the refe
         }
         h.push_str("</table>\n");
     }
+}
 
-    // recoveries
+/// Every recovery and its phases.
+fn recoveries(h: &mut String, set: &ResultSet) {
     let recovered: Vec<&Run> = set.runs.iter().filter(|r| !r.recoveries.is_empty()).collect();
     if !recovered.is_empty() {
         h.push_str("<h2>Recoveries</h2>\n<table><tr><th class=l>run</th><th class=l>failure</th><th>at (s)</th><th>detection</th><th>restore</th><th>catch-up</th><th>total</th></tr>\n");
@@ -317,7 +239,10 @@ column within a workload and scenario. Red rows failed or disagree with the refe
         }
         h.push_str("</table>\n");
     }
+}
 
+/// The charts, inlined as PNG, each linking its SVG.
+fn figures(h: &mut String, charts: &[Chart]) -> Result<(), std::io::Error> {
     h.push_str("<h2>Charts</h2>\n");
     let mut section = String::new();
     for c in charts {
@@ -334,7 +259,12 @@ column within a workload and scenario. Red rows failed or disagree with the refe
             data = base64::engine::general_purpose::STANDARD.encode(png),
         );
     }
+    Ok(())
+}
 
+/// The suite file and the manifest, and the check that every image decoded.
+fn configuration(h: &mut String, set: &ResultSet) {
+    let m = &set.manifest;
     let _ = write!(
         h,
         "<h2>Configuration</h2>\n<p>Suite file <code>{}</code>:</p>\n<pre>{}</pre>\n<h2>Manifest</h2>\n<pre>{}</pre>\n",
@@ -354,5 +284,4 @@ window.addEventListener('load', function () {
 </body></html>
 "#,
     );
-    Ok(h)
 }

@@ -10,7 +10,9 @@
 pub mod charts;
 pub mod compare;
 pub mod html;
+pub mod metrics;
 pub mod results;
+pub mod stats;
 
 pub use results::{Manifest, ResultSet, ResultsError, Run};
 

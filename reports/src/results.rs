@@ -14,7 +14,6 @@
 use flowmark_core::durable::{DurableError, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// A result directory that cannot be read.
@@ -246,6 +245,10 @@ pub struct Metrics {
     pub peak_rss_bytes: u64,
     /// Engine processes started (1 + crashes).
     pub starts: u32,
+    /// Input events the log offered the run, warm-up included (every event arriving before
+    /// the input ended).
+    #[serde(default)]
+    pub events: u64,
 }
 
 /// One second of one run.
@@ -312,7 +315,16 @@ pub struct Run {
     pub wall_s: f64,
 }
 
+/// The engine name of the single-threaded baseline's runs.
+pub const BASELINE: &str = "baseline";
+
 impl Run {
+    /// Whether it is a run of the single-threaded baseline: it ran flat out, off the schedule,
+    /// so it has a rate but no latencies.
+    pub fn is_baseline(&self) -> bool {
+        self.engine == BASELINE
+    }
+
     /// The run's scenario: disorder and failure.
     pub fn scenario(&self) -> String {
         format!("{}/{}", self.disorder, self.failure)
@@ -451,110 +463,147 @@ impl ResultSet {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+/// The columns of `runs.csv` before the metrics: what the run was.
+const RUN_COLUMNS: [&str; 11] = [
+    "id",
+    "engine",
+    "workload",
+    "rate",
+    "disorder",
+    "failure",
+    "settings",
+    "repetition",
+    "seed",
+    "status",
+    "reason",
+];
+
+fn csv_text(w: csv::Writer<Vec<u8>>) -> String {
+    let bytes = w.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("every field written is UTF-8")
 }
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |v| format!("{v:.3}"))
-}
-
-/// `runs.csv`: one row per run.
+/// `runs.csv`: one row per run — what it was, then every metric of
+/// [`METRICS`](crate::metrics::METRICS) shown in `runs.csv`.
 pub fn runs_csv(runs: &[Run]) -> String {
-    let mut out = String::from(
-        "id,engine,workload,rate,disorder,failure,settings,repetition,seed,status,reason,\
-         input_rate,output_rate,due_p50_ms,due_p99_ms,due_p999_ms,due_max_ms,event_p50_ms,event_p99_ms,\
-         event_max_ms,processing_p50_ms,processing_p99_ms,commit_p50_ms,commit_p99_ms,\
-         watermark_wait_ms,batch_wait_ms,processing_ms,max_backlog_ms,checkpoints,checkpoint_ms,\
-         checkpoint_bytes,correct,missing,duplicated,wrong,unexpected,late_dropped,late_expected,\
-         recovery_ms,detection_ms,restore_ms,catch_up_ms,cpu_s,peak_rss_bytes,starts,wall_s\n",
-    );
+    let metrics: Vec<_> = crate::metrics::in_view(crate::metrics::View::Csv).collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = RUN_COLUMNS.iter().copied().chain(metrics.iter().map(|m| m.name));
+    w.write_record(header).expect("writing to memory cannot fail");
     for r in runs {
-        let m = &r.metrics;
         let reason = match &r.status {
             Status::Ok => "",
             Status::Incorrect(s) | Status::Failed(s) => s,
         };
-        let sum = |f: fn(&Recovery) -> Option<f64>| {
-            if r.recoveries.is_empty() {
-                return None;
-            }
-            r.recoveries.iter().map(f).sum::<Option<f64>>()
-        };
-        let c = &m.correctness;
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.1},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},\
-             {:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{},{:.3},{:.0},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{:.2}",
-            csv_field(&r.id),
-            r.engine,
-            csv_field(&r.workload),
-            r.rate,
-            csv_field(&r.disorder),
-            csv_field(&r.failure),
-            csv_field(&r.settings_string()),
-            r.repetition,
-            r.seed,
-            r.status.word(),
-            csv_field(reason),
-            m.input_rate,
-            m.output_rate,
-            m.due.p50_ms,
-            m.due.p99_ms,
-            m.due.p999_ms,
-            m.due.max_ms,
-            m.event.p50_ms,
-            m.event.p99_ms,
-            m.event.max_ms,
-            m.processing.p50_ms,
-            m.processing.p99_ms,
-            m.commit.p50_ms,
-            m.commit.p99_ms,
-            m.anatomy.watermark_wait_ms,
-            m.anatomy.batch_wait_ms,
-            m.anatomy.processing_ms,
-            m.max_backlog_ms,
-            m.checkpoints.count,
-            m.checkpoints.mean_duration_ms,
-            m.checkpoints.mean_bytes,
-            c.correct,
-            c.missing,
-            c.duplicated,
-            c.wrong,
-            c.unexpected,
-            c.late_dropped,
-            c.late_expected,
-            opt(sum(|x| x.total_ms)),
-            opt(sum(|x| Some(x.detection_ms))),
-            opt(sum(|x| Some(x.restore_ms))),
-            opt(sum(|x| x.catch_up_ms)),
-            m.cpu_s,
-            m.peak_rss_bytes,
-            m.starts,
-            r.wall_s,
-        );
+        let what = [
+            r.id.clone(),
+            r.engine.clone(),
+            r.workload.clone(),
+            r.rate.to_string(),
+            r.disorder.clone(),
+            r.failure.clone(),
+            r.settings_string(),
+            r.repetition.to_string(),
+            r.seed.to_string(),
+            r.status.word().to_string(),
+            reason.to_string(),
+        ];
+        let record = what.into_iter().chain(metrics.iter().map(|m| m.csv(r)));
+        w.write_record(record).expect("writing to memory cannot fail");
     }
-    out
+    csv_text(w)
 }
 
 /// `timeline.csv`: per run, per second.
 pub fn timeline_csv(runs: &[Run]) -> String {
-    let mut out = String::from("id,t_s,input_rate,output_rate,backlog_ms,p50_ms,p99_ms,max_ms\n");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["id", "t_s", "input_rate", "output_rate", "backlog_ms", "p50_ms", "p99_ms", "max_ms"])
+        .expect("writing to memory cannot fail");
     for r in runs {
         for s in &r.timeline {
-            let _ = writeln!(
-                out,
-                "{},{},{:.0},{:.0},{:.3},{:.3},{:.3},{:.3}",
-                csv_field(&r.id),
-                s.t_s,
-                s.input_rate,
-                s.output_rate,
-                s.backlog_ms,
-                s.p50_ms,
-                s.p99_ms,
-                s.max_ms
-            );
+            w.write_record([
+                r.id.clone(),
+                s.t_s.to_string(),
+                format!("{:.0}", s.input_rate),
+                format!("{:.0}", s.output_rate),
+                format!("{:.3}", s.backlog_ms),
+                format!("{:.3}", s.p50_ms),
+                format!("{:.3}", s.p99_ms),
+                format!("{:.3}", s.max_ms),
+            ])
+            .expect("writing to memory cannot fail");
         }
     }
-    out
+    csv_text(w)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A manifest of nothing in particular.
+    pub fn manifest() -> Manifest {
+        Manifest {
+            suite: "t".into(),
+            suite_file: String::new(),
+            suite_text: String::new(),
+            seed: 1,
+            planned_runs: 0,
+            started: String::new(),
+            revision: String::new(),
+            machine: Machine::default(),
+            versions: BTreeMap::new(),
+            command: String::new(),
+        }
+    }
+
+    /// A run with no numbers yet.
+    pub fn run(id: &str) -> Run {
+        Run {
+            id: id.into(),
+            key: id.into(),
+            repetition: 0,
+            engine: "dataflow".into(),
+            workload: "wordcount".into(),
+            disorder: "none".into(),
+            failure: "none".into(),
+            rate: 1000.0,
+            settings: BTreeMap::from([
+                ("parallelism".into(), "2".into()),
+                ("note".into(), "a, \"b\"".into()),
+            ]),
+            seed: 1,
+            watermark_bound_ms: 0.0,
+            warmup_s: 1.0,
+            measure_s: 1.0,
+            status: Status::Ok,
+            metrics: Metrics::default(),
+            faults: Vec::new(),
+            recoveries: Vec::new(),
+            timeline: Vec::new(),
+            wall_s: 2.0,
+        }
+    }
+
+    #[test]
+    fn runs_csv_quotes_what_needs_it_and_reads_back_as_written() {
+        let mut r = run("a.0");
+        r.metrics.due.p99_ms = 12.3456;
+        r.metrics.checkpoints.count = 3;
+        r.status = Status::Incorrect("1 missing, 0 duplicated".into());
+        let text = runs_csv(&[r.clone()]);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let row = reader.records().next().unwrap().unwrap();
+        let get = |name: &str| row.get(header.iter().position(|h| h == name).unwrap()).unwrap().to_string();
+        assert_eq!(get("settings"), "note=a, \"b\" parallelism=2", "a setting with a comma and quotes");
+        assert_eq!(get("reason"), "1 missing, 0 duplicated");
+        assert_eq!(get("due_p99_ms"), "12.346");
+        assert_eq!(get("checkpoints"), "3");
+        assert_eq!(get("recovery_ms"), "", "no failure, no recovery");
+        assert_eq!(header.len(), row.len());
+        assert!(text.starts_with(
+            "id,engine,workload,rate,disorder,failure,settings,repetition,seed,status,reason,input_rate,"
+        ));
+    }
 }

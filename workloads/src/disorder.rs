@@ -178,7 +178,7 @@ mod tests {
     use super::*;
 
     fn delays(d: Disorder, n: u64) -> Vec<Time> {
-        (0..n).map(|i| d.delay(&mut EventRng::new(3, 9, i))).collect()
+        (0..n).map(|i| d.delay(&mut crate::rng::for_event(3, 9, i))).collect()
     }
 
     #[test]
@@ -203,7 +203,7 @@ mod tests {
         let (mut on, mut before) = (0, 0);
         for i in 0..10_000u64 {
             let arrival = (i as Time * 7_777_777) % (9 * SECOND) - SECOND;
-            let t = d.event_time(arrival, &mut EventRng::new(3, 9, i));
+            let t = d.event_time(arrival, &mut crate::rng::for_event(3, 9, i));
             assert!(t <= arrival && arrival - t <= d.max_delay(), "{arrival} {t}");
             match t.rem_euclid(grid) {
                 0 => on += 1,

@@ -23,4 +23,5 @@ pub use disorder::{Delay, Disorder};
 pub use error::WorkloadError;
 pub use log::{GeneratedLog, Generator, LogSpec};
 pub use rate::{RateProfile, Schedule};
+pub use rng::SplitMix64;
 pub use workload::{NexmarkSpec, Query, Visitor, WorkloadSpec};

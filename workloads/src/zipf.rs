@@ -60,7 +60,7 @@ mod tests {
         let mut counts = vec![0u32; 1000];
         let n = 400_000;
         for i in 0..n {
-            counts[z.sample(&mut EventRng::new(1, 2, i)) as usize] += 1;
+            counts[z.sample(&mut crate::rng::for_event(1, 2, i)) as usize] += 1;
         }
         let h: f64 = (1..=1000).map(|k| 1.0 / f64::from(k)).sum();
         for k in [0usize, 1, 9, 99] {
@@ -78,7 +78,7 @@ mod tests {
         let z = Zipf::new(4, 0.0).unwrap();
         let mut counts = [0u32; 4];
         for i in 0..40_000 {
-            counts[z.sample(&mut EventRng::new(5, 0, i)) as usize] += 1;
+            counts[z.sample(&mut crate::rng::for_event(5, 0, i)) as usize] += 1;
         }
         assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "{counts:?}");
         assert!(Zipf::new(0, 1.0).is_err());

@@ -61,15 +61,31 @@ pub mod duration {
     use super::{MICROSECOND, MILLISECOND, SECOND, Time};
     use serde::{Deserialize, Deserializer, Serializer, de};
 
+    /// A duration that cannot be read.
+    #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+    pub enum DurationError {
+        /// No number before the unit.
+        #[error("`{0}` is not a duration: expected a number and a unit, like 250ms")]
+        NotANumber(String),
+        /// A unit that is not one of ns, us, ms, s, m, h.
+        #[error("`{text}` has unknown unit `{unit}`: use ns, us, ms, s, m or h")]
+        UnknownUnit {
+            /// The duration as written.
+            text: String,
+            /// Its unit.
+            unit: String,
+        },
+        /// More nanoseconds than a [`Time`] holds.
+        #[error("`{0}` is out of range")]
+        OutOfRange(String),
+    }
+
     /// Parses `"250ms"`-style durations.
-    pub fn parse(s: &str) -> Result<Time, String> {
+    pub fn parse(s: &str) -> Result<Time, DurationError> {
         let s = s.trim();
         let split = s.find(|c: char| c.is_ascii_alphabetic() || c == 'µ').unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let value: f64 = num
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration: expected a number and a unit, like 250ms"))?;
+        let value: f64 = num.trim().parse().map_err(|_| DurationError::NotANumber(s.to_string()))?;
         let scale = match unit.trim() {
             "ns" => 1.0,
             "us" | "µs" => MICROSECOND as f64,
@@ -78,12 +94,12 @@ pub mod duration {
             "m" | "min" => 60.0 * SECOND as f64,
             "h" => 3600.0 * SECOND as f64,
             u => {
-                return Err(format!("`{s}` has unknown unit `{u}`: use ns, us, ms, s, m or h"));
+                return Err(DurationError::UnknownUnit { text: s.to_string(), unit: u.to_string() });
             }
         };
         let ns = value * scale;
         if !ns.is_finite() || ns.abs() > i64::MAX as f64 {
-            return Err(format!("`{s}` is out of range"));
+            return Err(DurationError::OutOfRange(s.to_string()));
         }
         Ok(ns.round() as Time)
     }
@@ -117,8 +133,13 @@ pub mod duration {
             assert_eq!(parse("1.5s"), Ok(1_500 * MILLISECOND));
             assert_eq!(parse("40us"), Ok(40 * MICROSECOND));
             assert_eq!(parse("2m"), Ok(120 * SECOND));
-            assert!(parse("fast").is_err());
-            assert!(parse("3 weeks").unwrap_err().contains("unknown unit"));
+            assert_eq!(parse("fast"), Err(DurationError::NotANumber("fast".into())));
+            assert_eq!(
+                parse("3 weeks"),
+                Err(DurationError::UnknownUnit { text: "3 weeks".into(), unit: "weeks".into() })
+            );
+            assert!(parse("3 weeks").unwrap_err().to_string().contains("unknown unit `weeks`"));
+            assert_eq!(parse("99999999999999h"), Err(DurationError::OutOfRange("99999999999999h".into())));
             for t in [1, 999, 40 * MICROSECOND, 250 * MILLISECOND, 1_500 * MILLISECOND] {
                 assert_eq!(parse(&super::super::human(t)), Ok(t));
             }

@@ -8,7 +8,7 @@
 //! events and writes the same result lines. The engine runs at parallelism 1.
 //!
 //! A second comparison: 1 M distinct words (uniform), checkpoints every second against no
-//! checkpoints, the checkpoint cost DESIGN.md asks for.
+//! checkpoints: the cost of checkpointing (`docs/metrics.md`, "Checkpoints").
 //!
 //! `cargo bench -p flowmark-dataflow --bench wordcount`; the ratios are printed at the end.
 

@@ -2,7 +2,7 @@
 
 use crate::error::EngineError;
 use flowmark_core::time::{MILLISECOND, SECOND};
-pub use flowmark_core::{Straggler, TaskFault};
+pub use flowmark_core::{CpuTax, Straggler, TaskFault};
 use flowmark_core::{Time, TimeDomain};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -30,7 +30,14 @@ pub struct Faults {
     /// Pause this long in the middle of writing every checkpoint file (to test a crash while a
     /// checkpoint is being written).
     pub slow_checkpoint_write: Option<Time>,
+    /// Extra CPU work in every task.
+    #[serde(default)]
+    pub cpu_tax: Option<CpuTax>,
 }
+
+/// Longest a partly filled buffer waits before it is sent, unless set otherwise (Flink's
+/// default `execution.buffer-timeout` is 100 ms; flowmark's smaller one favours latency).
+pub const DEFAULT_BUFFER_TIMEOUT: Time = 5 * MILLISECOND;
 
 /// The settings of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,7 +80,7 @@ impl Config {
         Config {
             parallelism: 1,
             buffer_size: 1024,
-            buffer_timeout: 5 * MILLISECOND,
+            buffer_timeout: DEFAULT_BUFFER_TIMEOUT,
             channel_capacity: 64,
             checkpoint_interval: Some(SECOND),
             checkpoint_dir: dir.join("checkpoints"),

@@ -28,7 +28,7 @@ pub mod output;
 pub mod stream;
 pub mod task;
 
-pub use config::{Config, Delivery, Faults, Straggler, TaskFault};
+pub use config::{Config, DEFAULT_BUFFER_TIMEOUT, Delivery, Faults, Straggler, TaskFault};
 pub use error::EngineError;
 pub use flowmark_core::Metrics;
 pub use stream::{DKeyed, DStream};

@@ -31,7 +31,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 /// The report a task makes when it ends.
-pub(crate) type Status = (TaskId, Result<(), String>);
+pub(crate) type Status = (TaskId, Result<(), task::Panicked>);
 
 /// Builds the operator a task runs for one link of a chain.
 pub(crate) type Factory<T> = Box<dyn Fn(&TaskInfo) -> Box<dyn Operator<T>>>;

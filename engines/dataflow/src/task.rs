@@ -1,6 +1,7 @@
 //! Tasks: the threads that run a chain of operators, fed by the log (a source task) or by the
 //! channel of its inputs (every other task), with barrier alignment and watermark tracking.
 
+use crate::checkpoint::align::BarrierAligner;
 use crate::checkpoint::{TaskId, TaskState, WriteRequest};
 use crate::env::Env;
 use crate::message::{Barrier, Message, Tagged};
@@ -8,10 +9,11 @@ use crate::operator::Operator;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use flowmark_core::Metrics;
 use flowmark_core::time::{MAX_WATERMARK, MICROSECOND, MILLISECOND};
-use flowmark_core::{Log, PartitionReader, ReaderPosition, Time, WatermarkStrategy, WatermarkTracker};
+use flowmark_core::{
+    CpuTax, Log, PartitionReader, ReaderPosition, Time, WatermarkStrategy, WatermarkTracker,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -105,12 +107,17 @@ impl TaskInfo<'_> {
     }
 }
 
+/// A task that panicked, with its panic message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Panicked(pub String);
+
 /// Runs `body` on a thread of its own; reports how it ended (`Err` with the panic message if
 /// it panicked) on `status`.
 pub(crate) fn spawn(
     id: TaskId,
     name: &str,
-    status: Sender<(TaskId, Result<(), String>)>,
+    status: Sender<(TaskId, Result<(), Panicked>)>,
     body: impl FnOnce() + Send + 'static,
 ) {
     let thread = std::thread::Builder::new().name(format!("{name}-{}.{}", id.stage, id.index));
@@ -119,7 +126,7 @@ pub(crate) fn spawn(
             p.downcast_ref::<String>()
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "task panicked".into())
+                .map_or_else(|| Panicked("task panicked".into()), Panicked)
         });
         let _ = status.send((id, result));
     });
@@ -135,10 +142,9 @@ fn poll_interval(env: &Env) -> Duration {
 /// Runs a task fed by `inputs` upstream tasks through `rx`.
 ///
 /// Watermarks: the task's watermark is the minimum over its inputs ([`WatermarkTracker`]); an
-/// input that has ended no longer holds it back. Barriers: once barrier `n` arrives on an
-/// input, that input's later messages are held back until barrier `n` has arrived on every
-/// input that has not ended (alignment); then the operators snapshot, the barrier goes on, and
-/// the held-back messages are processed in their order.
+/// input that has ended no longer holds it back. Barriers: aligned by a [`BarrierAligner`];
+/// once aligned the operators snapshot, the barrier goes on, and the held-back messages are
+/// processed in their order.
 pub(crate) fn run_input<T: Send>(
     mut cx: Context,
     rx: Receiver<Tagged<T>>,
@@ -148,13 +154,10 @@ pub(crate) fn run_input<T: Send>(
     let env = cx.env.clone();
     let poll = poll_interval(&env);
     let mut tracker = WatermarkTracker::new(inputs);
-    let mut ended = vec![false; inputs];
-    let mut blocked = vec![false; inputs];
-    let mut held: Vec<VecDeque<Message<T>>> = (0..inputs).map(|_| VecDeque::new()).collect();
-    let mut replay: VecDeque<Tagged<T>> = VecDeque::new();
-    let mut aligning: Option<(Barrier, usize)> = None;
+    let mut aligner = BarrierAligner::new(inputs);
+    let tax = env.config.faults.cpu_tax;
     loop {
-        let (i, msg) = match replay.pop_front() {
+        let (i, msg) = match aligner.next_released() {
             Some(m) => m,
             None => match rx.recv_timeout(poll) {
                 Ok(m) => m,
@@ -169,48 +172,31 @@ pub(crate) fn run_input<T: Send>(
             },
         };
         env.faults.check(cx.id, || env.clock.now());
-        if blocked[i] {
-            held[i].push_back(msg);
-            continue;
-        }
-        match msg {
-            Message::Data(mut batch) => op.data(&mut batch, &mut cx),
+        let Some(msg) = aligner.admit(i, msg) else { continue };
+        let aligned = CpuTax::levy(tax, || match msg {
+            Message::Data(mut batch) => {
+                op.data(&mut batch, &mut cx);
+                None
+            }
             Message::Watermark(wm) => {
                 if let Some(w) = tracker.advance(i, wm) {
                     op.watermark(w, &mut cx);
                 }
+                None
             }
-            Message::Barrier(b) => {
-                let arrived = match aligning {
-                    Some((current, n)) => {
-                        debug_assert_eq!(current, b, "barriers overtook each other");
-                        n + 1
-                    }
-                    None => 1,
-                };
-                blocked[i] = true;
-                aligning = Some((b, arrived));
-            }
+            Message::Barrier(b) => aligner.barrier(i, b),
             Message::End => {
-                ended[i] = true;
                 if let Some(w) = tracker.set_idle(i, true) {
                     op.watermark(w, &mut cx);
                 }
+                aligner.end(i)
             }
-        }
-        let live = ended.iter().filter(|e| !**e).count();
-        if let Some((b, arrived)) = aligning
-            && arrived >= live
-        {
-            aligning = None;
+        });
+        if let Some(b) = aligned {
             op.barrier(b, &mut cx);
             cx.send_snapshot(b.id);
-            for (input, queue) in held.iter_mut().enumerate() {
-                blocked[input] = false;
-                replay.extend(queue.drain(..).map(|m| (input, m)));
-            }
         }
-        if live == 0 && aligning.is_none() && replay.is_empty() {
+        if aligner.finished() {
             op.end(&mut cx);
             return;
         }
@@ -271,22 +257,27 @@ pub(crate) fn run_source<L: Log>(
         }
         env.faults.check(cx.id, || env.clock.now());
         let now = env.clock.now();
-        for (_, reader, end) in readers.iter_mut() {
-            let mut n = 0;
-            while n < per_reader && reader.offset() < *end && reader.next_arrival().is_some_and(|a| a <= now)
-            {
-                if let Some(rec) = reader.next_record() {
-                    batch.push(rec);
+        let read = CpuTax::levy(cfg.faults.cpu_tax, || {
+            for (_, reader, end) in readers.iter_mut() {
+                let mut n = 0;
+                while n < per_reader
+                    && reader.offset() < *end
+                    && reader.next_arrival().is_some_and(|a| a <= now)
+                {
+                    if let Some(rec) = reader.next_record() {
+                        batch.push(rec);
+                    }
+                    n += 1;
                 }
-                n += 1;
             }
-        }
-        let read = batch.len();
-        if read > 0 {
-            env.metrics.mark_input(now);
-            Metrics::add(&env.metrics.events_in, read as u64);
-            op.data(&mut batch, &mut cx);
-        }
+            let read = batch.len();
+            if read > 0 {
+                env.metrics.mark_input(now);
+                Metrics::add(&env.metrics.events_in, read as u64);
+                op.data(&mut batch, &mut cx);
+            }
+            read
+        });
         let (mut wm, mut next) = (MAX_WATERMARK, Time::MAX);
         for (p, r, end) in readers.iter_mut() {
             let at = if r.offset() < *end { r.next_arrival().unwrap_or(Time::MAX) } else { Time::MAX };

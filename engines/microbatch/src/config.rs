@@ -2,7 +2,7 @@
 
 use crate::error::EngineError;
 use flowmark_core::time::SECOND;
-pub use flowmark_core::{Straggler, TaskFault};
+pub use flowmark_core::{CpuTax, Straggler, TaskFault};
 use flowmark_core::{Time, TimeDomain};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -14,6 +14,9 @@ pub struct Faults {
     pub task_failure: Option<TaskFault>,
     /// One task runs slowly (its first attempt only) during a period.
     pub straggler: Option<Straggler>,
+    /// Extra CPU work in every task.
+    #[serde(default)]
+    pub cpu_tax: Option<CpuTax>,
 }
 
 /// The settings of a run.

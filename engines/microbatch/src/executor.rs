@@ -161,7 +161,7 @@ impl Executor {
         for attempt in 0..MAX_ATTEMPTS {
             let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 self.inject(stage, task, attempt, copy, done);
-                f(attempt, done)
+                flowmark_core::CpuTax::levy(self.faults.cpu_tax, || f(attempt, done))
             }));
             match r {
                 Ok(o) => return Ok(o),
@@ -216,7 +216,8 @@ mod tests {
 
     #[test]
     fn runs_in_order_and_recomputes_a_failed_task() {
-        let faults = Faults { task_failure: Some(TaskFault { stage: 1, task: 2, at: 0 }), straggler: None };
+        let faults =
+            Faults { task_failure: Some(TaskFault { stage: 1, task: 2, at: 0 }), ..Faults::default() };
         let metrics = Arc::new(Metrics::default());
         let ex = Executor::new(2, None, faults, LogClock::starting_now(), metrics.clone());
         let tasks: Vec<Task<'_, usize>> =
@@ -242,7 +243,7 @@ mod tests {
     fn a_straggler_is_overtaken_by_its_speculative_copy() {
         let straggler =
             crate::config::Straggler { stage: 0, task: 3, from: 0, until: i64::MAX, delay: 60_000_000_000 };
-        let faults = Faults { task_failure: None, straggler: Some(straggler) };
+        let faults = Faults { straggler: Some(straggler), ..Faults::default() };
         let metrics = Arc::new(Metrics::default());
         let ex = Executor::new(2, Some(1.5), faults, LogClock::starting_now(), metrics.clone());
         let work = |i: usize| -> Work<'_, usize> {

@@ -75,18 +75,55 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
     job.build::<Microbatch>(MStream::source(&b, log.clone()));
     let stateful: Vec<Arc<dyn Stateful>> = b.stateful.borrow().clone();
     let sinks = std::mem::take(&mut *b.sinks.borrow_mut());
+    let recovered = recover(job, log, config, &logs, &stateful)?;
+    let clock = LogClock::new(config.origin);
+    let executor =
+        Executor::new(config.parallelism, config.speculation, config.faults.clone(), clock, metrics.clone());
+    let mut driver = Driver {
+        log,
+        config,
+        logs,
+        stateful,
+        sinks,
+        executor,
+        metrics,
+        clock,
+        ends: (0..log.partitions()).map(|p| (p, log.arrived_before(p, config.end))).collect(),
+        positions: recovered.positions,
+    };
+    let batches = driver.run_from(recovered.version)?;
+    Ok(Summary { resumed_after: recovered.resumed_after, state_version: recovered.version, batches })
+}
 
-    // recovery: the last committed batch, and the newest state version every partition reaches
+/// Where recovery left a run.
+struct Recovered {
+    /// The last committed batch.
+    resumed_after: u64,
+    /// The state version every partition was restored to.
+    version: u64,
+    /// Where each partition stands after that version.
+    positions: BTreeMap<u32, ReaderPosition>,
+}
+
+/// Recovery: the last committed batch, the newest state version every partition reaches
+/// (restored), and where each source partition stands after it.
+fn recover<J: Job, L: Log<Event = J::Event>>(
+    job: &J,
+    log: &L,
+    config: &Config,
+    logs: &Logs,
+    stateful: &[Arc<dyn Stateful>],
+) -> Result<Recovered, EngineError> {
     let warn = |e: &flowmark_core::durable::DurableError| eprintln!("flowmark-microbatch: passing over {e}");
     let committed = logs.last_commit(warn)?;
     let resumed_after = committed.as_ref().map_or(0, |c| c.batch);
     let mut version = resumed_after;
-    for op in &stateful {
+    for op in stateful {
         for part in 0..op.partitions() {
             version = version.min(logs.restorable(op.id(), part, resumed_after, warn)?.version);
         }
     }
-    for op in &stateful {
+    for op in stateful {
         for part in 0..op.partitions() {
             logs.restore(&**op, part, version)?;
         }
@@ -104,53 +141,104 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
             None => positions.extend(committed.iter().flat_map(|c| c.ends.iter().copied())),
         }
     }
-    let ends: BTreeMap<u32, u64> =
-        (0..log.partitions()).map(|p| (p, log.arrived_before(p, config.end))).collect();
+    Ok(Recovered { resumed_after, version, positions })
+}
 
-    let clock = LogClock::new(config.origin);
-    let executor =
-        Executor::new(config.parallelism, config.speculation, config.faults.clone(), clock, metrics.clone());
-    let mut pid = rate::PidRateEstimator::default();
-    let mut max_rate: Option<f64> = if config.backpressure { config.initial_rate } else { None };
-    let mut next_at = if version == 0 { config.interval } else { clock.now() };
-    let mut batch_id = version + 1;
-    let mut batches = 0;
-    loop {
-        let logged = logs.offsets(batch_id)?;
-        let rerun = logged.is_some();
-        let scheduled = if rerun { clock.now() } else { next_at };
-        let entry = match logged {
-            Some(e) => e,
-            None => {
-                // nothing arrives after the end of the input: no batch waits past it
-                let wait = scheduled.min(config.end) - clock.now();
-                if wait > 0 {
-                    std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
-                }
-                let at = if config.cut_at_ticks { scheduled } else { clock.now() };
-                let e = cut(
-                    batch_id,
-                    at,
-                    log,
-                    &positions,
-                    &ends,
-                    max_rate.map(|r| r * config.interval as f64 / 1e9),
-                );
-                logs.write_offsets(&e)?;
-                e
+/// The driver of a run: cuts batches, runs them, and commits them.
+struct Driver<'a, L: Log> {
+    log: &'a L,
+    config: &'a Config,
+    logs: Logs,
+    stateful: Vec<Arc<dyn Stateful>>,
+    sinks: Vec<(&'static str, plan::SinkFn)>,
+    executor: Executor,
+    metrics: Arc<Metrics>,
+    clock: LogClock,
+    /// Per partition, the offset its input ends at.
+    ends: BTreeMap<u32, u64>,
+    /// Per partition, where the next batch starts.
+    positions: BTreeMap<u32, ReaderPosition>,
+}
+
+impl<L: Log> Driver<'_, L> {
+    /// Runs the batches after `version` until the last one; returns how many ran.
+    fn run_from(&mut self, version: u64) -> Result<u64, EngineError> {
+        let (config, clock) = (self.config, self.clock);
+        let mut pid = rate::PidRateEstimator::default();
+        let mut max_rate: Option<f64> = if config.backpressure { config.initial_rate } else { None };
+        let mut next_at = if version == 0 { config.interval } else { clock.now() };
+        let mut batch_id = version + 1;
+        let mut batches = 0;
+        loop {
+            let (entry, scheduled) = self.next_entry(batch_id, next_at, max_rate)?;
+            let started = clock.now();
+            self.metrics.mark_input(started);
+            self.report_unread(&entry);
+            let state_bytes = self.run_batch(&entry)?;
+            let finished = clock.now();
+            let records: u64 =
+                entry.ranges.iter().map(|(_, start, end)| end.saturating_sub(start.offset)).sum();
+            self.record(&entry, records, scheduled, started, finished, state_bytes);
+            batches += 1;
+            if entry.last {
+                return Ok(batches);
             }
-        };
-        let started = clock.now();
-        metrics.mark_input(started);
-        for (&p, &end_of_input) in &ends {
-            let next = entry.ranges.iter().find(|r| r.0 == p).map_or(positions[&p].offset, |r| r.2);
+            if config.backpressure {
+                max_rate =
+                    pid.update(finished, records, finished - started, started - scheduled, config.interval);
+            }
+            // the next batch: at the next tick, or at once (cut now) if this one overran it
+            next_at = scheduled + config.interval;
+            if !config.cut_at_ticks && finished > next_at {
+                next_at = finished;
+            }
+            batch_id += 1;
+        }
+    }
+
+    /// Batch `id`'s offsets and when it was scheduled: as logged when it is re-run after a
+    /// crash (exactly its logged offsets, at once), else cut at its tick (`next_at`) and
+    /// logged before it runs.
+    fn next_entry(
+        &self,
+        id: u64,
+        next_at: Time,
+        max_rate: Option<f64>,
+    ) -> Result<(OffsetEntry, Time), EngineError> {
+        let (config, clock) = (self.config, self.clock);
+        if let Some(logged) = self.logs.offsets(id)? {
+            return Ok((logged, clock.now()));
+        }
+        // nothing arrives after the end of the input: no batch waits past it
+        let wait = next_at.min(config.end) - clock.now();
+        if wait > 0 {
+            std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
+        }
+        let at = if config.cut_at_ticks { next_at } else { clock.now() };
+        let quota = max_rate.map(|r| r * config.interval as f64 / 1e9);
+        let entry = cut(id, at, self.log, &self.positions, &self.ends, quota);
+        self.logs.write_offsets(&entry)?;
+        Ok((entry, next_at))
+    }
+
+    /// Tells the metrics the arrival of the next unread event of each partition once `entry`
+    /// is read: what the backlog is measured from.
+    fn report_unread(&self, entry: &OffsetEntry) {
+        for (&p, &end_of_input) in &self.ends {
+            let next = entry.ranges.iter().find(|r| r.0 == p).map_or(self.positions[&p].offset, |r| r.2);
             let arrival = if next < end_of_input {
-                log.cursor(p, next).next().map_or(Time::MAX, |e| e.arrival)
+                self.log.cursor(p, next).next().map_or(Time::MAX, |e| e.arrival)
             } else {
                 Time::MAX
             };
-            metrics.next_unread(p, arrival);
+            self.metrics.next_unread(p, arrival);
         }
+    }
+
+    /// Runs a batch's stages, writes its results and state, and commits it; returns the bytes
+    /// of state written.
+    fn run_batch(&mut self, entry: &OffsetEntry) -> Result<u64, EngineError> {
+        let (config, clock, batch_id) = (self.config, self.clock, entry.batch);
         let n = config.parallelism;
         let sources: Vec<Arc<SourceSlice>> = (0..n)
             .map(|i| {
@@ -159,17 +247,17 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
             })
             .collect();
         let now = || clock.now();
-        let last_version = batch_id - 1;
-        let reload = |op: &dyn Stateful, part: usize| logs.restore(op, part, last_version);
-        let batch = Batch::new(batch_id, entry.wm, sources, &executor, &metrics, &now, &reload);
-        executor.new_batch();
-        for (name, sink) in &sinks {
+        let logs = &self.logs;
+        let reload = |op: &dyn Stateful, part: usize| logs.restore(op, part, batch_id - 1);
+        let batch = Batch::new(batch_id, entry.wm, sources, &self.executor, &self.metrics, &now, &reload);
+        self.executor.new_batch();
+        for (name, sink) in &self.sinks {
             let lines = sink(&batch)?;
             logs.write_output(name, batch_id, &lines)?;
         }
         let snapshot = batch_id % config.snapshot_every == 0;
         let mut state_bytes = 0;
-        for op in &stateful {
+        for op in &self.stateful {
             for part in 0..op.partitions() {
                 state_bytes += logs.write_state(&**op, part, batch_id, snapshot)?;
                 if snapshot && batch_id > config.snapshot_every {
@@ -178,36 +266,33 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
             }
         }
         for s in &batch.sources {
-            positions.extend(s.ends.lock().unwrap_or_else(|e| e.into_inner()).iter().copied());
+            self.positions.extend(s.ends.lock().unwrap_or_else(|e| e.into_inner()).iter().copied());
         }
         logs.write_commit(&CommitEntry {
             batch: batch_id,
-            ends: positions.iter().map(|(p, r)| (*p, *r)).collect(),
+            ends: self.positions.iter().map(|(p, r)| (*p, *r)).collect(),
         })?;
-        let finished = clock.now();
+        Ok(state_bytes)
+    }
 
-        let records: u64 = entry.ranges.iter().map(|(_, start, end)| end.saturating_sub(start.offset)).sum();
-        Metrics::add(&metrics.events_in, records);
-        Metrics::record(&metrics.scheduling_delay, &[started - scheduled]);
-        Metrics::record(&metrics.batch_processing_time, &[finished - started]);
-        metrics.checkpoints_completed.fetch_add(1, Ordering::Relaxed);
-        metrics.last_checkpoint_bytes.store(state_bytes, Ordering::Relaxed);
-        metrics.commit(flowmark_core::Commit { id: batch_id, started, committed: finished });
-        metrics.watermark.store(entry.wm, Ordering::Relaxed);
-        batches += 1;
-        if entry.last {
-            return Ok(Summary { resumed_after, state_version: version, batches });
-        }
-        if config.backpressure {
-            max_rate =
-                pid.update(finished, records, finished - started, started - scheduled, config.interval);
-        }
-        // the next batch: at the next tick, or at once (cut now) if this one overran it
-        next_at = scheduled + config.interval;
-        if !config.cut_at_ticks && finished > next_at {
-            next_at = finished;
-        }
-        batch_id += 1;
+    /// The batch's numbers, into the metrics.
+    fn record(
+        &self,
+        entry: &OffsetEntry,
+        records: u64,
+        scheduled: Time,
+        started: Time,
+        finished: Time,
+        state_bytes: u64,
+    ) {
+        let m = &self.metrics;
+        Metrics::add(&m.events_in, records);
+        Metrics::record(&m.scheduling_delay, &[started - scheduled]);
+        Metrics::record(&m.batch_processing_time, &[finished - started]);
+        m.checkpoints_completed.fetch_add(1, Ordering::Relaxed);
+        m.last_checkpoint_bytes.store(state_bytes, Ordering::Relaxed);
+        m.commit(flowmark_core::Commit { id: entry.batch, started, committed: finished });
+        m.watermark.store(entry.wm, Ordering::Relaxed);
     }
 }
 

@@ -219,8 +219,10 @@ impl Logs {
                 reason: format!("state version {version} cannot be rebuilt (the files reach {reached})"),
             });
         }
-        op.restore(part, snapshot.as_deref(), &deltas)
-            .map_err(|reason| EngineError::Inconsistent { dir: self.state_dir(op.id(), part), reason })
+        op.restore(part, snapshot.as_deref(), &deltas).map_err(|e| EngineError::Inconsistent {
+            dir: self.state_dir(op.id(), part),
+            reason: e.to_string(),
+        })
     }
 
     /// Removes state files no restore to a version from `keep_from` on needs.

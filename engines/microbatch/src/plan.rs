@@ -28,7 +28,7 @@ type Input = Rc<dyn Fn(&Batch) -> Result<Vec<Part>, EngineError>>;
 /// answers `false` (the task's other copy has finished).
 type ChainFn<T> = Box<dyn FnMut(&Part, &mut dyn FnMut(Vec<Rec<T>>) -> bool) + Send>;
 type Chain<T> = Rc<dyn Fn() -> ChainFn<T>>;
-type SinkFn = Box<dyn Fn(&Batch) -> Result<Vec<u8>, EngineError>>;
+pub(crate) type SinkFn = Box<dyn Fn(&Batch) -> Result<Vec<u8>, EngineError>>;
 /// How far behind the batch's watermark the operators reading a stream fire: the sum of the
 /// delays of the windowed operators upstream that emit only final results
 /// (`flowmark_core::window`, "Late firings and chained operators"). Evaluated per batch, once

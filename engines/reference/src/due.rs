@@ -1,5 +1,5 @@
 //! Due instants: when a perfect engine — one that costs nothing — could emit each result. Every
-//! engine's due-time latency (`emit − due`, DESIGN.md's headline latency) is measured against
+//! engine's due-time latency (`emit − due`, the headline latency of `docs/metrics.md`) is measured against
 //! these, so all are measured against the same instants.
 //!
 //! - A result of a window (fixed, session, window join, `window_by`) is due when the watermark

@@ -124,7 +124,7 @@ impl Ysb {
         let mut table: Vec<u32> = (0..ads).map(|a| a / spec.ads_per_campaign).collect();
         // Fisher–Yates from the seed
         for i in (1..table.len()).rev() {
-            let j = EventRng::new(seed, 3, i as u64).below(i as u64 + 1) as usize;
+            let j = crate::rng::for_event(seed, 3, i as u64).below(i as u64 + 1) as usize;
             table.swap(i, j);
         }
         let ysb = Ysb {

@@ -154,7 +154,7 @@ mod tests {
 
     fn events(k: u64) -> Vec<Event> {
         let g = NexmarkGenerator::default();
-        (0..k).map(|n| g.event(n, n as Time, &mut EventRng::new(1, 1, n))).collect()
+        (0..k).map(|n| g.event(n, n as Time, &mut crate::rng::for_event(1, 1, n))).collect()
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //!    the source positions and every file's checksum): the checkpoint is complete. Only then are
 //!    the epoch's results renamed into the committed output, where readers see them.
 
+pub mod align;
 pub mod coordinator;
 pub mod storage;
 

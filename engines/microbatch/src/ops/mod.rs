@@ -48,6 +48,17 @@ pub fn take_changed<K: std::hash::Hash + Eq + Clone, V: Clone>(
     std::mem::take(changed).into_iter().filter_map(|k| Some((k.clone(), entries.get(&k)?.clone()))).collect()
 }
 
+/// A state file that passed its checksum but does not decode: a bug, or another version's.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The snapshot does not decode.
+    #[error("snapshot does not decode: {0}")]
+    Snapshot(bincode::Error),
+    /// A delta does not decode.
+    #[error("delta does not decode: {0}")]
+    Delta(bincode::Error),
+}
+
 /// One operator's state, as the driver versions it.
 pub trait Stateful: Send + Sync {
     /// The operator's id: its place in the order the job creates operators.
@@ -59,7 +70,7 @@ pub trait Stateful: Send + Sync {
     /// A partition's whole state, encoded.
     fn snapshot(&self, part: usize) -> Vec<u8>;
     /// Replaces a partition's state by a snapshot (empty state for none) and deltas after it.
-    fn restore(&self, part: usize, snapshot: Option<&[u8]>, deltas: &[Vec<u8>]) -> Result<(), String>;
+    fn restore(&self, part: usize, snapshot: Option<&[u8]>, deltas: &[Vec<u8>]) -> Result<(), StateError>;
 }
 
 /// An operator's state: one [`Versioned`] per key partition.
@@ -97,16 +108,13 @@ impl<S: Versioned> Stateful for Partitioned<S> {
         flowmark_core::durable::encode(&*self.lock(part))
     }
 
-    fn restore(&self, part: usize, snapshot: Option<&[u8]>, deltas: &[Vec<u8>]) -> Result<(), String> {
+    fn restore(&self, part: usize, snapshot: Option<&[u8]>, deltas: &[Vec<u8>]) -> Result<(), StateError> {
         let mut state: S = match snapshot {
-            Some(bytes) => {
-                bincode::deserialize(bytes).map_err(|e| format!("snapshot does not decode: {e}"))?
-            }
+            Some(bytes) => bincode::deserialize(bytes).map_err(StateError::Snapshot)?,
             None => S::default(),
         };
         for d in deltas {
-            let delta: S::Delta =
-                bincode::deserialize(d).map_err(|e| format!("delta does not decode: {e}"))?;
+            let delta: S::Delta = bincode::deserialize(d).map_err(StateError::Delta)?;
             state.apply(delta);
         }
         *self.lock(part) = state;

@@ -1,17 +1,13 @@
-//! Running one run: the engine process on the shared schedule, its crashes and restarts, its
-//! timeout; then its committed results and the reference's.
+//! The first step of a run: its engine process on the shared schedule, with its crashes and
+//! restarts and its timeout, and everything the harness saw of it.
 
 use crate::process::{EngineProcess, Event};
-use crate::spec::{EngineSpec, RunSpec, WorkerSpec};
-use crate::worker;
+use crate::spec::{RunSpec, WorkerSpec};
 use anyhow::{Context, Result};
+use flowmark_core::LogClock;
 use flowmark_core::clock::monotonic_now;
-use flowmark_core::output::Emission;
 use flowmark_core::protocol::{Report, Sample};
 use flowmark_core::time::{MILLISECOND, Time, human};
-use flowmark_core::{Job, Log, LogClock};
-use flowmark_reference::{Emitted, Input};
-use flowmark_workloads::Visitor;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -152,57 +148,4 @@ pub fn observe(
     }
     out.wall = started.elapsed();
     Ok(Ok(out))
-}
-
-/// The results the run committed, in commit order.
-pub fn committed(engine: &EngineSpec, dir: &Path) -> Result<Vec<Emission>> {
-    if *engine == EngineSpec::Baseline {
-        let path = dir.join(worker::BASELINE_OUTPUT);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        return text
-            .lines()
-            .map(|l| {
-                let (emitted, line) = flowmark_core::output::parse_line(l)
-                    .with_context(|| format!("{}: `{l}` is not a result line", path.display()))?;
-                Ok(Emission { sink: String::new(), emitted, line, commit: None })
-            })
-            .collect();
-    }
-    if engine.is_external() {
-        return Ok(flowmark_external::journal::read(&flowmark_external::journal_path(dir))?.emissions);
-    }
-    let (checkpoints, output) = worker::dirs(engine, dir);
-    if !output.exists() {
-        return Ok(Vec::new());
-    }
-    Ok(match engine {
-        EngineSpec::Microbatch { .. } => flowmark_microbatch::logs::read_committed(&checkpoints, &output)?,
-        _ => flowmark_dataflow::output::read_committed(&output)?,
-    })
-}
-
-/// What the reference engine computes for a run.
-pub struct Truth {
-    /// Every result, with its instants.
-    pub results: Vec<Emitted>,
-    /// Late events it drops.
-    pub late: u64,
-}
-
-/// Evaluates the run's job on the reference engine.
-pub fn truth(run: &RunSpec) -> Result<Truth> {
-    struct Evaluate(Time, flowmark_core::TimeDomain);
-    impl Visitor for Evaluate {
-        type Out = Truth;
-        fn visit<J: Job, L: Log<Event = J::Event>>(self, job: J, log: L) -> Truth {
-            let out = flowmark_reference::run(&job, &log, Input { end: self.0, domain: self.1 });
-            Truth {
-                late: out.late.iter().map(|l| l.events).sum(),
-                results: out.sinks.into_values().flatten().collect(),
-            }
-        }
-    }
-    run.workload
-        .visit(&run.log, Evaluate(run.end(), run.engine.domain()))
-        .map_err(|e| anyhow::anyhow!("workload {}: {e}", run.workload.name()))
 }

@@ -1,0 +1,154 @@
+//! flowmark's continuous dataflow engine (`flowmark_dataflow`, Flink-style).
+
+use super::{Engine, EngineSpec, Registered, Table};
+use crate::spec::WorkerSpec;
+use crate::suite::fields::{Locate, SuiteError, spanned_durations, unplaced};
+use crate::worker;
+use anyhow::{Context, Result};
+use flowmark_core::output::Emission;
+use flowmark_core::time::{SECOND, human};
+use flowmark_core::{Job, Log, Time};
+use flowmark_dataflow::Delivery;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use toml::Spanned;
+
+/// Its entry in the registry.
+pub const REGISTERED: Registered = Registered {
+    name: "dataflow",
+    about: "continuous record-at-a-time dataflow (Flink-style)",
+    searched: Some(|s| {
+        EngineSpec::Dataflow(Dataflow {
+            parallelism: s.parallelism,
+            checkpoint_interval: s.checkpoint,
+            buffer_timeout: flowmark_dataflow::DEFAULT_BUFFER_TIMEOUT,
+            delivery: Delivery::default(),
+        })
+    }),
+    default: || DataflowTable::default().configurations().remove(0),
+};
+
+/// The dataflow engine's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dataflow {
+    /// Tasks per operator.
+    pub parallelism: usize,
+    /// Time between checkpoints.
+    #[serde(with = "flowmark_core::time::duration")]
+    pub checkpoint_interval: Time,
+    /// Longest a partly filled buffer waits before it is sent.
+    #[serde(with = "flowmark_core::time::duration")]
+    pub buffer_timeout: Time,
+    /// Delivery guarantee of the sink.
+    pub delivery: Delivery,
+}
+
+impl Dataflow {
+    fn config(&self, spec: &WorkerSpec) -> flowmark_dataflow::Config {
+        let mut c = flowmark_dataflow::Config::new(&spec.dir, spec.origin, spec.run.end());
+        c.parallelism = self.parallelism;
+        c.checkpoint_interval = Some(self.checkpoint_interval);
+        c.buffer_timeout = self.buffer_timeout;
+        c.delivery = self.delivery;
+        c.faults.task_failure = spec.run.failure.task_failure;
+        c.faults.straggler = spec.run.failure.straggler;
+        c.faults.cpu_tax = spec.run.failure.cpu_tax;
+        c
+    }
+}
+
+impl Engine for Dataflow {
+    fn name(&self) -> &'static str {
+        REGISTERED.name
+    }
+
+    fn labels(&self) -> BTreeMap<String, String> {
+        let delivery = match self.delivery {
+            Delivery::ExactlyOnce => "exactly-once",
+            Delivery::AtLeastOnce => "at-least-once",
+        };
+        BTreeMap::from([
+            ("parallelism".into(), self.parallelism.to_string()),
+            ("checkpoint".into(), human(self.checkpoint_interval)),
+            ("buffer_timeout".into(), human(self.buffer_timeout)),
+            ("delivery".into(), delivery.into()),
+        ])
+    }
+
+    fn committed(&self, dir: &Path) -> Result<Vec<Emission>> {
+        let output = flowmark_dataflow::Config::new(dir, 0, 0).output_dir;
+        if !output.exists() {
+            return Ok(Vec::new());
+        }
+        Ok(flowmark_dataflow::output::read_committed(&output)?)
+    }
+
+    fn run<J: Job, L: Log<Event = J::Event>>(&self, job: &J, log: &L, spec: &WorkerSpec) -> Result<()> {
+        let config = self.config(spec);
+        worker::sampled(spec, false, |metrics| {
+            flowmark_dataflow::run(job, log, &config, metrics).context("dataflow engine")?;
+            Ok(())
+        })
+    }
+}
+
+/// `[dataflow]` in a suite file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataflowTable {
+    /// Parallelism.
+    pub parallelism: Spanned<Vec<usize>>,
+    /// Checkpoint intervals.
+    #[serde(with = "spanned_durations")]
+    pub checkpoint_interval: Spanned<Vec<Time>>,
+    /// Buffer timeouts.
+    #[serde(with = "spanned_durations")]
+    pub buffer_timeout: Spanned<Vec<Time>>,
+    /// Delivery guarantees.
+    pub delivery: Vec<Delivery>,
+}
+
+impl Default for DataflowTable {
+    fn default() -> Self {
+        DataflowTable {
+            parallelism: unplaced(vec![2]),
+            checkpoint_interval: unplaced(vec![SECOND]),
+            buffer_timeout: unplaced(vec![flowmark_dataflow::DEFAULT_BUFFER_TIMEOUT]),
+            delivery: vec![Delivery::ExactlyOnce],
+        }
+    }
+}
+
+impl Table for DataflowTable {
+    fn check(&self, at: &Locate) -> Result<(), SuiteError> {
+        at.at_least_one("parallelism", &self.parallelism)?;
+        at.positive("checkpoint_interval", &self.checkpoint_interval)?;
+        if let Some(t) = self.buffer_timeout.get_ref().iter().find(|t| **t < 0) {
+            return Err(at.at(
+                self.buffer_timeout.span(),
+                format!("`buffer_timeout` must be zero or more, got {}", human(*t)),
+            ));
+        }
+        Ok(())
+    }
+
+    fn configurations(&self) -> Vec<EngineSpec> {
+        let mut out = Vec::new();
+        for &parallelism in self.parallelism.get_ref() {
+            for &checkpoint_interval in self.checkpoint_interval.get_ref() {
+                for &buffer_timeout in self.buffer_timeout.get_ref() {
+                    for &delivery in &self.delivery {
+                        out.push(EngineSpec::Dataflow(Dataflow {
+                            parallelism,
+                            checkpoint_interval,
+                            buffer_timeout,
+                            delivery,
+                        }));
+                    }
+                }
+            }
+        }
+        out
+    }
+}

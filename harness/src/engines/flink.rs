@@ -1,0 +1,146 @@
+//! Real Apache Flink (DataStream API), run through `flowmark_external`.
+
+use super::{Engine, EngineSpec, Registered, Table, jvm};
+use crate::spec::{Injection, WorkerSpec};
+use crate::suite::fields::{Locate, SuiteError, spanned_durations, unplaced};
+use anyhow::Result;
+use flowmark_core::output::Emission;
+use flowmark_core::time::{MILLISECOND, SECOND, human};
+use flowmark_core::{Job, Log, Time};
+use flowmark_workloads::WorkloadSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use toml::Spanned;
+
+/// Its entry in the registry.
+pub const REGISTERED: Registered = Registered {
+    name: "flink",
+    about: "real Apache Flink (scripts/install-real-engines)",
+    searched: Some(|s| {
+        EngineSpec::Flink(Flink {
+            parallelism: s.parallelism,
+            checkpoint_interval: s.checkpoint,
+            watermark_interval: WATERMARK_INTERVAL,
+            cluster: None,
+            advertise: LOOPBACK.into(),
+        })
+    }),
+    default: || FlinkTable::default().configurations().remove(0),
+};
+
+/// The default least time between two watermarks of a source (Flink's own default of
+/// `pipeline.auto-watermark-interval`).
+const WATERMARK_INTERVAL: Time = 200 * MILLISECOND;
+
+/// The address a local job reaches the harness's log server at.
+pub(super) const LOOPBACK: &str = "127.0.0.1";
+
+/// Real Flink's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flink {
+    /// Parallelism of the job.
+    pub parallelism: usize,
+    /// Time between checkpoints.
+    #[serde(with = "flowmark_core::time::duration")]
+    pub checkpoint_interval: Time,
+    /// Least time between two watermarks of a source (`pipeline.auto-watermark-interval`).
+    #[serde(with = "flowmark_core::time::duration")]
+    pub watermark_interval: Time,
+    /// A session cluster's JobManager (`host:port`); a local mini-cluster when absent.
+    pub cluster: Option<String>,
+    /// The address the cluster reaches the harness's log server at.
+    pub advertise: String,
+}
+
+impl Engine for Flink {
+    fn name(&self) -> &'static str {
+        REGISTERED.name
+    }
+
+    fn labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("parallelism".into(), self.parallelism.to_string()),
+            ("checkpoint".into(), human(self.checkpoint_interval)),
+            ("watermark_interval".into(), human(self.watermark_interval)),
+            ("cluster".into(), self.cluster.clone().unwrap_or_else(|| "local".into())),
+        ])
+    }
+
+    fn refuses(&self, workload: &WorkloadSpec, failure: &Injection) -> Option<String> {
+        jvm::refuses(workload, failure, self.cluster.is_some())
+    }
+
+    fn prepare(&self) -> Result<()> {
+        jvm::prepare(flowmark_external::Kind::Flink)
+    }
+
+    fn committed(&self, dir: &Path) -> Result<Vec<Emission>> {
+        jvm::committed(dir)
+    }
+
+    fn run<J: Job, L: Log<Event = J::Event>>(&self, _: &J, log: &L, spec: &WorkerSpec) -> Result<()> {
+        let engine = flowmark_external::Engine::Flink {
+            checkpoint_interval: self.checkpoint_interval,
+            watermark_interval: self.watermark_interval,
+            cluster: self.cluster.clone(),
+        };
+        jvm::run(log, spec, engine, self.parallelism, &self.advertise)
+    }
+}
+
+/// `[flink]` in a suite file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlinkTable {
+    /// Parallelism.
+    pub parallelism: Spanned<Vec<usize>>,
+    /// Checkpoint intervals.
+    #[serde(with = "spanned_durations")]
+    pub checkpoint_interval: Spanned<Vec<Time>>,
+    /// Least times between two watermarks of a source (`pipeline.auto-watermark-interval`).
+    #[serde(with = "spanned_durations")]
+    pub watermark_interval: Spanned<Vec<Time>>,
+    /// A session cluster's JobManager, `host:port`; a local mini-cluster when absent.
+    pub cluster: Option<Spanned<String>>,
+    /// The address the cluster reaches the harness's log server at.
+    pub advertise: String,
+}
+
+impl Default for FlinkTable {
+    fn default() -> Self {
+        FlinkTable {
+            parallelism: unplaced(vec![2]),
+            checkpoint_interval: unplaced(vec![SECOND]),
+            watermark_interval: unplaced(vec![WATERMARK_INTERVAL]),
+            cluster: None,
+            advertise: LOOPBACK.into(),
+        }
+    }
+}
+
+impl Table for FlinkTable {
+    fn check(&self, at: &Locate) -> Result<(), SuiteError> {
+        at.at_least_one("parallelism", &self.parallelism)?;
+        at.positive("checkpoint_interval", &self.checkpoint_interval)?;
+        at.not_blank("flink.cluster", &self.cluster)
+    }
+
+    fn configurations(&self) -> Vec<EngineSpec> {
+        let mut out = Vec::new();
+        for &parallelism in self.parallelism.get_ref() {
+            for &checkpoint_interval in self.checkpoint_interval.get_ref() {
+                for &watermark_interval in self.watermark_interval.get_ref() {
+                    out.push(EngineSpec::Flink(Flink {
+                        parallelism,
+                        checkpoint_interval,
+                        watermark_interval,
+                        cluster: self.cluster.as_ref().map(|c| c.get_ref().clone()),
+                        advertise: self.advertise.clone(),
+                    }));
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,127 @@
+//! Real Apache Spark Structured Streaming, run through `flowmark_external`.
+
+use super::{Engine, EngineSpec, Registered, Table, flink::LOOPBACK, jvm};
+use crate::spec::{Injection, WorkerSpec};
+use crate::suite::fields::{Locate, SuiteError, spanned_durations, unplaced};
+use anyhow::Result;
+use flowmark_core::output::Emission;
+use flowmark_core::time::{SECOND, human};
+use flowmark_core::{Job, Log, Time};
+use flowmark_workloads::WorkloadSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use toml::Spanned;
+
+/// Its entry in the registry.
+pub const REGISTERED: Registered = Registered {
+    name: "spark",
+    about: "real Apache Spark Structured Streaming (scripts/install-real-engines)",
+    searched: Some(|s| {
+        EngineSpec::Spark(Spark {
+            parallelism: s.parallelism,
+            trigger: s.batch,
+            master: None,
+            advertise: LOOPBACK.into(),
+        })
+    }),
+    default: || SparkTable::default().configurations().remove(0),
+};
+
+/// Real Spark's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spark {
+    /// Parallelism of the job (`local[n]`, shuffle partitions).
+    pub parallelism: usize,
+    /// The micro-batch trigger interval.
+    #[serde(with = "flowmark_core::time::duration")]
+    pub trigger: Time,
+    /// A master URL (`spark://host:port`); `local[parallelism]` when absent.
+    pub master: Option<String>,
+    /// The address the cluster reaches the harness's log server at.
+    pub advertise: String,
+}
+
+impl Engine for Spark {
+    fn name(&self) -> &'static str {
+        REGISTERED.name
+    }
+
+    fn labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("parallelism".into(), self.parallelism.to_string()),
+            ("batch".into(), human(self.trigger)),
+            ("cluster".into(), self.master.clone().unwrap_or_else(|| "local".into())),
+        ])
+    }
+
+    fn batch_interval(&self) -> Time {
+        self.trigger
+    }
+
+    fn refuses(&self, workload: &WorkloadSpec, failure: &Injection) -> Option<String> {
+        jvm::refuses(workload, failure, self.master.is_some())
+    }
+
+    fn prepare(&self) -> Result<()> {
+        jvm::prepare(flowmark_external::Kind::Spark)
+    }
+
+    fn committed(&self, dir: &Path) -> Result<Vec<Emission>> {
+        jvm::committed(dir)
+    }
+
+    fn run<J: Job, L: Log<Event = J::Event>>(&self, _: &J, log: &L, spec: &WorkerSpec) -> Result<()> {
+        let engine = flowmark_external::Engine::Spark { trigger: self.trigger, master: self.master.clone() };
+        jvm::run(log, spec, engine, self.parallelism, &self.advertise)
+    }
+}
+
+/// `[spark]` in a suite file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SparkTable {
+    /// Parallelism.
+    pub parallelism: Spanned<Vec<usize>>,
+    /// Micro-batch trigger intervals.
+    #[serde(with = "spanned_durations")]
+    pub trigger: Spanned<Vec<Time>>,
+    /// A master URL, `spark://host:port`; `local[parallelism]` when absent.
+    pub master: Option<Spanned<String>>,
+    /// The address the cluster reaches the harness's log server at.
+    pub advertise: String,
+}
+
+impl Default for SparkTable {
+    fn default() -> Self {
+        SparkTable {
+            parallelism: unplaced(vec![2]),
+            trigger: unplaced(vec![SECOND]),
+            master: None,
+            advertise: LOOPBACK.into(),
+        }
+    }
+}
+
+impl Table for SparkTable {
+    fn check(&self, at: &Locate) -> Result<(), SuiteError> {
+        at.at_least_one("parallelism", &self.parallelism)?;
+        at.positive("trigger", &self.trigger)?;
+        at.not_blank("spark.master", &self.master)
+    }
+
+    fn configurations(&self) -> Vec<EngineSpec> {
+        let mut out = Vec::new();
+        for &parallelism in self.parallelism.get_ref() {
+            for &trigger in self.trigger.get_ref() {
+                out.push(EngineSpec::Spark(Spark {
+                    parallelism,
+                    trigger,
+                    master: self.master.as_ref().map(|m| m.get_ref().clone()),
+                    advertise: self.advertise.clone(),
+                }));
+            }
+        }
+        out
+    }
+}
