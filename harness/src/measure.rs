@@ -197,6 +197,7 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
         flat_out(&mut metrics, observed, emissions);
         return Measured { metrics, recoveries: Vec::new(), timeline: Vec::new(), intervals: Vec::new() };
     }
+    period_work(&mut metrics, run, observed);
     let commits = commits(observed);
     latencies(&mut metrics, run, &delivered, &commits);
     load(&mut metrics, run, observed, &line, emissions);
@@ -212,6 +213,20 @@ fn resources(metrics: &mut Metrics, observed: &Observed) {
         if let Some(s) = i.samples.last() {
             metrics.cpu_s += s.cpu as f64 / SECOND as f64;
             metrics.peak_rss_bytes = metrics.peak_rss_bytes.max(s.peak_rss);
+        }
+    }
+}
+
+/// CPU time spent and input events read within the measured period: per incarnation, the
+/// difference of its cumulative counters between its first and its last sample inside the
+/// period.
+fn period_work(metrics: &mut Metrics, run: &RunSpec, observed: &Observed) {
+    let (w, end) = (run.warmup, run.end());
+    for i in &observed.incarnations {
+        let inside: Vec<&Sample> = i.samples.iter().filter(|s| s.at >= w && s.at < end).collect();
+        if let (Some(first), Some(last)) = (inside.first(), inside.last()) {
+            metrics.period_cpu_s += (last.cpu - first.cpu).max(0) as f64 / SECOND as f64;
+            metrics.period_events += last.events_in.saturating_sub(first.events_in);
         }
     }
 }
@@ -521,6 +536,57 @@ mod tests {
         assert_eq!(t.backlog(2_600), 300, "the successor reports");
         assert_eq!(t.events_between(0, 1_000), 9);
         assert_eq!(t.events_between(0, 3_000), 13, "re-reads count");
+    }
+
+    #[test]
+    fn the_work_of_the_measured_period_is_counted_per_process_between_its_samples_inside_it() {
+        let mut run = one_second_run();
+        run.warmup = SECOND;
+        run.measure = 2 * SECOND;
+        let at =
+            |t: Time, cpu: Time, events: u64| Sample { at: t, cpu, events_in: events, ..Default::default() };
+        // before the period, inside it, after it; then a restarted process inside it
+        let first = Incarnation {
+            samples: vec![
+                at(500 * MILLISECOND, 10, 5),
+                at(SECOND, 100, 10),
+                at(2 * SECOND, 400, 70),
+                at(3 * SECOND, 900, 99),
+            ],
+            ..Default::default()
+        };
+        let second = Incarnation {
+            samples: vec![at(2_500 * MILLISECOND, 7, 3), at(2_900 * MILLISECOND, 57, 23)],
+            ..Default::default()
+        };
+        let observed = Observed { incarnations: vec![first, second], ..Default::default() };
+        let mut m = Metrics::default();
+        period_work(&mut m, &run, &observed);
+        // [1 s, 3 s): 100 → 400 and 10 → 70 in the first; 7 → 57 and 3 → 23 in the second
+        assert!((m.period_cpu_s - 350.0 / SECOND as f64).abs() < 1e-15, "{}", m.period_cpu_s);
+        assert_eq!(m.period_events, 60 + 20);
+    }
+
+    fn one_second_run() -> RunSpec {
+        RunSpec {
+            id: "r".into(),
+            key: "r".into(),
+            repetition: 0,
+            engine: (crate::engines::baseline::REGISTERED.default)(),
+            workload: WorkloadSpec::catalog().remove(0),
+            log: LogSpec {
+                seed: 1,
+                partitions: 1,
+                rate: RateProfile::constant(1.0),
+                disorder: Default::default(),
+            },
+            rate: 1.0,
+            disorder: "none".into(),
+            failure: Injection::default(),
+            warmup: SECOND,
+            measure: SECOND,
+            timeout: 60 * SECOND,
+        }
     }
 
     #[test]

@@ -384,8 +384,8 @@ mod tests {
                 let mut r = run(&format!("c{c}.{rep}"));
                 r.key = format!("c{c}");
                 r.repetition = rep;
-                r.metrics.events = 1_000_000;
-                r.metrics.cpu_s = (1.0 + c as f64) * scale * (0.9 + 0.2 * g.next_f64());
+                r.metrics.period_events = 1_000_000;
+                r.metrics.period_cpu_s = (1.0 + c as f64) * scale * (0.9 + 0.2 * g.next_f64());
                 runs.push(r);
             }
         }

@@ -247,7 +247,8 @@ pub const METRICS: &[Metric] = &[
             4,
             |v| format!("{v:.3}"),
             &[Summary, Compare],
-            |r| (r.metrics.events > 0).then(|| r.metrics.cpu_s * 1e6 / r.metrics.events as f64)
+            |r| (r.metrics.period_events > 0)
+                .then(|| r.metrics.period_cpu_s * 1e6 / r.metrics.period_events as f64)
         )
     },
     metric!(

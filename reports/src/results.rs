@@ -249,6 +249,15 @@ pub struct Metrics {
     /// the input ended).
     #[serde(default)]
     pub events: u64,
+    /// CPU time of the engine process(es) within the measured period, seconds (from their
+    /// samples: start-up, the drain after the input ended and the time a process was down are
+    /// left out).
+    #[serde(default)]
+    pub period_cpu_s: f64,
+    /// Input events the engine read within the measured period (re-reads after a crash
+    /// count: they are work done).
+    #[serde(default)]
+    pub period_events: u64,
 }
 
 /// One second of one run.
