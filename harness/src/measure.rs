@@ -540,9 +540,7 @@ mod tests {
 
     #[test]
     fn the_work_of_the_measured_period_is_counted_per_process_between_its_samples_inside_it() {
-        let mut run = one_second_run();
-        run.warmup = SECOND;
-        run.measure = 2 * SECOND;
+        let run = RunSpec { measure: 2 * SECOND, ..test_run() };
         let at =
             |t: Time, cpu: Time, events: u64| Sample { at: t, cpu, events_in: events, ..Default::default() };
         // before the period, inside it, after it; then a restarted process inside it
@@ -567,7 +565,8 @@ mod tests {
         assert_eq!(m.period_events, 60 + 20);
     }
 
-    fn one_second_run() -> RunSpec {
+    /// A run of the baseline with a 1 s warm-up and a 1 s measured period.
+    fn test_run() -> RunSpec {
         RunSpec {
             id: "r".into(),
             key: "r".into(),
@@ -592,25 +591,7 @@ mod tests {
     #[test]
     fn recovery_phases_add_up_and_catch_up_waits_for_latency_and_backlog() {
         let ms = MILLISECOND;
-        let run = RunSpec {
-            id: "r".into(),
-            key: "r".into(),
-            repetition: 0,
-            engine: (crate::engines::baseline::REGISTERED.default)(),
-            workload: WorkloadSpec::catalog().remove(0),
-            log: LogSpec {
-                seed: 1,
-                partitions: 1,
-                rate: RateProfile::constant(1.0),
-                disorder: Default::default(),
-            },
-            rate: 1.0,
-            disorder: "none".into(),
-            failure: Injection::default(),
-            warmup: SECOND,
-            measure: 20 * SECOND,
-            timeout: 60 * SECOND,
-        };
+        let run = RunSpec { measure: 20 * SECOND, ..test_run() };
         // backlog 1 ms before a crash at 5 s; after a restart at 5.5 s input resumes at 5.6 s
         // with a backlog that drains by 8 s
         let before = (10..50).map(|k| sample(k * 100 * ms, ms, 0)).collect();
