@@ -172,11 +172,7 @@ fn searches(base: &ResultSet, new: &ResultSet) -> String {
         if out.is_empty() {
             out.push_str("\nSustainable throughput (one search a side: shown, not judged)\n\n| engine | workload | base | new |\n|---|---|---:|---:|\n");
         }
-        let rate = |s: &flowmark_reports::results::Search| match s.upper {
-            Some(u) => format!("{:.1} M/s (not {:.1})", s.sustainable / 1e6, u / 1e6),
-            None => format!("≥ {:.1} M/s", s.sustainable / 1e6),
-        };
-        let _ = writeln!(out, "| {} | {} | {} | {} |", b.engine, b.workload, rate(b), rate(n));
+        let _ = writeln!(out, "| {} | {} | {} | {} |", b.engine, b.workload, b.figure(), n.figure());
     }
     out
 }

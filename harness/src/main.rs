@@ -9,6 +9,7 @@
 
 mod ab;
 mod engines;
+mod limits;
 mod machine;
 mod measure;
 mod observe;
@@ -62,6 +63,14 @@ enum Command {
     Plan {
         /// The suite file.
         suite: PathBuf,
+    },
+    /// The reference process the harness starts (not for direct use).
+    #[command(hide = true)]
+    Reference {
+        /// The run's spec (JSON).
+        spec: PathBuf,
+        /// Where its truth goes (JSON).
+        out: PathBuf,
     },
     /// The engine process the harness starts (not for direct use).
     #[command(hide = true)]
@@ -135,6 +144,15 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare(&args),
         Command::Ab(args) => ab::main(&args, &cancel_on_ctrl_c()),
         Command::Plan { suite } => plan(&suite).map(|()| ExitCode::SUCCESS),
+        Command::Reference { spec, out } => {
+            return match reference::main(&spec, &out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("flowmark reference: {e:#}");
+                    ExitCode::from(RUN_FAILED)
+                }
+            };
+        }
         Command::Worker { spec } => {
             // the harness kills the engine's whole process group; Ctrl-C in its terminal
             // does not reach it (it has its own group)
@@ -339,6 +357,9 @@ fn headline(set: &ResultSet) -> String {
         let c = &r.metrics.correctness;
         let correct = match &r.status {
             Status::Failed(why) => format!("**FAILED**: {why}"),
+            _ if r.harness_bound().is_some() => {
+                format!("**harness-bound**: {}", r.harness_bound().unwrap_or_default())
+            }
             _ if c.exact() => format!("exact ({})", c.correct),
             _ => format!(
                 "**{}**: {} missing, {} dup, {} wrong",

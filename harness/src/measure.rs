@@ -24,14 +24,16 @@ pub const BACKLOG_SLACK: Time = 10 * MILLISECOND;
 /// … or within this factor of it, whichever is larger.
 pub const BACKLOG_FACTOR: f64 = 1.1;
 
-/// How long the backlog and latency must stay back at their pre-failure levels.
-pub const SETTLED_FOR: Time = 3 * SECOND;
+/// How long every result's latency and the backlog must stay within their pre-failure levels
+/// for a recovery to count as caught up (the evidence that it is over, not a part of it).
+pub const SETTLED_FOR: Time = SECOND;
 
-/// The p99 due-time latency must come back within this factor of its pre-failure value…
+/// A result's due-time latency counts as back at its pre-failure level (the largest before
+/// the failure, in the measured period) when it is within this factor of it…
 pub const LATENCY_FACTOR: f64 = 1.2;
 
-/// … or within this much above it, whichever is larger: a p99 of a millisecond or two moves
-/// by more than 20 % with scheduling noise alone on a shared machine.
+/// … or within this much above it, whichever is larger: a latency of a millisecond or two
+/// moves by more than 20 % with scheduling noise alone on a shared machine.
 pub const LATENCY_SLACK: Time = 10 * MILLISECOND;
 
 fn histogram() -> Histogram<u64> {
@@ -115,12 +117,14 @@ pub fn correctness(emissions: &[Emission], truth: &Truth, observed: &Observed) -
         duplicated: v.duplicated,
         wrong: v.wrong,
         unexpected: v.unexpected,
+        // the last process's count: an engine restores it with its state, so it counts each
+        // late event once, as the committed output saw it
         late_dropped: observed
             .incarnations
             .iter()
-            .filter_map(|i| i.samples.last())
-            .map(|s| s.late_events)
-            .sum(),
+            .rev()
+            .find_map(|i| i.samples.last())
+            .map_or(0, |s| s.late_events),
         late_expected: truth.late,
     }
 }
@@ -190,6 +194,7 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
         correctness: correctness(emissions, truth, observed),
         starts: observed.incarnations.len() as u32,
         events: truth.events,
+        reference_peak_rss_bytes: truth.peak_rss,
         ..Default::default()
     };
     resources(&mut metrics, observed);
@@ -202,13 +207,14 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
     latencies(&mut metrics, run, &delivered, &commits);
     load(&mut metrics, run, observed, &line, emissions);
     metrics.checkpoints = checkpoints(run, observed, &commits);
-    let (timeline, intervals) = per_second(run, &line, &delivered, emissions);
+    let (timeline, intervals) = per_second(run, &line, &delivered, &commits, emissions);
     let recoveries = recoveries(run, observed, &line, &delivered);
     Measured { metrics, recoveries, timeline, intervals }
 }
 
 /// CPU time (summed over the incarnations) and the largest peak memory of one.
 fn resources(metrics: &mut Metrics, observed: &Observed) {
+    metrics.harness_cpu_s = observed.harness_cpu as f64 / SECOND as f64;
     for i in &observed.incarnations {
         if let Some(s) = i.samples.last() {
             metrics.cpu_s += s.cpu as f64 / SECOND as f64;
@@ -260,16 +266,19 @@ fn latencies(
 ) {
     let (w, end) = (run.warmup, run.end());
     let batch_starts = run.engine.engine().commit_starts_batch();
-    let (mut due, mut event, mut processing, mut commit) =
-        (histogram(), histogram(), histogram(), histogram());
+    let (mut due, mut event, mut processing, mut commit, mut visible) =
+        (histogram(), histogram(), histogram(), histogram(), histogram());
     let (mut ww, mut bw, mut pr, mut n) = (0.0, 0.0, 0.0, 0.0);
     for d in delivered.iter().filter(|d| d.due >= w && d.due < end) {
         let rec = |h: &mut Histogram<u64>, v: Time| h.saturating_record(v.max(1) as u64);
         rec(&mut due, d.latency());
         rec(&mut event, d.emit - d.time);
         rec(&mut processing, d.emit - d.arrival);
-        let committed = d.commit.and_then(|c| commits.get(&c)).map_or(d.emit, |c| c.committed.max(d.emit));
-        rec(&mut commit, committed - d.time);
+        let committed = visible_at(d, commits);
+        rec(&mut commit, committed.unwrap_or(d.emit) - d.time);
+        if let Some(at) = committed {
+            rec(&mut visible, at - d.due);
+        }
         let wait = (d.due - d.arrival).max(0);
         let batch_wait = if batch_starts {
             d.commit.and_then(|c| commits.get(&c)).map_or(0, |c| (c.started - d.due).max(0))
@@ -292,9 +301,16 @@ fn latencies(
     metrics.event = percentiles(&event);
     metrics.processing = percentiles(&processing);
     metrics.commit = percentiles(&commit);
+    metrics.visible = percentiles(&visible);
     if n > 0.0 {
         metrics.anatomy = Anatomy { watermark_wait_ms: ww / n, batch_wait_ms: bw / n, processing_ms: pr / n };
     }
+}
+
+/// When a result an exactly-once sink emitted became visible: when the checkpoint or batch
+/// that committed it completed (not before its emission); `None` for a result no commit covers.
+fn visible_at(d: &Delivered, commits: &HashMap<u64, flowmark_core::Commit>) -> Option<Time> {
+    d.commit.and_then(|c| commits.get(&c)).map(|c| c.committed.max(d.emit))
 }
 
 /// Input and output rates over the measured period, and the largest backlog in it.
@@ -345,10 +361,18 @@ fn per_second(
     run: &RunSpec,
     line: &Timeline,
     delivered: &[Delivered],
+    commits: &HashMap<u64, flowmark_core::Commit>,
     emissions: &[Emission],
 ) -> (Vec<Second>, Vec<(Time, Histogram<u64>)>) {
     let (w, end) = (run.warmup, run.end());
     let last = line.last().max(end);
+    // (visible at, due-time latency then), in order of visibility
+    let mut visible: Vec<(Time, Time)> = delivered
+        .iter()
+        .filter(|d| d.due < end)
+        .filter_map(|d| visible_at(d, commits).map(|at| (at, at - d.due)))
+        .collect();
+    visible.sort_unstable();
     let mut timeline = Vec::new();
     let mut intervals = Vec::new();
     let mut k = 0;
@@ -364,6 +388,14 @@ fn per_second(
             cursor += 1;
         }
         let q = |q: f64| if h.is_empty() { 0.0 } else { ms(h.value_at_quantile(q) as Time) };
+        let (lo, hi) = (visible.partition_point(|v| v.0 < from), visible.partition_point(|v| v.0 < to));
+        let mut shown: Vec<Time> = visible[lo..hi].iter().map(|v| v.1.max(1)).collect();
+        shown.sort_unstable();
+        let visible_p99 = if shown.is_empty() {
+            0.0
+        } else {
+            ms(shown[((shown.len() as f64 * 0.99).ceil() as usize).clamp(1, shown.len()) - 1])
+        };
         timeline.push(Second {
             t_s: (from - w) as f64 / SECOND as f64,
             input_rate: line.events_between(from, to) as f64,
@@ -372,23 +404,12 @@ fn per_second(
             p50_ms: q(0.5),
             p99_ms: q(0.99),
             max_ms: if h.is_empty() { 0.0 } else { ms(h.max() as Time) },
+            visible_p99_ms: visible_p99,
         });
         intervals.push((from, h));
         k += 1;
     }
     (timeline, intervals)
-}
-
-/// The p99 due-time latency of the results made final in `(from, to]`, if any were.
-fn p99_between(delivered: &[Delivered], from: Time, to: Time) -> Option<Time> {
-    let lo = delivered.partition_point(|d| d.emit <= from);
-    let hi = delivered.partition_point(|d| d.emit <= to);
-    if lo >= hi {
-        return None;
-    }
-    let mut v: Vec<Time> = delivered[lo..hi].iter().map(Delivered::latency).collect();
-    v.sort_unstable();
-    Some(v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1])
 }
 
 /// Recovery from every injected crash and task failure.
@@ -400,72 +421,113 @@ fn recoveries(run: &RunSpec, observed: &Observed, line: &Timeline, delivered: &[
         let Some(killed) = inc.killed else { continue };
         let Some(next) = incs.get(i + 1) else { continue };
         let input = next.samples.iter().find_map(|s| s.input_started);
-        out.push(recovery(run, "crash", killed, next.spawned, input, line, delivered));
+        let failure = Failed { kind: "crash", at: killed, restarted: next.spawned, noticed: None };
+        out.push(recovery(run, &failure, input, line, delivered));
     }
     // a task failure: the engine noticed it and restarted (dataflow) or recomputed (micro-batch)
     if let Some(f) = run.failure.task_failure {
         let samples = || incs.iter().flat_map(|i| i.samples.iter());
         if let Some(noticed) = samples().filter_map(|s| s.failure_noticed).find(|&t| t >= f.at) {
             let input = samples().filter_map(|s| s.input_started).find(|&t| t >= noticed);
-            out.push(recovery(run, "task-failure", f.at, noticed, input, line, delivered));
+            let failure =
+                Failed { kind: "task-failure", at: f.at, restarted: noticed, noticed: Some(noticed) };
+            out.push(recovery(run, &failure, input, line, delivered));
         }
     }
     out
 }
 
-/// One recovery: failure at `failed`, noticed at `noticed`, input resumed at `input` (`None`:
-/// the recovery did not stop the input, or it never resumed).
+/// A failure as it happened.
+struct Failed {
+    kind: &'static str,
+    /// When it was injected.
+    at: Time,
+    /// When the engine started again (a crash) or noticed it (a task failure).
+    restarted: Time,
+    /// When the engine noticed it itself, if it did.
+    noticed: Option<Time>,
+}
+
+/// The levels a run's latency and backlog had before a failure at `failed`: over the measured
+/// period before it (or all of the run before it, for a failure during warm-up), the largest
+/// due-time latency of a result made final and the largest backlog, each with its slack.
+fn levels(run: &RunSpec, failed: Time, line: &Timeline, delivered: &[Delivered]) -> (Time, Time) {
+    let from = if failed > run.warmup { run.warmup } else { 0 };
+    let backlog = (from..failed).step_by(SAMPLE_EVERY as usize).map(|t| line.backlog(t)).max().unwrap_or(0);
+    let latency = delivered
+        .iter()
+        .filter(|d| d.emit >= from && d.emit < failed && d.due < run.end())
+        .map(Delivered::latency)
+        .max()
+        .unwrap_or(0);
+    let with_slack = |v: Time, factor: f64, slack: Time| (v + slack).max((v as f64 * factor) as Time);
+    (with_slack(latency, LATENCY_FACTOR, LATENCY_SLACK), with_slack(backlog, BACKLOG_FACTOR, BACKLOG_SLACK))
+}
+
+/// The instant a recovery that resumed reading at `restored` caught up: the first from which
+/// every result's due-time latency stays within `latency_level` and the backlog within
+/// `backlog_level` for [`SETTLED_FOR`] — or `None` if that never happened before `horizon`.
+///
+/// A result late beyond the level is out of it from the instant it became so late (its due
+/// instant plus the level) until it was emitted; the backlog is out of it at each sample above
+/// its level. So catch-up ends when the last such stretch before a settled period does, to
+/// the resolution of the emissions (and of the samples, for the backlog).
+fn caught_up(
+    restored: Time,
+    horizon: Time,
+    (latency_level, backlog_level): (Time, Time),
+    line: &Timeline,
+    delivered: &[Delivered],
+) -> Option<Time> {
+    let mut out: Vec<(Time, Time)> = delivered
+        .iter()
+        .filter(|d| d.emit > restored && d.due < horizon && d.latency() > latency_level)
+        .map(|d| (d.due + latency_level, d.emit))
+        .collect();
+    out.extend(
+        (restored..=horizon)
+            .step_by(SAMPLE_EVERY as usize)
+            .filter(|&t| line.backlog(t) > backlog_level)
+            .map(|t| (t, t)),
+    );
+    out.sort_unstable();
+    let mut settled_from = restored;
+    for (from, to) in out {
+        if from > settled_from + SETTLED_FOR {
+            break;
+        }
+        settled_from = settled_from.max(to);
+    }
+    (settled_from + SETTLED_FOR <= horizon).then_some(settled_from)
+}
+
+/// One recovery; `input`: when the engine read input again (`None`: the recovery did not stop
+/// the input, or it never resumed).
 fn recovery(
     run: &RunSpec,
-    kind: &str,
-    failed: Time,
-    noticed: Time,
+    f: &Failed,
     input: Option<Time>,
     line: &Timeline,
     delivered: &[Delivered],
 ) -> Recovery {
-    let restored = input.filter(|&t| t >= noticed).unwrap_or(noticed);
-    // the levels before the failure: over the measured period before it (or all of it before
-    // it, for a failure during warm-up)
-    let from = if failed > run.warmup { run.warmup } else { 0 };
-    let mut backlog_before: Time = 0;
-    let mut t = from;
-    while t < failed {
-        backlog_before = backlog_before.max(line.backlog(t));
-        t += SAMPLE_EVERY;
-    }
-    let backlog_level =
-        (backlog_before + BACKLOG_SLACK).max((backlog_before as f64 * BACKLOG_FACTOR) as Time);
-    let p99_before = p99_between(delivered, from, failed).unwrap_or(0);
-    let p99_level = (p99_before as f64 * LATENCY_FACTOR).max((p99_before + LATENCY_SLACK) as f64);
-    let settled = |t: Time| {
-        line.backlog(t) <= backlog_level
-            && p99_between(delivered, t - SECOND, t).is_none_or(|p| p as f64 <= p99_level)
-    };
-    // the first instant from which both stay settled for SETTLED_FOR
-    let last = line.last();
-    let mut caught_up = None;
-    let mut start = restored;
-    let mut t = restored;
-    while t <= last {
-        if !settled(t) {
-            start = t + SAMPLE_EVERY;
-        } else if t - start >= SETTLED_FOR {
-            caught_up = Some(start);
-            break;
-        }
-        t += SAMPLE_EVERY;
-    }
-    let detection_ms = ms(noticed - failed);
-    let restore_ms = ms(restored - noticed);
+    let restored = input.filter(|&t| t >= f.restarted).unwrap_or(f.restarted);
+    // results stop being due when the input ends; the evidence of a settled engine with them
+    let horizon = run.end().min(line.last());
+    let levels = levels(run, f.at, line, delivered);
+    let caught_up = caught_up(restored, horizon, levels, line, delivered);
+    let detection_ms = f.noticed.map(|n| ms(n - f.at));
+    let restart_delay_ms = if f.noticed.is_some() { 0.0 } else { ms(f.restarted - f.at) };
+    let restore_ms = ms(restored - f.restarted);
     let catch_up_ms = caught_up.map(|c| ms(c - restored));
     Recovery {
-        kind: kind.to_string(),
-        at_s: (failed - run.warmup) as f64 / SECOND as f64,
+        kind: f.kind.to_string(),
+        at_s: (f.at - run.warmup) as f64 / SECOND as f64,
         detection_ms,
+        restart_delay_ms,
         restore_ms,
         catch_up_ms,
-        total_ms: catch_up_ms.map(|c| detection_ms + restore_ms + c),
+        total_ms: caught_up.map(|c| ms(c - f.at)),
+        from_restart_ms: caught_up.map(|c| ms(c - f.restarted)),
     }
 }
 
@@ -499,6 +561,7 @@ mod tests {
                 .collect(),
             late: 0,
             events: 0,
+            peak_rss: 0,
         }
     }
 
@@ -588,42 +651,147 @@ mod tests {
         }
     }
 
+    /// A crash at 5 s, restart at `restarted`, input read again at `input`; samples every
+    /// 100 ms with the backlog `backlog(t)`, results due every 10 ms with latency `late(due)`.
+    fn crash(
+        restarted: Time,
+        input: Time,
+        backlog: impl Fn(Time) -> Time,
+        late: impl Fn(Time) -> Time,
+    ) -> (RunSpec, Observed, Vec<Delivered>) {
+        let run = RunSpec { measure: 20 * SECOND, ..test_run() };
+        let at = |from: Time, to: Time| {
+            (from / SAMPLE_EVERY..to / SAMPLE_EVERY)
+                .map(|k| sample(k * SAMPLE_EVERY, backlog(k * SAMPLE_EVERY), 0))
+                .collect()
+        };
+        let mut incarnations = vec![
+            Incarnation { spawned: 0, killed: Some(5 * SECOND), samples: at(SECOND, 5 * SECOND) },
+            Incarnation { spawned: restarted, killed: None, samples: at(input, run.end() + SECOND) },
+        ];
+        incarnations[1].samples[0].input_started = Some(input);
+        let mut delivered: Vec<Delivered> = (0..run.end() / (10 * MILLISECOND))
+            .map(|k| {
+                let due = k * 10 * MILLISECOND;
+                Delivered { emit: due + late(due), due, time: due, arrival: due, commit: None }
+            })
+            .collect();
+        delivered.sort_by_key(|d| d.emit);
+        (run, Observed { incarnations, ..Default::default() }, delivered)
+    }
+
+    fn crash_recovery(run: &RunSpec, observed: &Observed, delivered: &[Delivered]) -> Recovery {
+        let r = recoveries(run, observed, &Timeline::new(observed), delivered);
+        assert_eq!(r.len(), 1);
+        r[0].clone()
+    }
+
     #[test]
     fn recovery_phases_add_up_and_catch_up_waits_for_latency_and_backlog() {
         let ms = MILLISECOND;
-        let run = RunSpec { measure: 20 * SECOND, ..test_run() };
-        // backlog 1 ms before a crash at 5 s; after a restart at 5.5 s input resumes at 5.6 s
-        // with a backlog that drains by 8 s
-        let before = (10..50).map(|k| sample(k * 100 * ms, ms, 0)).collect();
-        let after = (56..200)
-            .map(|k| {
-                let t = k * 100 * ms;
-                sample(t, (8 * SECOND - t).max(0), 0)
-            })
-            .collect();
-        let incarnations = vec![
-            Incarnation { spawned: 0, killed: Some(5 * SECOND), samples: before },
-            Incarnation { spawned: 5_500 * ms, killed: None, samples: after },
-        ];
-        let observed = Observed { incarnations, ..Default::default() };
-        let t = Timeline::new(&observed);
-        // results: 10 ms late before the crash; late after it until 9 s
-        let delivered: Vec<Delivered> = (0..200)
-            .map(|k| {
-                let due = k * 100 * ms;
-                let late = if (5 * SECOND..9 * SECOND).contains(&due) { 2 * SECOND } else { 10 * ms };
-                Delivered { emit: due + late, due, time: due, arrival: due, commit: None }
-            })
-            .collect::<Vec<_>>();
-        let mut delivered = delivered;
-        delivered.sort_by_key(|d| d.emit);
-        let r = recovery(&run, "crash", 5 * SECOND, 5_500 * ms, Some(5_600 * ms), &t, &delivered);
-        assert_eq!(r.detection_ms, 500.0);
+        // backlog 1 ms before a crash at 5 s; restarted at 5.5 s, input read at 5.6 s with a
+        // backlog that drains by 8 s; results 10 ms late, those due in [5 s, 9 s) 2 s late
+        let (run, observed, delivered) = crash(
+            5_500 * ms,
+            5_600 * ms,
+            |t| if t < 5 * SECOND { ms } else { (8 * SECOND - t).max(0) },
+            |due| if (5 * SECOND..9 * SECOND).contains(&due) { 2 * SECOND } else { 10 * ms },
+        );
+        let r = crash_recovery(&run, &observed, &delivered);
+        assert_eq!(r.detection_ms, None, "a crash is the harness's, not detected");
+        assert_eq!(r.restart_delay_ms, 500.0);
         assert!((r.restore_ms - 100.0).abs() < 1e-9);
+        // the backlog is back under its level at 7.99 s, but the last result 2 s late (due at
+        // 8.99 s) is emitted at 10.99 s
         let caught_up = r.catch_up_ms.expect("caught up") + 5_600.0;
-        // the backlog is back under 10 ms at 7.99 s, but results made final until 10.9 s are
-        // still 2 s late, and the sliding 1 s window of latencies clears them at 11.9 s
-        assert!((11_900.0..=12_000.0).contains(&caught_up), "{caught_up}");
-        assert_eq!(r.total_ms, Some(r.detection_ms + r.restore_ms + r.catch_up_ms.unwrap()));
+        assert!((caught_up - 10_990.0).abs() < 1e-6, "{caught_up}");
+        assert_eq!(r.total_ms, Some(r.restart_delay_ms + r.restore_ms + r.catch_up_ms.unwrap()));
+        assert_eq!(r.from_restart_ms, Some(r.restore_ms + r.catch_up_ms.unwrap()));
+    }
+
+    #[test]
+    fn a_100_ms_disturbance_measures_100_ms_not_a_second() {
+        let ms = MILLISECOND;
+        // restarted at once, reading at 5.01 s; the results due in [5 s, 5.11 s) all wait for
+        // 5.11 s, the backlog is 40 ms at the one sample inside the disturbance
+        let (run, observed, delivered) = crash(
+            5 * SECOND,
+            5_010 * ms,
+            |t| if t == 5_100 * ms { 40 * ms } else { ms },
+            |due| if (5 * SECOND..5_110 * ms).contains(&due) { 5_110 * ms - due } else { 2 * ms },
+        );
+        let r = crash_recovery(&run, &observed, &delivered);
+        let catch_up = r.catch_up_ms.expect("caught up");
+        assert!((catch_up - 100.0).abs() <= SAMPLE_EVERY as f64 / 1e6, "{catch_up} ms");
+        assert_eq!(r.total_ms, Some(110.0));
+    }
+
+    #[test]
+    fn a_recovery_that_never_settles_says_so() {
+        let ms = MILLISECOND;
+        // after the crash every result is 200 ms late to the end of the input
+        let (run, observed, delivered) =
+            crash(5 * SECOND, 5_010 * ms, |_| ms, |due| if due >= 5 * SECOND { 200 * ms } else { 2 * ms });
+        let r = crash_recovery(&run, &observed, &delivered);
+        assert_eq!((r.catch_up_ms, r.total_ms, r.from_restart_ms), (None, None, None));
+    }
+
+    #[test]
+    fn catch_up_needs_the_whole_settled_period_and_no_more() {
+        let ms = MILLISECOND;
+        // results 10 ms late before the crash: a level of 20 ms, on the results' 10 ms grid
+        let level = LATENCY_SLACK + 10 * ms;
+        // two disturbances: results due in [5 s, 5.1 s) emitted at 5.1 s, then one result out
+        // of its level from `second` on; the first counts as over only if the second starts
+        // more than the settled period after its end
+        let run_with = |second: Time| {
+            crash(
+                5 * SECOND,
+                5 * SECOND,
+                |_| ms,
+                |due| {
+                    if (5 * SECOND..5_100 * ms).contains(&due) {
+                        5_100 * ms - due
+                    } else if due == second - level {
+                        level + 50 * ms
+                    } else {
+                        10 * ms
+                    }
+                },
+            )
+        };
+        let end_of = |second: Time| {
+            let (run, observed, delivered) = run_with(second);
+            crash_recovery(&run, &observed, &delivered).catch_up_ms.map(|c| c + 5_000.0)
+        };
+        // the second one out of level at 5.1 s + SETTLED_FOR: inside the settled period
+        let inside = 5_100 * ms + SETTLED_FOR;
+        assert_eq!(end_of(inside), Some((inside + 50 * ms) as f64 / 1e6));
+        // … 10 ms later: after it (the results are 10 ms apart)
+        assert_eq!(end_of(inside + 10 * ms), Some(5_100.0));
+    }
+
+    #[test]
+    fn a_recovery_settled_exactly_at_the_end_of_the_input_counts_and_one_later_does_not() {
+        let ms = MILLISECOND;
+        for (late_until, caught_up) in [(15 * SECOND, true), (15 * SECOND + 10 * ms, false)] {
+            // input ends at 21 s; results 2 ms late except those due in [5 s, late_until)
+            let (run, observed, delivered) = crash(
+                5 * SECOND,
+                5 * SECOND,
+                |_| ms,
+                |due| {
+                    if (5 * SECOND..late_until).contains(&due) {
+                        late_until + 5 * SECOND - due
+                    } else {
+                        2 * ms
+                    }
+                },
+            );
+            assert_eq!(run.end(), 21 * SECOND);
+            // the last late result is emitted at late_until + 5 s: 20 s exactly settles by 21 s
+            let r = crash_recovery(&run, &observed, &delivered);
+            assert_eq!(r.catch_up_ms.is_some(), caught_up, "late until {late_until}: {r:?}");
+        }
     }
 }

@@ -41,6 +41,15 @@ pub struct Observed {
     pub failure: Option<String>,
     /// Wall time of the run.
     pub wall: Duration,
+    /// CPU time the harness process itself spent meanwhile (user + system, all its threads).
+    pub harness_cpu: Time,
+}
+
+/// CPU time this process has spent so far, user + system, over all its threads.
+fn own_cpu() -> Time {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let ns = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000_000 + t.tv_usec() * 1_000;
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0, |u| ns(u.user_time()) + ns(u.system_time()))
 }
 
 /// The run was interrupted (Ctrl-C): nothing of it is kept.
@@ -57,6 +66,7 @@ pub fn observe(
     mut tick: impl FnMut(Time),
 ) -> Result<Result<Observed, Interrupted>> {
     let started = Instant::now();
+    let cpu_before = own_cpu();
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let origin = monotonic_now() + HEAD_START;
@@ -94,8 +104,8 @@ pub fn observe(
             if let Some(i) = out.incarnations.last_mut() {
                 i.killed = Some(killed);
             }
-            // the harness notices after the configured detection delay, then restarts
-            while clock.now() < killed + run.failure.detection {
+            // the scenario's restart delay, then a new process
+            while clock.now() < killed + run.failure.restart_delay {
                 if cancel.load(Ordering::Relaxed) {
                     return Ok(Err(Interrupted));
                 }
@@ -147,5 +157,6 @@ pub fn observe(
         }
     }
     out.wall = started.elapsed();
+    out.harness_cpu = own_cpu() - cpu_before;
     Ok(Ok(out))
 }

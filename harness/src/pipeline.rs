@@ -4,18 +4,20 @@
 //! caller to write last (a run without one did not finish). The suite runner and the
 //! throughput search both run their runs through here, and nothing here calls back up.
 
+use crate::limits;
 use crate::measure::{self, Measured};
 use crate::observe::{self, Interrupted, Observed};
 use crate::progress::Progress;
-use crate::reference::{self, Truth};
+use crate::reference::{self, Evaluated, Truth};
 use crate::spec::RunSpec;
 use anyhow::{Context, Result};
 use flowmark_core::durable::write_atomic;
 use flowmark_core::output::Emission;
-use flowmark_core::time::{SECOND, Time};
+use flowmark_core::time::{SECOND, Time, human};
 use flowmark_reports::results::{self, Run, Status};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 /// Runs `run` (its engine's files under `work_root`), writes its raw data into the result
 /// directory `dir`, and returns its record.
@@ -27,20 +29,44 @@ pub fn run(
     progress: &Progress,
 ) -> Result<Result<Run, Interrupted>> {
     let work = work_root.join(&run.id);
-    let observed = match observe::observe(run, &work, cancel, |t| progress.tick(t))? {
+    // what the harness can feed this engine, measured before the run (once per workload)
+    let engine = run.engine.engine();
+    let feed_capacity = (!engine.is_baseline())
+        .then(|| limits::feed_capacity(engine.feed(), &run.workload, &run.log))
+        .flatten();
+    let mut observed = match observe::observe(run, &work, cancel, |t| progress.tick(t))? {
         Ok(o) => o,
         Err(i) => return Ok(Err(i)),
     };
     progress.message("checking against the reference");
     let emissions = committed(run, &work, &observed)?;
     write_outputs(&dir.join("outputs").join(format!("{}.tsv", run.id)), &emissions)?;
-    let truth = reference::truth(run)?;
+    // the run's timeout covers the reference too
+    let left = Duration::from_nanos(run.timeout as u64).saturating_sub(observed.wall);
+    let started = Instant::now();
+    let truth = match reference::truth(run, &work, left, cancel)? {
+        Err(i) => return Ok(Err(i)),
+        Ok(Evaluated::Truth(t)) => t,
+        Ok(Evaluated::TimedOut) => {
+            observed.failure.get_or_insert_with(|| {
+                format!("the reference did not finish within the run's timeout of {}", human(run.timeout))
+            });
+            Truth::default()
+        }
+        Ok(Evaluated::Failed(why)) => {
+            observed.failure.get_or_insert(why);
+            Truth::default()
+        }
+    };
+    observed.wall += started.elapsed();
     let measured = measure::measure(run, &observed, &emissions, &truth);
     write_hlog(&dir.join("latency").join(format!("{}.hlog", run.id)), run, &measured)?;
     keep_stderr(run, &work, dir, &observed)?;
     let _ = std::fs::remove_dir_all(&work);
     let status = status(&observed, &measured, &truth);
-    Ok(Ok(record(run, status, measured, observed.wall.as_secs_f64())))
+    let mut record = record(run, status, measured, observed.wall.as_secs_f64());
+    record.feed_capacity = feed_capacity;
+    Ok(Ok(record))
 }
 
 /// The results the engine committed; what can be read of them when the run failed.
@@ -105,6 +131,7 @@ fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64) -> Run {
         recoveries: m.recoveries,
         timeline: m.timeline,
         wall_s,
+        feed_capacity: None,
     }
 }
 
@@ -163,8 +190,8 @@ fn write_hlog(path: &Path, run: &RunSpec, m: &Measured) -> Result<()> {
         b.with_base_time(std::time::UNIX_EPOCH).with_max_value_divisor(1e6);
         let mut w = b.begin_log_with(&mut bytes, &mut serializer).context("starting the interval log")?;
         for (from, h) in &m.intervals {
-            let start = std::time::Duration::from_nanos(*from as u64);
-            w.write_histogram(h, start, std::time::Duration::from_secs(1), None)
+            let start = Duration::from_nanos(*from as u64);
+            w.write_histogram(h, start, Duration::from_secs(1), None)
                 .map_err(|e| anyhow::anyhow!("writing the interval log: {e:?}"))?;
         }
     }

@@ -1,13 +1,24 @@
 //! What the reference engine computes for a run: the ground truth its results are checked
 //! against and its latencies measured from.
+//!
+//! It runs in a process of its own (`flowmark reference`, started like an engine process), so
+//! that the run's timeout and Ctrl-C stop it wherever it is, and its memory goes with it.
 
+use crate::observe::Interrupted;
 use crate::spec::RunSpec;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use flowmark_core::{Job, Log, Time, TimeDomain};
 use flowmark_reference::{Emitted, Input};
 use flowmark_workloads::Visitor;
+use serde::{Deserialize, Serialize};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// The reference's results for a run.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Truth {
     /// Every result, with its instants.
     pub results: Vec<Emitted>,
@@ -15,10 +26,24 @@ pub struct Truth {
     pub late: u64,
     /// Events the log offers before the input ends.
     pub events: u64,
+    /// The reference process's peak resident memory, bytes (0 when unknown).
+    #[serde(default)]
+    pub peak_rss: u64,
 }
 
-/// Evaluates the run's job on the reference engine, in the engine's time domain.
-pub fn truth(run: &RunSpec) -> Result<Truth> {
+/// How an evaluation ended.
+pub enum Evaluated {
+    /// It finished.
+    Truth(Truth),
+    /// It took longer than the time left: the run fails.
+    TimedOut,
+    /// Its process failed (ran out of memory, say): the run fails, saying why.
+    Failed(String),
+}
+
+/// Evaluates the run's job on the reference engine, in the engine's time domain, in the
+/// process this is called from.
+pub fn evaluate(run: &RunSpec) -> Result<Truth> {
     struct Evaluate(Time, TimeDomain);
     impl Visitor for Evaluate {
         type Out = Truth;
@@ -28,10 +53,73 @@ pub fn truth(run: &RunSpec) -> Result<Truth> {
                 late: out.late.iter().map(|l| l.events).sum(),
                 results: out.sinks.into_values().flatten().collect(),
                 events: (0..log.partitions()).map(|p| log.arrived_before(p, self.0)).sum(),
+                peak_rss: 0,
             }
         }
     }
     run.workload
         .visit(&run.log, Evaluate(run.end(), run.engine.engine().domain()))
         .map_err(|e| anyhow::anyhow!("workload {}: {e}", run.workload.name()))
+}
+
+/// Evaluates the run in a `flowmark reference` process working in `dir`, for at most `limit`
+/// (killed after it, or at Ctrl-C).
+pub fn truth(
+    run: &RunSpec,
+    dir: &Path,
+    limit: Duration,
+    cancel: &AtomicBool,
+) -> Result<Result<Evaluated, Interrupted>> {
+    let (spec, out) = (dir.join("reference-run.json"), dir.join("reference-truth.json"));
+    std::fs::write(&spec, serde_json::to_vec(run)?).with_context(|| format!("writing {}", spec.display()))?;
+    let exe = std::env::current_exe().context("locating the flowmark binary")?;
+    let stderr = dir.join("reference.stderr");
+    let log = std::fs::File::create(&stderr).with_context(|| format!("creating {}", stderr.display()))?;
+    let mut child = Command::new(exe)
+        .arg("reference")
+        .arg(&spec)
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("starting the reference process")?;
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the reference process")? {
+            break status;
+        }
+        let stop = cancel.load(Ordering::Relaxed);
+        if stop || Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(if stop { Err(Interrupted) } else { Ok(Evaluated::TimedOut) });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    if !status.success() {
+        let said = std::fs::read_to_string(&stderr).unwrap_or_default();
+        let said = said.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
+        return Ok(Ok(Evaluated::Failed(format!(
+            "the reference process failed ({status}){}",
+            if said.is_empty() { String::new() } else { format!(": {said}") }
+        ))));
+    }
+    let truth =
+        serde_json::from_slice(&std::fs::read(&out).with_context(|| format!("reading {}", out.display()))?)
+            .with_context(|| format!("reading {}", out.display()))?;
+    Ok(Ok(Evaluated::Truth(truth)))
+}
+
+/// `flowmark reference RUN OUT`: evaluates the run in `RUN` (JSON) and writes its truth to
+/// `OUT`.
+pub fn main(spec: &Path, out: &Path) -> Result<()> {
+    let run: RunSpec =
+        serde_json::from_slice(&std::fs::read(spec).with_context(|| format!("reading {}", spec.display()))?)
+            .with_context(|| format!("reading {}", spec.display()))?;
+    let mut truth = evaluate(&run)?;
+    truth.peak_rss = crate::worker::peak_kib("self") * 1024;
+    flowmark_core::durable::write_atomic(out, &serde_json::to_vec(&truth)?, None)?;
+    Ok(())
 }

@@ -16,7 +16,7 @@ pub struct Injection {
     /// SIGKILL the engine process at these log times.
     pub crashes: Vec<Time>,
     /// How long after a crash the harness restarts the engine.
-    pub detection: Time,
+    pub restart_delay: Time,
     /// A task fails inside the engine.
     pub task_failure: Option<TaskFault>,
     /// A task runs slowly.

@@ -12,6 +12,7 @@ use crate::engines::flink::FlinkTable;
 use crate::engines::microbatch::MicrobatchTable;
 use crate::engines::spark::SparkTable;
 use crate::engines::{self, EngineSpec, Table, baseline::BaselineTable};
+use crate::limits;
 use crate::spec::{Injection, RunSpec, SearchPlan};
 pub use fields::SuiteError;
 use fields::{Locate, durations, spanned_duration};
@@ -87,7 +88,9 @@ pub struct ThroughputSettings {
     pub workloads: Vec<String>,
     /// The first rate tried, events per second.
     pub start: f64,
-    /// Probes per search.
+    /// The most probes a search makes (it stops before, once it has found the rate within
+    /// 5 % or reached what the harness can feed).
+    #[serde(default = "most_probes")]
     pub steps: u32,
     /// The measured period of a probe.
     #[serde(with = "duration")]
@@ -98,6 +101,10 @@ pub struct ThroughputSettings {
     /// Fractions of the sustainable rate to measure latency at (may be empty).
     #[serde(default)]
     pub fractions: Vec<f64>,
+}
+
+fn most_probes() -> u32 {
+    16
 }
 
 impl ThroughputSettings {
@@ -162,9 +169,11 @@ pub enum Failure {
         /// How many more crashes at seeded random times in the measured period.
         #[serde(default)]
         random: u32,
-        /// How long the harness takes to notice and restart the engine.
-        #[serde(with = "duration")]
-        detection: Time,
+        /// How long after the kill the harness starts the engine again (default 0): a
+        /// stand-in for a cluster manager's reaction, reported as its own phase, never as
+        /// the engine's.
+        #[serde(default, with = "duration")]
+        restart_delay: Time,
     },
     /// One task fails inside the engine.
     TaskFailure {
@@ -248,7 +257,13 @@ impl Suite {
         if *self.warmup.get_ref() < 0 {
             return Err(at.at(self.warmup.span(), "`warmup` must be zero or more"));
         }
-        if *self.timeout.get_ref() <= self.warmup.get_ref() + self.measure.get_ref() {
+        let Some(run) = self.warmup.get_ref().checked_add(*self.measure.get_ref()) else {
+            return Err(at.at(
+                self.measure.span(),
+                "`warmup` plus `measure` overflows log time (at most 292 years of nanoseconds)",
+            ));
+        };
+        if *self.timeout.get_ref() <= run {
             return Err(at.at(self.timeout.span(), "`timeout` must be longer than `warmup` plus `measure`"));
         }
         if *self.repetitions.get_ref() == 0 {
@@ -287,6 +302,31 @@ impl Suite {
                 .disorder()
                 .validate()
                 .map_err(|e| at.at(d.span(), format!("disorder `{}`: {e}", d.get_ref().name)))?;
+        }
+        let (warmup, measure) = (*self.warmup.get_ref(), *self.measure.get_ref());
+        for w in &self.workloads {
+            for &rate in self.rates.get_ref() {
+                let log = LogSpec {
+                    seed: self.seed,
+                    partitions: *self.partitions.get_ref(),
+                    rate: RateProfile::constant(rate),
+                    disorder: Disorder::default(),
+                };
+                if let Some(why) = limits::refuses(w.get_ref(), &log, rate, warmup + measure) {
+                    return Err(at.at(self.rates.span(), format!("`rates`: {why}")));
+                }
+            }
+        }
+        for f in &self.failures {
+            let (name, times) = match f.get_ref() {
+                Failure::Crash { name, at, .. } => (name, at.clone()),
+                Failure::TaskFailure { name, at } => (name, vec![*at]),
+                Failure::Straggler { name, at, length, .. } => (name, vec![at.saturating_add(*length)]),
+                _ => continue,
+            };
+            if times.iter().any(|t| t.checked_add(warmup).is_none_or(|t| t >= i64::MAX / 2)) {
+                return Err(at.at(f.span(), format!("failure `{name}`: its times overflow log time")));
+            }
         }
         for f in &self.failures {
             if let Failure::CpuTax { name, fraction } = f.get_ref()
@@ -496,7 +536,7 @@ impl Failure {
         let (stage, task) = (1, 0);
         match self {
             Failure::None { .. } => {}
-            Failure::Crash { at, random, detection, .. } => {
+            Failure::Crash { at, random, restart_delay, .. } => {
                 out.crashes = at.iter().map(|t| warmup + t).collect();
                 // uniform instants in the measured period's middle 80 %
                 let mut rng = SplitMix64::from_state(seed ^ flowmark_core::key_hash(&key.to_string()));
@@ -505,7 +545,7 @@ impl Failure {
                     out.crashes.push(warmup + measure / 10 + (u * measure as f64 * 0.8) as Time);
                 }
                 out.crashes.sort_unstable();
-                out.detection = *detection;
+                out.restart_delay = *restart_delay;
             }
             Failure::TaskFailure { at, .. } => {
                 out.task_failure = Some(TaskFault { stage, task, at: warmup + at });
@@ -563,7 +603,7 @@ name = "none"
 kind = "crash"
 name = "crash"
 at = ["5s"]
-detection = "1s"
+restart_delay = "1s"
 
 [dataflow]
 parallelism = [1, 2]
@@ -694,7 +734,7 @@ parallelism = [1, 2]
         assert!(e.message.contains("failure `crash`") && e.message.contains("cluster"), "{e}");
         let remote = real.replace("[spark]\n", "[spark]\nmaster = \"spark://127.0.0.1:7077\"\n");
         let remote = remote.replace(
-            "[[failures]]\nkind = \"crash\"\nname = \"crash\"\nat = [\"5s\"]\ndetection = \"1s\"\n",
+            "[[failures]]\nkind = \"crash\"\nname = \"crash\"\nat = [\"5s\"]\nrestart_delay = \"1s\"\n",
             "",
         );
         let s = parse(&remote).unwrap();

@@ -10,6 +10,7 @@
 //! measured, and checked against the reference, at fractions of the rate found.
 
 use crate::engines::{self, SearchSettings};
+use crate::limits;
 use crate::measure::Timeline;
 use crate::observe::{self, Interrupted, Observed, SAMPLE_EVERY};
 use crate::pipeline;
@@ -51,8 +52,9 @@ pub struct Args {
     /// The first rate tried, events per second.
     #[arg(long, default_value_t = 250_000.0)]
     start: f64,
-    /// Probes in all.
-    #[arg(long, default_value_t = 6)]
+    /// The most probes (the search stops before, once it has found the rate within 5 % or
+    /// reached what the harness can feed).
+    #[arg(long, default_value_t = 16)]
     steps: u32,
     /// Measured period of each probe.
     #[arg(long, default_value = "6s", value_parser = time::duration::parse)]
@@ -105,13 +107,7 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
     };
     let set = ResultSet::load(&dir)?;
     set.write_tables()?;
-    match search.upper {
-        Some(upper) => println!("sustainable: {:.0} events/s (not {upper:.0})", search.sustainable),
-        None => println!(
-            "sustainable: at least {:.0} events/s (every probe was; raise --start or --steps)",
-            search.sustainable
-        ),
-    }
+    println!("sustainable: {}", search.figure());
     for r in &set.runs {
         println!("  {}", flowmark_reports::metrics::summary_line(r));
     }
@@ -156,6 +152,13 @@ impl Args {
         if !(self.start.is_finite() && self.start > 0.0) || self.steps == 0 {
             bail!("--start must be a positive rate and --steps at least 1");
         }
+        if self.start > limits::MAX_RATE {
+            bail!(
+                "--start {:e} is above the most a log can offer, {:e} events/s",
+                self.start,
+                limits::MAX_RATE
+            );
+        }
         if let Some(f) = self.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
             bail!("--fractions must lie in (0, 1], got {f}");
         }
@@ -170,8 +173,14 @@ impl Args {
     }
 }
 
+/// The reference evaluates at least this many events per second (about 2 M on one core of
+/// the machine the docs were measured on): a run's timeout leaves it this long.
+const REFERENCE_FLOOR: f64 = 1e6;
+
 fn at_rate(base: &RunSpec, rate: f64, label: &str) -> RunSpec {
     let mut run = base.clone();
+    let events = rate * run.end() as f64 / SECOND as f64;
+    run.timeout = base.timeout + (events / REFERENCE_FLOOR * SECOND as f64) as Time;
     run.rate = rate;
     run.log.rate = RateProfile::constant(rate);
     run.key = slug(&format!("{}.{label}", base.key));
@@ -210,8 +219,12 @@ fn probe_and_measure(
     cancel: &AtomicBool,
     progress: &Progress,
 ) -> Result<Result<Search, Interrupted>> {
-    let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
-    let mut rate = plan.start;
+    let engine = base.engine.engine();
+    let limit = limits::feed_capacity(engine.feed(), &base.workload, &base.log)
+        .unwrap_or(limits::MAX_RATE)
+        .min(limits::MAX_RATE);
+    let mut bracket = Bracket::default();
+    let mut rate = plan.start.min(limit);
     let mut probes = Vec::new();
     for _ in 0..plan.steps {
         let run = at_rate(base, rate, &format!("probe-{rate:.0}"));
@@ -226,15 +239,13 @@ fn probe_and_measure(
             probe.max_backlog_ms,
             probe.end_backlog_ms
         ));
-        if probe.sustained {
-            good = Some(rate);
-            rate = bad.map_or(rate * 2.0, |b| (rate + b) / 2.0);
-        } else {
-            bad = Some(rate);
-            rate = good.map_or(rate / 2.0, |g| (g + rate) / 2.0);
-        }
         probes.push(probe);
+        match bracket.next(rate, probe.sustained, limit) {
+            Some(next) => rate = next,
+            None => break,
+        }
     }
+    let (good, bad) = (bracket.good, bracket.bad);
     let sustainable = good.unwrap_or(0.0);
     let mut runs = Vec::new();
     let mut baseline = None;
@@ -242,6 +253,10 @@ fn probe_and_measure(
         for &f in &plan.fractions {
             // latency at a fraction of the sustainable rate is measured like any run
             let run = at_rate(base, (sustainable * f).round(), &format!("sustainable-x{f}"));
+            if let Some(why) = limits::refuses(&run.workload, &run.log, run.rate, run.end()) {
+                progress.line(&format!("{}: not measured: {why}", run.id));
+                continue;
+            }
             progress.start_run(&run.id, run.end());
             let record = match pipeline::run(&run, dir, work_root, cancel, progress)? {
                 Ok(r) => r,
@@ -264,8 +279,39 @@ fn probe_and_measure(
         probes,
         sustainable,
         upper: bad,
+        limit: Some(limit),
         runs,
     }))
+}
+
+/// How close the search brackets the sustainable rate: it stops once the lowest rate not
+/// sustained is within this fraction above the highest sustained.
+pub const PRECISION: f64 = 0.05;
+
+/// The rates a search has learned about: the highest sustained, the lowest not.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Bracket {
+    good: Option<f64>,
+    bad: Option<f64>,
+}
+
+impl Bracket {
+    /// Takes in a probe at `rate`; the next rate to probe, or `None` when the search is done:
+    /// double until a probe fails (at most up to `limit`, what the harness can feed), then
+    /// bisect until the bracket is within [`PRECISION`]; halve while none is sustained.
+    fn next(&mut self, rate: f64, sustained: bool, limit: f64) -> Option<f64> {
+        if sustained {
+            self.good = Some(self.good.map_or(rate, |g| g.max(rate)));
+        } else {
+            self.bad = Some(self.bad.map_or(rate, |b| b.min(rate)));
+        }
+        match (self.good, self.bad) {
+            (Some(g), Some(b)) => (b > g * (1.0 + PRECISION)).then_some((g + b) / 2.0),
+            (Some(g), None) => (g < limit).then_some((g * 2.0).min(limit)),
+            (None, Some(b)) => Some(b / 2.0),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Runs `run`'s engine process and nothing more.
@@ -324,4 +370,56 @@ fn baseline_rate(
         baseline.map_or("failed".into(), |b| format!("{:.2} M events/s single-threaded", b / 1e6))
     ));
     Ok(Ok(baseline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rates a search probes against an engine that sustains up to `capacity`.
+    fn probes(start: f64, capacity: f64, limit: f64) -> Vec<f64> {
+        let mut b = Bracket::default();
+        let mut rate = start.min(limit);
+        let mut out = vec![rate];
+        while let Some(next) = b.next(rate, rate <= capacity, limit) {
+            rate = next;
+            out.push(rate);
+            assert!(out.len() < 64, "the search does not end: {out:?}");
+        }
+        out
+    }
+
+    #[test]
+    fn the_search_doubles_until_a_probe_fails_then_bisects_to_within_5_percent() {
+        let p = probes(1.0, 37.0, 1e9);
+        assert_eq!(&p[..7], &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
+        let mut b = Bracket::default();
+        for &r in &p {
+            b.next(r, r <= 37.0, 1e9);
+        }
+        let (g, u) = (b.good.unwrap(), b.bad.unwrap());
+        assert!(g <= 37.0 && u > 37.0 && u <= g * 1.05, "{g} .. {u}: {p:?}");
+    }
+
+    #[test]
+    fn the_search_halves_while_nothing_is_sustained() {
+        assert_eq!(&probes(8.0, 1.5, 1e9)[..4], &[8.0, 4.0, 2.0, 1.0]);
+    }
+
+    #[test]
+    fn the_search_stops_at_the_harness_limit_when_the_engine_sustains_it() {
+        let p = probes(1.0, 1e12, 10.0);
+        assert_eq!(p, [1.0, 2.0, 4.0, 8.0, 10.0], "probes the limit itself, then stops");
+        // an engine just under the limit is bracketed below it
+        let p = probes(1.0, 9.0, 10.0);
+        assert!(p.contains(&10.0) && p.iter().all(|&r| r <= 10.0), "{p:?}");
+    }
+
+    #[test]
+    fn a_bracket_of_exactly_5_percent_is_done_and_one_just_wider_is_not() {
+        let mut b = Bracket { good: Some(100.0), bad: None };
+        assert_eq!(b.next(105.0, false, 1e9), None);
+        let mut b = Bracket { good: Some(100.0), bad: None };
+        assert_eq!(b.next(105.001, false, 1e9), Some(102.5005));
+    }
 }

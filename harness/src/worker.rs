@@ -139,7 +139,7 @@ fn resources() -> (Time, u64) {
 const CLOCK_TICKS: i64 = 100;
 
 /// `VmHWM` of `/proc/<pid>`, KiB (0 when unknown).
-fn peak_kib(pid: &str) -> u64 {
+pub(crate) fn peak_kib(pid: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

@@ -54,6 +54,7 @@ fn run(key: &str, repetition: u32, slower: f64) -> Run {
         recoveries: Vec::new(),
         timeline: Vec::new(),
         wall_s: 6.0,
+        feed_capacity: None,
     }
 }
 

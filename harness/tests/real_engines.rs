@@ -102,7 +102,6 @@ name = "none"
 kind = "crash"
 name = "crash"
 at = ["2500ms"]
-detection = "300ms"
 "#;
     let runs = run("flink", &suite("flink", "10s", failures));
     assert_eq!(runs.len(), 2);

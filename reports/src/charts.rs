@@ -3,7 +3,7 @@
 //! Text is drawn with DejaVu Sans from the `dejavu` crate, registered with plotters' `ab_glyph`
 //! backend, so labels appear on a machine with no system fonts.
 
-use crate::results::{BASELINE, ResultSet, Run, Status};
+use crate::results::{BASELINE, ResultSet, Run, Second, Status};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -344,6 +344,22 @@ fn time_range(runs: &[&Run]) -> (f64, f64) {
     (lo, hi)
 }
 
+/// The points of a per-second latency, one line per stretch of seconds that have one: a second
+/// without any result (an engine down after a crash) is a gap, not a straight segment across
+/// it. Values are drawn at the middle of their second, at least `floor`.
+fn stretches(timeline: &[Second], f: fn(&Second) -> f64, floor: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for s in timeline {
+        if f(s) > 0.0 {
+            out.last_mut().expect("one at least").push((s.t_s + 0.5, f(s).max(floor)));
+        } else if !out.last().expect("one at least").is_empty() {
+            out.push(Vec::new());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
 fn latency_over_time<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     labels: &Labels,
@@ -351,9 +367,15 @@ fn latency_over_time<DB: DrawingBackend>(
     workload: &str,
 ) -> Result<(), DrawError> {
     let (t0, t1) = time_range(runs);
-    let (lo, hi) = log_range(runs.iter().flat_map(|r| r.timeline.iter().map(|s| s.p99_ms)));
+    let (lo, hi) =
+        log_range(runs.iter().flat_map(|r| r.timeline.iter().flat_map(|s| [s.p99_ms, s.visible_p99_ms])));
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("p50 (thin) and p99 (thick) due-time latency per second: {workload}"), (FONT, 18))
+        .caption(
+            format!(
+                "due-time latency per second, {workload}: p50 (thin) and p99 (thick) at emit, p99 visible at commit (dashed; a lone second: a dot, a ring)"
+            ),
+            (FONT, 16),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
@@ -391,13 +413,13 @@ fn latency_over_time<DB: DrawingBackend>(
                 .map_err(e)?;
         }
     }
-    // recovery phases, shaded: detection, restore, catch-up
+    // recovery phases, shaded: detection or restart delay, restore, catch-up
     for (k, r) in runs.iter().enumerate() {
         let c = engine_colour(&r.engine);
         for x in &r.recoveries {
             let mut from = x.at_s;
             let phases = [
-                (x.detection_ms, 0.35),
+                (x.until_restart_ms(), 0.35),
                 (x.restore_ms, 0.25),
                 (x.catch_up_ms.unwrap_or((t1 - from) * 1e3), 0.12),
             ];
@@ -422,15 +444,32 @@ fn latency_over_time<DB: DrawingBackend>(
     }
     for r in runs {
         let c = engine_colour(&r.engine);
-        let points = |f: fn(&crate::results::Second) -> f64| -> Vec<(f64, f64)> {
-            r.timeline.iter().filter(|s| f(s) > 0.0).map(|s| (s.t_s + 0.5, f(s).max(lo))).collect()
-        };
-        chart
-            .draw_series(LineSeries::new(points(|s| s.p99_ms), c.stroke_width(3)))
-            .map_err(e)?
-            .label(labels.of(r))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
-        chart.draw_series(LineSeries::new(points(|s| s.p50_ms), c.stroke_width(1))).map_err(e)?;
+        let segments = |f: fn(&Second) -> f64| stretches(&r.timeline, f, lo);
+        for (k, points) in segments(|s| s.p99_ms).into_iter().enumerate() {
+            let dots = points.clone();
+            let series = chart.draw_series(LineSeries::new(points, c.stroke_width(3))).map_err(e)?;
+            if k == 0 {
+                series
+                    .label(labels.of(r))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+            }
+            // a stretch of one second is a dot
+            if dots.len() == 1 {
+                chart.draw_series(dots.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(e)?;
+            }
+        }
+        for points in segments(|s| s.p50_ms) {
+            if let [p] = points[..] {
+                chart.draw_series([Circle::new(p, 2, c.filled())]).map_err(e)?;
+            }
+            chart.draw_series(LineSeries::new(points, c.stroke_width(1))).map_err(e)?;
+        }
+        for points in segments(|s| s.visible_p99_ms) {
+            if let [p] = points[..] {
+                chart.draw_series([Circle::new(p, 4, c.stroke_width(1))]).map_err(e)?;
+            }
+            chart.draw_series(DashedLineSeries::new(points, 8, 5, c.stroke_width(2))).map_err(e)?;
+        }
     }
     chart
         .configure_series_labels()
@@ -810,4 +849,19 @@ fn correctness<DB: DrawingBackend>(
             .map_err(e)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_without_results_breaks_the_line_instead_of_bridging_it() {
+        let second = |t_s: f64, p99_ms: f64| Second { t_s, p99_ms, ..Default::default() };
+        let timeline =
+            [second(0.0, 5.0), second(1.0, 6.0), second(2.0, 0.0), second(3.0, 0.0), second(4.0, 7.0)];
+        let lines = stretches(&timeline, |s| s.p99_ms, 0.1);
+        assert_eq!(lines, vec![vec![(0.5, 5.0), (1.5, 6.0)], vec![(4.5, 7.0)]]);
+        assert!(stretches(&[second(0.0, 0.0)], |s| s.p99_ms, 0.1).is_empty());
+    }
 }

@@ -173,8 +173,14 @@ fn summary(h: &mut String, set: &ResultSet) {
                     let c = &r.metrics.correctness;
                     match &r.status {
                         Status::Ok => format!(
-                            "exact ({} results; {} late dropped, {} expected)",
-                            c.correct, c.late_dropped, c.late_expected
+                            "exact ({} results; {} late dropped, {} expected){}",
+                            c.correct,
+                            c.late_dropped,
+                            c.late_expected,
+                            r.harness_bound().map_or(String::new(), |why| format!(
+                                "; <strong>harness-bound</strong>: {}",
+                                esc(&why)
+                            ))
                         ),
                         Status::Incorrect(why) => format!("<strong>INCORRECT</strong>: {}", esc(why)),
                         Status::Failed(why) => format!("<strong>FAILED</strong>: {}", esc(why)),
@@ -190,7 +196,7 @@ fn summary(h: &mut String, set: &ResultSet) {
 /// The sustainable-throughput searches and their probes.
 fn searches(h: &mut String, set: &ResultSet) {
     if !set.searches.is_empty() {
-        h.push_str("<h2>Sustainable throughput</h2>\n<table><tr><th class=l>workload</th><th class=l>engine</th><th>sustainable events/s</th><th class=l>probes (rate: max backlog)</th></tr>\n");
+        h.push_str("<h2>Sustainable throughput</h2>\n<table><tr><th class=l>workload</th><th class=l>engine</th><th>sustainable</th><th class=l>probes (rate: max backlog)</th></tr>\n");
         for s in &set.searches {
             let probes: Vec<String> = s
                 .probes
@@ -206,10 +212,10 @@ fn searches(h: &mut String, set: &ResultSet) {
                 .collect();
             let _ = writeln!(
                 h,
-                "<tr><td class=l>{}</td><td class=l>{}</td><td>{:.0}</td><td class=l>{}</td></tr>",
+                "<tr><td class=l>{}</td><td class=l>{}</td><td>{}</td><td class=l>{}</td></tr>",
                 esc(&s.workload),
                 esc(&s.engine),
-                s.sustainable,
+                esc(&s.figure()),
                 esc(&probes.join(", "))
             );
         }
@@ -221,19 +227,21 @@ fn searches(h: &mut String, set: &ResultSet) {
 fn recoveries(h: &mut String, set: &ResultSet) {
     let recovered: Vec<&Run> = set.runs.iter().filter(|r| !r.recoveries.is_empty()).collect();
     if !recovered.is_empty() {
-        h.push_str("<h2>Recoveries</h2>\n<table><tr><th class=l>run</th><th class=l>failure</th><th>at (s)</th><th>detection</th><th>restore</th><th>catch-up</th><th>total</th></tr>\n");
+        h.push_str("<h2>Recoveries</h2>\n<table><tr><th class=l>run</th><th class=l>failure</th><th>at (s)</th><th>detection</th><th>restart delay</th><th>restore</th><th>catch-up</th><th>from the failure</th><th>from the restart</th></tr>\n");
         for r in recovered {
             for x in &r.recoveries {
                 let _ = writeln!(
                     h,
-                    "<tr><td class=l>{}</td><td class=l>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td class=l>{}</td><td class=l>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(&r.id),
                     esc(&x.kind),
                     x.at_s,
-                    ms(x.detection_ms),
+                    x.detection_ms.map_or("—".into(), ms),
+                    ms(x.restart_delay_ms),
                     ms(x.restore_ms),
                     x.catch_up_ms.map_or("did not catch up".into(), ms),
                     x.total_ms.map_or("—".into(), ms),
+                    x.from_restart_ms.map_or("—".into(), ms),
                 );
             }
         }

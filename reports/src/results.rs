@@ -103,22 +103,42 @@ impl Status {
     }
 }
 
-/// One injected failure and the engine's recovery from it.
+/// One injected failure and the engine's recovery from it. The phases follow one another:
+/// detection (a task failure) or restart delay (a crash), restore, catch-up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recovery {
-    /// The kind: `crash`, `task-failure`, `straggler`.
+    /// The kind: `crash`, `task-failure`.
     pub kind: String,
     /// When it was injected, seconds from the start of the measured period.
     pub at_s: f64,
-    /// Until the failure was noticed (for a crash: until the engine was restarted).
-    pub detection_ms: f64,
-    /// Until state was back and input resumed.
+    /// Until the engine noticed the failure itself (a task failure); `None` for a crash, which
+    /// the harness injects and acts on.
+    #[serde(default)]
+    pub detection_ms: Option<f64>,
+    /// A crash: from the kill until the harness started the engine again (the scenario's
+    /// `restart_delay`, as it happened).
+    #[serde(default)]
+    pub restart_delay_ms: f64,
+    /// From the restart (or the detection) until state was back and input was read again.
     pub restore_ms: f64,
-    /// Until the backlog and the p99 due-time latency were back to their pre-failure levels
-    /// for 3 s in a row; `None` if they never were before the input ended.
+    /// From then until every result's due-time latency and the backlog were back within
+    /// their pre-failure levels, to stay there for the settled period; `None` if they never
+    /// were before the input ended.
     pub catch_up_ms: Option<f64>,
-    /// The sum of the phases; `None` if the engine did not catch up.
+    /// Recovery from the failure: the sum of the phases; `None` if the engine did not catch
+    /// up.
     pub total_ms: Option<f64>,
+    /// Recovery from the restart (or the detection): restore and catch-up.
+    #[serde(default)]
+    pub from_restart_ms: Option<f64>,
+}
+
+impl Recovery {
+    /// From the failure until the engine was restarted or noticed it: the restart delay or
+    /// the detection.
+    pub fn until_restart_ms(&self) -> f64 {
+        self.detection_ms.unwrap_or(0.0) + self.restart_delay_ms
+    }
 }
 
 /// A failure injected into a run, as scheduled: charts mark it.
@@ -228,6 +248,10 @@ pub struct Metrics {
     pub processing: Percentiles,
     /// Commit latency: `commit − t_ref`.
     pub commit: Percentiles,
+    /// Due-time latency when the result became visible, `max(commit, emit) − due`, for the
+    /// results an exactly-once sink committed (none for other runs).
+    #[serde(default)]
+    pub visible: Percentiles,
     /// The latency distributions.
     #[serde(default)]
     pub curves: Curves,
@@ -258,6 +282,15 @@ pub struct Metrics {
     /// count: they are work done).
     #[serde(default)]
     pub period_events: u64,
+    /// CPU time of the harness process while the engine ran, user + system, seconds: what
+    /// the harness took from the machine beside the engine (the reference is evaluated after,
+    /// in a process of its own).
+    #[serde(default)]
+    pub harness_cpu_s: f64,
+    /// Peak resident memory of the reference's process, bytes: what holding the run's log
+    /// took (see `docs/metrics.md`, "The harness's own limits").
+    #[serde(default)]
+    pub reference_peak_rss_bytes: u64,
 }
 
 /// One second of one run.
@@ -277,6 +310,10 @@ pub struct Second {
     pub p99_ms: f64,
     /// Maximum of the same.
     pub max_ms: f64,
+    /// 99th percentile of the due-time latency of the results that became visible (their
+    /// checkpoint or batch committed) in this second; 0 when none did.
+    #[serde(default)]
+    pub visible_p99_ms: f64,
 }
 
 /// One finished run.
@@ -322,6 +359,11 @@ pub struct Run {
     pub timeline: Vec<Second>,
     /// Wall time the run took, seconds.
     pub wall_s: f64,
+    /// The most events per second the harness could feed this engine with this log (the
+    /// generator, or the log server for a real engine), measured on the machine; `None` when
+    /// unknown.
+    #[serde(default)]
+    pub feed_capacity: Option<f64>,
 }
 
 /// The engine name of the single-threaded baseline's runs.
@@ -332,6 +374,35 @@ impl Run {
     /// so it has a rate but no latencies.
     pub fn is_baseline(&self) -> bool {
         self.engine == BASELINE
+    }
+
+    /// Why the run measured the harness rather than the engine, when it did: its offered rate
+    /// was above what the harness could feed. Its latencies and rates are then never shown as
+    /// the engine's.
+    pub fn harness_bound(&self) -> Option<String> {
+        let capacity = self.feed_capacity.filter(|c| self.rate > *c && !self.is_baseline())?;
+        Some(format!(
+            "offered {:.3} M events/s; the harness feeds this engine at most {:.3} M events/s",
+            self.rate / 1e6,
+            capacity / 1e6
+        ))
+    }
+
+    /// Its status in one word for tables: `harness-bound` for a run that finished but measured
+    /// the harness, else its status's.
+    pub fn status_word(&self) -> &'static str {
+        match &self.status {
+            Status::Ok if self.harness_bound().is_some() => "harness-bound",
+            s => s.word(),
+        }
+    }
+
+    /// The reason beside the status word, if there is one.
+    pub fn status_reason(&self) -> String {
+        match &self.status {
+            Status::Ok => self.harness_bound().unwrap_or_default(),
+            Status::Incorrect(s) | Status::Failed(s) => s.clone(),
+        }
     }
 
     /// The run's scenario: disorder and failure.
@@ -375,11 +446,28 @@ pub struct Search {
     /// The lowest rate not sustained: `None` when every probe was, and the search found only a
     /// lower bound.
     pub upper: Option<f64>,
+    /// The most the harness could feed the engine (events/s): the search's upper bound.
+    #[serde(default)]
+    pub limit: Option<f64>,
     /// The single-thread baseline's rate on the same log at the sustainable rate (events/s).
     #[serde(default)]
     pub baseline: Option<f64>,
     /// The runs at fractions of it, by id.
     pub runs: Vec<String>,
+}
+
+impl Search {
+    /// The rate found, as a figure with what bounds it: `12.3 M/s (not 12.9)` when a probe
+    /// above failed; `≥ 40.0 M/s (harness limit)` when the engine sustained the most the
+    /// harness could feed it; `≥ 8.0 M/s (probe cap)` when the search ran out of probes first.
+    pub fn figure(&self) -> String {
+        let m = |r: f64| format!("{:.2} M/s", r / 1e6);
+        match (self.upper, self.limit) {
+            (Some(u), _) => format!("{} (not {:.2})", m(self.sustainable), u / 1e6),
+            (None, Some(l)) if self.sustainable >= l => format!("≥ {} (harness limit)", m(self.sustainable)),
+            (None, _) => format!("≥ {} (probe cap)", m(self.sustainable)),
+        }
+    }
 }
 
 /// A result set read from disk.
@@ -500,10 +588,7 @@ pub fn runs_csv(runs: &[Run]) -> String {
     let header = RUN_COLUMNS.iter().copied().chain(metrics.iter().map(|m| m.name));
     w.write_record(header).expect("writing to memory cannot fail");
     for r in runs {
-        let reason = match &r.status {
-            Status::Ok => "",
-            Status::Incorrect(s) | Status::Failed(s) => s,
-        };
+        let reason = r.status_reason();
         let what = [
             r.id.clone(),
             r.engine.clone(),
@@ -514,8 +599,8 @@ pub fn runs_csv(runs: &[Run]) -> String {
             r.settings_string(),
             r.repetition.to_string(),
             r.seed.to_string(),
-            r.status.word().to_string(),
-            reason.to_string(),
+            r.status_word().to_string(),
+            reason,
         ];
         let record = what.into_iter().chain(metrics.iter().map(|m| m.csv(r)));
         w.write_record(record).expect("writing to memory cannot fail");
@@ -526,8 +611,20 @@ pub fn runs_csv(runs: &[Run]) -> String {
 /// `timeline.csv`: per run, per second.
 pub fn timeline_csv(runs: &[Run]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["id", "t_s", "input_rate", "output_rate", "backlog_ms", "p50_ms", "p99_ms", "max_ms"])
-        .expect("writing to memory cannot fail");
+    w.write_record([
+        "id",
+        "t_s",
+        "input_rate",
+        "output_rate",
+        "backlog_ms",
+        "p50_ms",
+        "p99_ms",
+        "max_ms",
+        "visible_p99_ms",
+    ])
+    .expect("writing to memory cannot fail");
+    // a second without results has no latency (0 is not one: every latency is at least 1 ns)
+    let latency = |v: f64| if v > 0.0 { format!("{v:.3}") } else { String::new() };
     for r in runs {
         for s in &r.timeline {
             w.write_record([
@@ -536,9 +633,10 @@ pub fn timeline_csv(runs: &[Run]) -> String {
                 format!("{:.0}", s.input_rate),
                 format!("{:.0}", s.output_rate),
                 format!("{:.3}", s.backlog_ms),
-                format!("{:.3}", s.p50_ms),
-                format!("{:.3}", s.p99_ms),
-                format!("{:.3}", s.max_ms),
+                latency(s.p50_ms),
+                latency(s.p99_ms),
+                latency(s.max_ms),
+                latency(s.visible_p99_ms),
             ])
             .expect("writing to memory cannot fail");
         }
@@ -591,7 +689,26 @@ pub(crate) mod tests {
             recoveries: Vec::new(),
             timeline: Vec::new(),
             wall_s: 2.0,
+            feed_capacity: None,
         }
+    }
+
+    #[test]
+    fn a_run_offered_more_than_the_harness_feeds_is_harness_bound_and_one_at_it_is_not() {
+        let mut r = run("a.0");
+        r.metrics.due.p99_ms = 5.0;
+        let p99 = crate::metrics::named("due_p99_ms").unwrap();
+        assert_eq!(r.harness_bound(), None, "capacity unknown");
+        r.feed_capacity = Some(r.rate);
+        assert_eq!((r.harness_bound(), r.status_word()), (None, "ok"), "at the capacity");
+        assert_eq!(p99.value(&r), Some(5.0));
+        r.feed_capacity = Some(r.rate - 1.0);
+        assert!(r.harness_bound().is_some_and(|why| why.contains("feeds this engine at most")));
+        assert_eq!(r.status_word(), "harness-bound");
+        assert_eq!(p99.value(&r), None, "never shown as the engine's figure");
+        assert_eq!(p99.cell(&r), "—");
+        let text = runs_csv(&[r]);
+        assert!(text.contains(",harness-bound,offered 0.001 M events/s"), "{text}");
     }
 
     #[test]

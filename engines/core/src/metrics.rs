@@ -14,7 +14,9 @@ pub struct Metrics {
     pub events_in: AtomicU64,
     /// Results emitted by the sinks.
     pub results_out: AtomicU64,
-    /// Records dropped as late (the late side output).
+    /// Records dropped as late (the late side output). An engine restores it with its
+    /// state, so that after a recovery it counts each late record once, as the committed
+    /// output saw it: it is not monotonic across a restart inside one process.
     pub late_events: AtomicU64,
     /// (record, window) pairs dropped as late.
     pub late_windows: AtomicU64,

@@ -141,6 +141,9 @@ fn attempt<J: Job, L: Log<Event = J::Event>>(
         ),
         None => (0, HashMap::new(), HashMap::new()),
     };
+    // late counts start from those of the checkpoint restored, added back task by task
+    metrics.late_events.store(0, Ordering::Relaxed);
+    metrics.late_windows.store(0, Ordering::Relaxed);
     let env = Arc::new(Env {
         config: config.clone(),
         clock: LogClock::new(config.origin),

@@ -26,11 +26,26 @@ pub struct Context {
     state: TaskState,
     outputs: Vec<(String, Vec<u8>)>,
     sources: Vec<(u32, ReaderPosition)>,
+    /// Late records dropped by the task's operators since the job started (restored ones
+    /// included): (events, pairs).
+    late: (u64, u64),
 }
 
 impl Context {
+    /// The context of task `id`, with its late counts restored (and added to the metrics,
+    /// which the attempt started from zero).
     pub(crate) fn new(id: TaskId, env: Arc<Env>) -> Self {
-        Context { id, env, state: TaskState::default(), outputs: Vec::new(), sources: Vec::new() }
+        let late = env.restore.get(&id).map_or((0, 0), |s| s.late);
+        env.metrics.late(late.0, late.1);
+        Context { id, env, state: TaskState::default(), outputs: Vec::new(), sources: Vec::new(), late }
+    }
+
+    /// Counts late records an operator dropped: `events` late for all their windows,
+    /// `windows` (record, window) pairs.
+    pub fn late(&mut self, events: u64, windows: u64) {
+        self.late.0 += events;
+        self.late.1 += windows;
+        self.env.metrics.late(events, windows);
     }
 
     /// The task.
@@ -75,7 +90,7 @@ impl Context {
         let req = WriteRequest {
             checkpoint,
             task: self.id,
-            state: std::mem::take(&mut self.state),
+            state: TaskState { late: self.late, ..std::mem::take(&mut self.state) },
             outputs: std::mem::take(&mut self.outputs),
             sources: std::mem::take(&mut self.sources),
         };

@@ -31,10 +31,15 @@ fn a_failed_task_restarts_the_job_in_process_and_the_output_is_exact() {
         spec.config.faults.task_failure = Some(TaskFault { stage, task, at: 1_500 * MILLISECOND });
         let (job, log) = crash_job(&spec.log);
         let metrics = Arc::new(Metrics::default());
-        let summary = flowmark_dataflow::run(&job, &log, &spec.config, metrics).unwrap();
+        let summary = flowmark_dataflow::run(&job, &log, &spec.config, metrics.clone()).unwrap();
         assert_eq!(summary.restarts, 1, "task {stage}.{task}");
         let v = check_output(&spec);
         assert!(v.is_exact(), "task {stage}.{task}: {v:?}");
+        // late records counted before the failure and again after the restart count once
+        let (_, late_expected) = reference(&job, &log, spec.config.end, spec.config.domain);
+        assert!(late_expected > 0, "the log has late events");
+        let late_seen = metrics.late_events.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(late_seen, late_expected, "task {stage}.{task}: late events");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

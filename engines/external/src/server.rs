@@ -212,3 +212,99 @@ fn sink<L: Log>(
     }
     out.flush()
 }
+
+/// What [`capacity`] measured: events served to the clients, and the wall time it took.
+#[derive(Clone, Copy, Debug)]
+pub struct Served {
+    /// Events the clients read.
+    pub events: u64,
+    /// From the first request to the last reply.
+    pub seconds: f64,
+}
+
+impl Served {
+    /// Events per second.
+    pub fn rate(&self) -> f64 {
+        self.events as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// How fast the log server serves `log` over loopback to `connections` clients that only read
+/// (each fetching its share of the partitions in turn, 4096 entries at a time, as the JVM jobs
+/// do), with the whole log already arrived: each client reads until `length` has passed or it
+/// has read `events`. The results journal, which no client writes, goes to `journal`.
+///
+/// This is the most the harness can feed a real engine: a rate above it measures the server,
+/// not the engine.
+pub fn capacity<L: Log>(
+    log: L,
+    connections: usize,
+    length: std::time::Duration,
+    events: u64,
+    journal: &std::path::Path,
+) -> Result<Served, crate::ExternalError> {
+    use std::time::Instant;
+    let io = |action| crate::ExternalError::io(action, journal);
+    // every entry of the first hour has arrived
+    let hour = 3_600 * flowmark_core::time::SECOND;
+    let clock = LogClock::new(flowmark_core::clock::monotonic_now() - hour);
+    let shared =
+        Arc::new(Shared::new(log, clock, hour, Arc::new(Metrics::default()), Journal::open(journal, 0)?));
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
+    let addr = listener.local_addr().map_err(io("bind"))?;
+    let connections = connections.max(1);
+    let server = {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            let mut handles = Vec::new();
+            for _ in 0..connections {
+                let Ok((stream, _)) = listener.accept() else { break };
+                let shared = shared.clone();
+                handles.push(std::thread::spawn(move || connection(stream, &shared)));
+            }
+            for h in handles {
+                let _ = h.join();
+            }
+        })
+    };
+    let partitions = shared.log.partitions();
+    let started = Instant::now();
+    let clients: Vec<_> = (0..connections)
+        .map(|c| {
+            std::thread::spawn(move || -> std::io::Result<u64> {
+                let stream = TcpStream::connect(addr)?;
+                stream.set_nodelay(true)?;
+                let mut reader = BufReader::with_capacity(1 << 16, stream.try_clone()?);
+                let mut writer = stream;
+                let mine: Vec<u32> = (0..partitions).filter(|p| *p as usize % connections == c).collect();
+                let mut next = vec![0u64; mine.len()];
+                let (mut read, mut line) = (0u64, String::new());
+                let mut k = 0;
+                while started.elapsed() < length && read < events && !mine.is_empty() {
+                    let i = k % mine.len();
+                    let request = format!("FETCH {} {} {}\n", mine[i], next[i], next[i] + 4096);
+                    writer.write_all(request.as_bytes())?;
+                    line.clear();
+                    reader.read_line(&mut line)?;
+                    let n: u64 = line.trim().parse().map_err(std::io::Error::other)?;
+                    for _ in 0..n {
+                        line.clear();
+                        reader.read_line(&mut line)?;
+                    }
+                    next[i] += n;
+                    read += n;
+                    k += 1;
+                }
+                Ok(read)
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for c in clients {
+        let read = c.join().unwrap_or_else(|_| Err(std::io::Error::other("a client panicked")));
+        served += read.map_err(io("read from the log server for"))?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = server.join();
+    Ok(Served { events: served, seconds })
+}

@@ -76,6 +76,8 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
     let stateful: Vec<Arc<dyn Stateful>> = b.stateful.borrow().clone();
     let sinks = std::mem::take(&mut *b.sinks.borrow_mut());
     let recovered = recover(job, log, config, &logs, &stateful)?;
+    metrics.late_events.store(recovered.late.0, Ordering::Relaxed);
+    metrics.late_windows.store(recovered.late.1, Ordering::Relaxed);
     let clock = LogClock::new(config.origin);
     let executor =
         Executor::new(config.parallelism, config.speculation, config.faults.clone(), clock, metrics.clone());
@@ -103,6 +105,8 @@ struct Recovered {
     version: u64,
     /// Where each partition stands after that version.
     positions: BTreeMap<u32, ReaderPosition>,
+    /// Late records dropped by the batches up to that version: (events, pairs).
+    late: (u64, u64),
 }
 
 /// Recovery: the last committed batch, the newest state version every partition reaches
@@ -141,7 +145,10 @@ fn recover<J: Job, L: Log<Event = J::Event>>(
             None => positions.extend(committed.iter().flat_map(|c| c.ends.iter().copied())),
         }
     }
-    Ok(Recovered { resumed_after, version, positions })
+    // late records counted from those of the batches `version` covers: the batches re-run
+    // after it count theirs again
+    let late = if version > 0 { logs.commit(version).map_or((0, 0), |c| c.late) } else { (0, 0) };
+    Ok(Recovered { resumed_after, version, positions, late })
 }
 
 /// The driver of a run: cuts batches, runs them, and commits them.
@@ -271,6 +278,10 @@ impl<L: Log> Driver<'_, L> {
         logs.write_commit(&CommitEntry {
             batch: batch_id,
             ends: self.positions.iter().map(|(p, r)| (*p, *r)).collect(),
+            late: (
+                self.metrics.late_events.load(Ordering::Relaxed),
+                self.metrics.late_windows.load(Ordering::Relaxed),
+            ),
         })?;
         Ok(state_bytes)
     }

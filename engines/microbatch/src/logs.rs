@@ -39,6 +39,9 @@ pub struct CommitEntry {
     pub batch: u64,
     /// Where each partition's reading ended: the next batch starts there.
     pub ends: Vec<(u32, ReaderPosition)>,
+    /// Late records dropped by this batch and all before it: (events, (record, window)
+    /// pairs). Recovery starts counting from the entry of the state version it restored.
+    pub late: (u64, u64),
 }
 
 /// A partition's state as far as its files can rebuild it.
@@ -116,6 +119,11 @@ impl Logs {
     /// Marks a batch done.
     pub fn write_commit(&self, e: &CommitEntry) -> Result<(), EngineError> {
         Self::write(&self.entry("commits", e.batch), e)
+    }
+
+    /// The commit entry of `batch`, if it was written and verifies.
+    pub fn commit(&self, batch: u64) -> Option<CommitEntry> {
+        Self::read(&self.entry("commits", batch)).ok()
     }
 
     /// The newest batch whose commit entry verifies; a corrupt entry is passed over (its batch

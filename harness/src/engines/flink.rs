@@ -58,6 +58,10 @@ impl Engine for Flink {
         REGISTERED.name
     }
 
+    fn feed(&self) -> crate::limits::Feed {
+        crate::limits::Feed::Served
+    }
+
     fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("parallelism".into(), self.parallelism.to_string()),

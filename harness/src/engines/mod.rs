@@ -18,6 +18,7 @@ mod jvm;
 pub mod microbatch;
 pub mod spark;
 
+use crate::limits::Feed;
 use crate::spec::{Injection, WorkerSpec};
 use crate::suite::fields::{Locate, SuiteError};
 use anyhow::Result;
@@ -69,6 +70,11 @@ pub trait Engine {
     /// without an error (the baseline measures only what it can).
     fn skips(&self, _workload: &WorkloadSpec, _failure: &Injection) -> bool {
         false
+    }
+
+    /// How its input reaches it, which bounds the rate the harness can feed it.
+    fn feed(&self) -> Feed {
+        Feed::Generated
     }
 
     /// Done once before its first run (a real engine's job is compiled): fails early, saying

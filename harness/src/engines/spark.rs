@@ -47,6 +47,10 @@ impl Engine for Spark {
         REGISTERED.name
     }
 
+    fn feed(&self) -> crate::limits::Feed {
+        crate::limits::Feed::Served
+    }
+
     fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("parallelism".into(), self.parallelism.to_string()),

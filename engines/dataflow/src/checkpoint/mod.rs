@@ -37,6 +37,10 @@ pub struct TaskId {
 pub struct TaskState {
     /// (operator id, serialized state).
     pub operators: Vec<(u32, Vec<u8>)>,
+    /// Late records the task's operators dropped up to the checkpoint: (events, (record,
+    /// window) pairs). Restored with the state, so that a recovered run counts each late
+    /// record once, as its committed output saw it.
+    pub late: (u64, u64),
 }
 
 impl TaskState {

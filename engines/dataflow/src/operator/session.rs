@@ -85,7 +85,7 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for SessionAggregate<K, V, 
             self.state.timers.insert((merged.window.end, key));
             list.push(merged);
         }
-        cx.metrics().late(late, late);
+        cx.late(late, late);
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {

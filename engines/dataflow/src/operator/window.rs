@@ -146,7 +146,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
                 ));
             }
         }
-        cx.metrics().late(late_events, late_windows);
+        cx.late(late_events, late_windows);
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {

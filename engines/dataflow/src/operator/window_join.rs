@@ -94,7 +94,7 @@ where
                 self.panes[&(w.end, w.start)].groups[&key].emit(results, w, out);
             }
         }
-        cx.metrics().late(late_events, late_windows);
+        cx.late(late_events, late_windows);
     }
 
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<O>>, _: &mut Context) {
