@@ -20,11 +20,13 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// Runs `run` (its engine's files under `work_root`), writes its raw data into the result
-/// directory `dir`, and returns its record.
+/// directory `dir`, and returns its record. With `keep_truth` the reference's results are kept
+/// in `dir/truth/` for the runs with the same inputs (repetitions) to reuse.
 pub fn run(
     run: &RunSpec,
     dir: &Path,
     work_root: &Path,
+    keep_truth: bool,
     cancel: &AtomicBool,
     progress: &Progress,
 ) -> Result<Result<Run, Interrupted>> {
@@ -44,7 +46,8 @@ pub fn run(
     // the run's timeout covers the reference too
     let left = Duration::from_nanos(run.timeout as u64).saturating_sub(observed.wall);
     let started = Instant::now();
-    let truth = match reference::truth(run, &work, left, cancel)? {
+    let cache = if keep_truth { dir.join("truth") } else { work.clone() };
+    let truth = match reference::truth(run, &cache, &work, left, cancel)? {
         Err(i) => return Ok(Err(i)),
         Ok(Evaluated::Truth(t)) => t,
         Ok(Evaluated::TimedOut) => {

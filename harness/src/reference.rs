@@ -62,15 +62,49 @@ pub fn evaluate(run: &RunSpec) -> Result<Truth> {
         .map_err(|e| anyhow::anyhow!("workload {}: {e}", run.workload.name()))
 }
 
-/// Evaluates the run in a `flowmark reference` process working in `dir`, for at most `limit`
-/// (killed after it, or at Ctrl-C).
+/// What the truth of a run depends on, named by a hash: the workload, the log, the end of the
+/// input and the time domain. Repetitions of a configuration share it.
+pub fn truth_name(run: &RunSpec) -> String {
+    let inputs = serde_json::json!({
+        "workload": run.workload,
+        "log": run.log,
+        "end": run.end(),
+        "domain": format!("{:?}", run.engine.engine().domain()),
+    });
+    format!("{:016x}.json", flowmark_core::key_hash(&inputs.to_string()))
+}
+
+/// The run's truth from `cache` when a run with the same inputs was evaluated into it before
+/// (a repetition, by the same binary: a result directory is one binary's); else evaluated in a
+/// `flowmark reference` process working in `work`, for at most `limit` (killed after it, or at
+/// Ctrl-C), and kept in `cache`.
 pub fn truth(
     run: &RunSpec,
-    dir: &Path,
+    cache: &Path,
+    work: &Path,
     limit: Duration,
     cancel: &AtomicBool,
 ) -> Result<Result<Evaluated, Interrupted>> {
-    let (spec, out) = (dir.join("reference-run.json"), dir.join("reference-truth.json"));
+    std::fs::create_dir_all(cache).with_context(|| format!("creating {}", cache.display()))?;
+    let out = cache.join(truth_name(run));
+    if let Ok(bytes) = std::fs::read(&out)
+        && let Ok(truth) = serde_json::from_slice(&bytes)
+    {
+        return Ok(Ok(Evaluated::Truth(truth)));
+    }
+    evaluate_in_process(run, work, &out, limit, cancel)
+}
+
+/// Evaluates the run in a `flowmark reference` process working in `dir`, writing its truth to
+/// `out`, for at most `limit` (killed after it, or at Ctrl-C).
+fn evaluate_in_process(
+    run: &RunSpec,
+    dir: &Path,
+    out: &Path,
+    limit: Duration,
+    cancel: &AtomicBool,
+) -> Result<Result<Evaluated, Interrupted>> {
+    let spec = dir.join("reference-run.json");
     std::fs::write(&spec, serde_json::to_vec(run)?).with_context(|| format!("writing {}", spec.display()))?;
     let exe = std::env::current_exe().context("locating the flowmark binary")?;
     let stderr = dir.join("reference.stderr");
@@ -78,7 +112,7 @@ pub fn truth(
     let mut child = Command::new(exe)
         .arg("reference")
         .arg(&spec)
-        .arg(&out)
+        .arg(out)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
@@ -107,7 +141,7 @@ pub fn truth(
         ))));
     }
     let truth =
-        serde_json::from_slice(&std::fs::read(&out).with_context(|| format!("reading {}", out.display()))?)
+        serde_json::from_slice(&std::fs::read(out).with_context(|| format!("reading {}", out.display()))?)
             .with_context(|| format!("reading {}", out.display()))?;
     Ok(Ok(Evaluated::Truth(truth)))
 }
@@ -122,4 +156,52 @@ pub fn main(spec: &Path, out: &Path) -> Result<()> {
     truth.peak_rss = crate::worker::peak_kib("self") * 1024;
     flowmark_core::durable::write_atomic(out, &serde_json::to_vec(&truth)?, None)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engines::microbatch::Microbatch;
+    use crate::spec::{EngineSpec, Injection};
+    use flowmark_core::time::SECOND;
+    use flowmark_workloads::{Disorder, LogSpec, RateProfile, WorkloadSpec};
+
+    fn run(repetition: u32, seed: u64, time_domain: TimeDomain, batch: Time) -> RunSpec {
+        RunSpec {
+            id: format!("r.{repetition}"),
+            key: "r".into(),
+            repetition,
+            engine: EngineSpec::Microbatch(Microbatch {
+                parallelism: 2,
+                batch_interval: batch,
+                time_domain,
+                backpressure: false,
+            }),
+            workload: WorkloadSpec::catalog().remove(0),
+            log: LogSpec {
+                seed,
+                partitions: 2,
+                rate: RateProfile::constant(10.0),
+                disorder: Disorder::uniform(0),
+            },
+            rate: 10.0,
+            disorder: "none".into(),
+            failure: Injection::default(),
+            warmup: SECOND,
+            measure: SECOND,
+            timeout: 10 * SECOND,
+        }
+    }
+
+    #[test]
+    fn repetitions_and_engine_settings_share_a_truth_and_the_log_and_time_domain_do_not() {
+        let base = truth_name(&run(0, 1, TimeDomain::Event, SECOND));
+        assert_eq!(base, truth_name(&run(3, 1, TimeDomain::Event, SECOND)), "a repetition");
+        assert_eq!(base, truth_name(&run(0, 1, TimeDomain::Event, 2 * SECOND)), "a setting of the engine");
+        assert_ne!(base, truth_name(&run(0, 2, TimeDomain::Event, SECOND)), "another log");
+        assert_ne!(base, truth_name(&run(0, 1, TimeDomain::Processing, SECOND)), "another time domain");
+        let mut longer = run(0, 1, TimeDomain::Event, SECOND);
+        longer.measure += 1;
+        assert_ne!(base, truth_name(&longer), "another end of the input");
+    }
 }

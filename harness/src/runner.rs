@@ -130,7 +130,9 @@ pub fn run_suite(
             continue;
         }
         progress.start_run(&run.id, run.end());
-        let record = match pipeline::run(run, dir, &work_root, cancel, &progress)? {
+        // repetitions share their truth: it is kept in the result directory for the next one
+        let keep_truth = *suite.repetitions.get_ref() > 1;
+        let record = match pipeline::run(run, dir, &work_root, keep_truth, cancel, &progress)? {
             Ok(r) => r,
             Err(Interrupted) => {
                 progress.finish();

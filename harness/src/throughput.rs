@@ -258,7 +258,7 @@ fn probe_and_measure(
                 continue;
             }
             progress.start_run(&run.id, run.end());
-            let record = match pipeline::run(&run, dir, work_root, cancel, progress)? {
+            let record = match pipeline::run(&run, dir, work_root, false, cancel, progress)? {
                 Ok(r) => r,
                 Err(i) => return Ok(Err(i)),
             };

@@ -30,11 +30,13 @@ pub struct Straggler {
     pub delay: Time,
 }
 
-/// Extra CPU work in every task of an engine: after each unit of work (a buffer of records or
-/// a watermark handled by a dataflow task, a task run of a micro-batch stage) the task spins
-/// for `fraction` times as long as the work took. A known slowdown of the engine's processing
-/// by about `fraction`, for proving that a performance gate catches one (`docs/ci.md`); it
-/// never changes a result.
+/// Extra CPU work in every task of an engine: a task's thread, after a unit of work (a buffer
+/// of records or a watermark handled by a dataflow task, a task run of a micro-batch stage),
+/// spins until it has spent `fraction` more CPU time than it spent since it last paid (at
+/// most every millisecond; its thread's CPU clock, so that time preempted or blocked is not
+/// taxed, nor time preempted while it spins). A known increase of the CPU the engine's task
+/// threads take, by `fraction`, for proving that a performance gate catches one
+/// (`docs/ci.md`); it never changes a result.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuTax {
     /// Extra work as a fraction of the work done (0.1: 10 % more).
@@ -42,40 +44,72 @@ pub struct CpuTax {
 }
 
 impl CpuTax {
-    /// Runs `work`, then spins for `fraction` of the time it took; just runs it without a tax.
+    /// Runs `work`, then pays the tax on the thread's CPU time since it last paid, if a
+    /// millisecond has passed since; just runs it without a tax.
     #[inline]
     pub fn levy<R>(tax: Option<CpuTax>, work: impl FnOnce() -> R) -> R {
         let Some(tax) = tax.filter(|t| t.fraction > 0.0) else { return work() };
-        let started = std::time::Instant::now();
         let out = work();
-        let until = started.elapsed().mul_f64(tax.fraction);
-        let spin = std::time::Instant::now();
-        while spin.elapsed() < until {
-            std::hint::spin_loop();
-        }
+        PAID.with(|paid| {
+            // a thread's CPU clock starts at its creation: a new thread pays for all of it
+            if let Some((at, _)) = paid.get()
+                && at.elapsed() < std::time::Duration::from_millis(1)
+            {
+                return;
+            }
+            let cpu = paid.get().map_or(0, |(_, cpu)| cpu);
+            let now = thread_cpu();
+            let until = now + ((now - cpu) as f64 * tax.fraction) as i64;
+            let mut spun = now;
+            while spun < until {
+                for _ in 0..256 {
+                    std::hint::spin_loop();
+                }
+                spun = thread_cpu();
+            }
+            paid.set(Some((std::time::Instant::now(), spun)));
+        });
         out
     }
+}
+
+thread_local! {
+    /// When this thread last paid its CPU tax, and its CPU clock then.
+    static PAID: std::cell::Cell<Option<(std::time::Instant, i64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// CPU time this thread has spent, nanoseconds.
+fn thread_cpu() -> i64 {
+    use nix::time::{ClockId, clock_gettime};
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| t.tv_sec() * 1_000_000_000 + t.tv_nsec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
-    fn busy(d: Duration) -> u64 {
-        let t = Instant::now();
-        let mut n = 0u64;
-        while t.elapsed() < d {
-            n = n.wrapping_add(1);
+    /// Spins until this thread has spent `ns` of CPU time.
+    fn busy(ns: i64) {
+        let until = thread_cpu() + ns;
+        while thread_cpu() < until {
+            std::hint::spin_loop();
         }
-        n
     }
 
     #[test]
-    fn a_tax_spins_its_fraction_of_the_work_and_none_without_one() {
-        let t = Instant::now();
-        CpuTax::levy(Some(CpuTax { fraction: 1.0 }), || busy(Duration::from_millis(20)));
-        assert!(t.elapsed() >= Duration::from_millis(40), "{:?}", t.elapsed());
+    fn a_tax_spends_its_fraction_of_the_work_s_cpu_time_on_top_and_nothing_without_one() {
+        let ms = 1_000_000;
+        for fraction in [1.0, 0.1] {
+            // each in a thread of its own, whose account starts with it
+            std::thread::spawn(move || {
+                let before = thread_cpu();
+                CpuTax::levy(Some(CpuTax { fraction }), || busy(20 * ms));
+                let spent = thread_cpu() - before;
+                assert!(spent >= ((1.0 + fraction) * 20.0 * ms as f64) as i64, "{fraction}: {spent} ns");
+            })
+            .join()
+            .unwrap();
+        }
         assert_eq!(CpuTax::levy(None, || 7), 7);
         assert_eq!(CpuTax::levy(Some(CpuTax { fraction: 0.0 }), || 8), 8);
     }
