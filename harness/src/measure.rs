@@ -388,14 +388,13 @@ fn per_second(
             cursor += 1;
         }
         let q = |q: f64| if h.is_empty() { 0.0 } else { ms(h.value_at_quantile(q) as Time) };
+        // the results that became visible in this second, in the same kind of histogram
+        let mut shown = histogram();
         let (lo, hi) = (visible.partition_point(|v| v.0 < from), visible.partition_point(|v| v.0 < to));
-        let mut shown: Vec<Time> = visible[lo..hi].iter().map(|v| v.1.max(1)).collect();
-        shown.sort_unstable();
-        let visible_p99 = if shown.is_empty() {
-            0.0
-        } else {
-            ms(shown[((shown.len() as f64 * 0.99).ceil() as usize).clamp(1, shown.len()) - 1])
-        };
+        for &(_, latency) in &visible[lo..hi] {
+            shown.saturating_record(latency.max(1) as u64);
+        }
+        let visible_p99 = if shown.is_empty() { 0.0 } else { ms(shown.value_at_quantile(0.99) as Time) };
         timeline.push(Second {
             t_s: (from - w) as f64 / SECOND as f64,
             input_rate: line.events_between(from, to) as f64,

@@ -67,9 +67,7 @@ pub fn run(
     keep_stderr(run, &work, dir, &observed)?;
     let _ = std::fs::remove_dir_all(&work);
     let status = status(&observed, &measured, &truth);
-    let mut record = record(run, status, measured, observed.wall.as_secs_f64());
-    record.feed_capacity = feed_capacity;
-    Ok(Ok(record))
+    Ok(Ok(record(run, status, measured, observed.wall.as_secs_f64(), feed_capacity)))
 }
 
 /// The results the engine committed; what can be read of them when the run failed.
@@ -112,7 +110,7 @@ fn status(observed: &Observed, measured: &Measured, truth: &Truth) -> Status {
     }
 }
 
-fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64) -> Run {
+fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64, feed_capacity: Option<f64>) -> Run {
     let secs = |t: Time| t as f64 / SECOND as f64;
     Run {
         id: run.id.clone(),
@@ -134,7 +132,7 @@ fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64) -> Run {
         recoveries: m.recoveries,
         timeline: m.timeline,
         wall_s,
-        feed_capacity: None,
+        feed_capacity,
     }
 }
 
