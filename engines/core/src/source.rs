@@ -46,7 +46,11 @@ pub trait Log: Clone + Send + Sync + 'static {
 /// Every engine reads through this type, so a record's `wm` — and with it every lateness
 /// verdict — is the same on every engine.
 pub struct PartitionReader<C: Iterator> {
-    cursor: std::iter::Peekable<C>,
+    cursor: C,
+    /// An entry read from the cursor but not yet consumed: read ahead to know its arrival.
+    /// Touched only at the edges of a read, so that the loop over entries does not move each
+    /// one through it.
+    pending: Option<C::Item>,
     offset: u64,
     domain: TimeDomain,
     wm: PartitionWatermark,
@@ -81,7 +85,8 @@ impl<C: Iterator> PartitionReader<C> {
         at: ReaderPosition,
     ) -> Self {
         PartitionReader {
-            cursor: log.cursor(partition, at.offset).peekable(),
+            cursor: log.cursor(partition, at.offset),
+            pending: None,
             offset: at.offset,
             domain,
             wm: at.wm,
@@ -112,7 +117,10 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
     /// When the next entry arrives (`None` past the end of a finite log).
     #[inline]
     pub fn next_arrival(&mut self) -> Option<Time> {
-        self.cursor.peek().map(|e| e.arrival)
+        if self.pending.is_none() {
+            self.pending = self.cursor.next();
+        }
+        self.pending.as_ref().map(|e| e.arrival)
     }
 
     /// The offset of the next entry.
@@ -124,7 +132,12 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
     /// checks the record's arrival against its clock.
     #[inline]
     pub fn next_record(&mut self) -> Option<Rec<E>> {
-        let entry = self.cursor.next()?;
+        let entry = self.pending.take().or_else(|| self.cursor.next())?;
+        Some(self.record(entry))
+    }
+
+    #[inline(always)]
+    fn record(&mut self, entry: Entry<E>) -> Rec<E> {
         let time = match self.domain {
             TimeDomain::Event => entry.time,
             TimeDomain::Processing => entry.arrival,
@@ -132,16 +145,52 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
         let rec = Rec { time, arrival: entry.arrival, wm: self.wm.current(), data: entry.event };
         self.wm.observe(time);
         self.offset += 1;
-        Some(rec)
+        rec
+    }
+
+    /// Reads the entries that have arrived by `now` (arrival ≤ `now`), stopping before offset
+    /// `end` and after `max` of them, into `out`; returns how many it read. The source's fast
+    /// path: one pass, no per-entry checks beyond these.
+    #[inline]
+    pub fn read_arrived(&mut self, now: Time, end: u64, max: usize, out: &mut Vec<Rec<E>>) -> usize {
+        let n = (end.saturating_sub(self.offset)).min(max as u64) as usize;
+        out.reserve(n);
+        let mut read = 0;
+        if n > 0
+            && let Some(e) = self.pending.take()
+        {
+            if e.arrival > now {
+                self.pending = Some(e);
+                return 0;
+            }
+            let r = self.record(e);
+            out.push(r);
+            read = 1;
+        }
+        while read < n {
+            let Some(e) = self.cursor.next() else { break };
+            if e.arrival > now {
+                self.pending = Some(e);
+                break;
+            }
+            let r = self.record(e);
+            out.push(r);
+            read += 1;
+        }
+        read
     }
 
     /// Reads every entry up to (not including) offset `end`, in order.
+    #[inline]
     pub fn read_until(&mut self, end: u64, mut f: impl FnMut(Rec<E>)) {
+        if self.offset < end
+            && let Some(e) = self.pending.take()
+        {
+            f(self.record(e));
+        }
         while self.offset < end {
-            match self.next_record() {
-                Some(rec) => f(rec),
-                None => break,
-            }
+            let Some(e) = self.cursor.next() else { break };
+            f(self.record(e));
         }
     }
 }
@@ -149,7 +198,7 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
 /// A log held in memory: for tests, and for replaying a recorded input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VecLog<E> {
-    partitions: std::sync::Arc<Vec<Vec<Entry<E>>>>,
+    partitions: Vec<std::sync::Arc<[Entry<E>]>>,
 }
 
 impl<E: Data + Sync> VecLog<E> {
@@ -166,7 +215,7 @@ impl<E: Data + Sync> VecLog<E> {
                 )));
             }
         }
-        Ok(VecLog { partitions: std::sync::Arc::new(partitions) })
+        Ok(VecLog { partitions: partitions.into_iter().map(Into::into).collect() })
     }
 
     /// The entries of a partition.
@@ -177,15 +226,15 @@ impl<E: Data + Sync> VecLog<E> {
 
 /// A cursor over a [`VecLog`] partition.
 pub struct VecCursor<E> {
-    log: std::sync::Arc<Vec<Vec<Entry<E>>>>,
-    partition: usize,
+    entries: std::sync::Arc<[Entry<E>]>,
     next: usize,
 }
 
 impl<E: Clone> Iterator for VecCursor<E> {
     type Item = Entry<E>;
+    #[inline]
     fn next(&mut self) -> Option<Entry<E>> {
-        let e = self.log[self.partition].get(self.next)?.clone();
+        let e = self.entries.get(self.next)?.clone();
         self.next += 1;
         Some(e)
     }
@@ -200,10 +249,79 @@ impl<E: Data + Sync> Log for VecLog<E> {
     }
 
     fn cursor(&self, partition: u32, index: u64) -> VecCursor<E> {
-        VecCursor { log: self.partitions.clone(), partition: partition as usize, next: index as usize }
+        VecCursor { entries: self.partitions[partition as usize].clone(), next: index as usize }
     }
 
     fn arrived_before(&self, partition: u32, t: Time) -> u64 {
         self.partitions[partition as usize].partition_point(|e| e.arrival < t) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One partition: entry i arrives at 10·i, happened at 10·i − 3 for odd i (disorder).
+    fn log(n: i64) -> VecLog<i64> {
+        let entries =
+            (0..n).map(|i| Entry { arrival: 10 * i, time: 10 * i - 3 * (i % 2), event: i }).collect();
+        VecLog::new(vec![entries]).unwrap()
+    }
+
+    fn reader(log: &VecLog<i64>) -> PartitionReader<VecCursor<i64>> {
+        PartitionReader::new(log, 0, WatermarkStrategy::bounded(5), TimeDomain::Event)
+    }
+
+    #[test]
+    fn reads_what_has_arrived_by_now_inclusive_and_stops_at_the_end_offset_and_the_maximum() {
+        let log = log(10);
+        let mut r = reader(&log);
+        let mut out = Vec::new();
+        // arrival ≤ now: entry 2 arrives at 20 exactly
+        assert_eq!(r.read_arrived(19, 10, 100, &mut out), 2);
+        assert_eq!(r.read_arrived(19, 10, 100, &mut out), 0, "nothing more has arrived");
+        assert_eq!(r.next_arrival(), Some(20));
+        assert_eq!(r.read_arrived(20, 10, 100, &mut out), 1);
+        // at most `max`, and never past `end`
+        assert_eq!(r.read_arrived(1_000, 10, 2, &mut out), 2);
+        assert_eq!(r.read_arrived(1_000, 6, 100, &mut out), 1);
+        assert_eq!(r.offset(), 6);
+        assert_eq!(out.iter().map(|r| r.data).collect::<Vec<_>>(), [0, 1, 2, 3, 4, 5]);
+        // past the log's end
+        assert_eq!(r.read_arrived(1_000, 100, 100, &mut out), 4);
+        assert_eq!((r.next_arrival(), r.next_record()), (None, None));
+    }
+
+    #[test]
+    fn every_way_of_reading_gives_the_same_records_and_watermarks() {
+        let log = log(50);
+        let mut one = reader(&log);
+        let by_one: Vec<Rec<i64>> = std::iter::from_fn(|| one.next_record()).collect();
+        let mut bulk = reader(&log);
+        let mut by_bulk = Vec::new();
+        let mut now = 0;
+        while bulk.offset() < 50 {
+            bulk.read_arrived(now, 50, 3, &mut by_bulk);
+            now += 7;
+        }
+        let mut until = reader(&log);
+        let mut by_until = Vec::new();
+        until.read_until(20, |r| by_until.push(r));
+        assert_eq!(until.next_arrival(), Some(200), "peeking does not consume");
+        until.read_until(50, |r| by_until.push(r));
+        assert_eq!(by_one.len(), 50);
+        assert_eq!(by_one, by_bulk);
+        assert_eq!(by_one, by_until);
+        // each record carries its partition's watermark before it: max time − bound − 1
+        assert_eq!(by_one[0].wm, crate::time::MIN_WATERMARK);
+        assert_eq!(by_one[3].wm, 20 - 5 - 1);
+        assert_eq!(one.position(), until.position());
+        // resumed at a position, the reader goes on as if never stopped
+        let mut first = reader(&log);
+        first.read_until(20, |_| {});
+        let at = first.position();
+        assert_eq!(at.offset, 20);
+        let mut resumed = PartitionReader::resume(&log, 0, TimeDomain::Event, at);
+        assert_eq!(resumed.next_record().as_ref(), by_one.get(20));
     }
 }

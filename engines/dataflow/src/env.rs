@@ -63,22 +63,22 @@ impl FaultState {
         FaultState { faults, failed: AtomicBool::new(false) }
     }
 
-    /// Called by each task for each message: panics if this task is the one to fail now, and
-    /// sleeps if it is straggling.
+    /// Called by each task for each message, with the logical stages it hosts and its index:
+    /// panics if this task is the one to fail now, and sleeps if it is straggling.
     #[inline]
-    pub fn check(&self, task: TaskId, now: impl Fn() -> Time) {
+    pub fn check(&self, stages: &std::ops::Range<usize>, index: usize, now: impl Fn() -> Time) {
         if let Some(f) = self.faults.task_failure
-            && f.stage == task.stage
-            && f.task == task.index
+            && stages.contains(&f.stage)
+            && f.task == index
             && !self.failed.load(Ordering::Relaxed)
             && now() >= f.at
             && !self.failed.swap(true, Ordering::AcqRel)
         {
-            panic!("injected failure of task {}.{} at log time {}", task.stage, task.index, f.at);
+            panic!("injected failure of task {}.{index} at log time {}", f.stage, f.at);
         }
         if let Some(s) = self.faults.straggler
-            && s.stage == task.stage
-            && s.task == task.index
+            && stages.contains(&s.stage)
+            && s.task == index
         {
             let t = now();
             if t >= s.from && t < s.until {

@@ -6,6 +6,14 @@
 //! a new stage whose tasks read the exchange's channels; a sink ends it for good. Operators are
 //! boxed per chain link, and a link processes a whole buffer per call, so a record never goes
 //! through dynamic dispatch on its own.
+//!
+//! At parallelism 1 an exchange between two single-task stages routes every record to the one
+//! task there is: it is a forward edge, and the keyed operator is chained into the upstream
+//! task instead (as Flink chains operators joined by forward edges), sparing a thread, a channel
+//! and a copy of every record. Only two-input operators (joins) still start a stage of their
+//! own. A fault names a *logical* stage (`TaskFault::stage`), counted as if every keyed
+//! operator had a stage of its own; a task hosts the range of them it chains, so the stage a
+//! suite's failure names exists at every parallelism.
 
 use crate::checkpoint::TaskId;
 use crate::env::Env;
@@ -27,6 +35,7 @@ use flowmark_core::{
     WindowResult, WindowSpec, Windows,
 };
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -36,7 +45,12 @@ pub(crate) type Status = (TaskId, Result<(), task::Panicked>);
 /// Builds the operator a task runs for one link of a chain.
 pub(crate) type Factory<T> = Box<dyn Fn(&TaskInfo) -> Box<dyn Operator<T>>>;
 
-type Spawner = Box<dyn FnOnce(usize, &Arc<Env>, &Sender<Status>)>;
+/// Starts a stage's tasks, given the stage's number and the logical stages its tasks host.
+type Spawner = Box<dyn FnOnce(usize, Range<usize>, &Arc<Env>, &Sender<Status>)>;
+
+/// How many logical stages a chain's tasks host: one, plus one per keyed operator chained
+/// into them. Shared by every link of a chain (and both branches of a fork).
+type Hosts = Rc<Cell<usize>>;
 
 /// The senders (one per task, cloned by every upstream task) and receivers of a new stage.
 type Channels<T> = (Vec<Sender<Tagged<T>>>, Vec<Receiver<Tagged<T>>>);
@@ -44,7 +58,7 @@ type Channels<T> = (Vec<Sender<Tagged<T>>>, Vec<Receiver<Tagged<T>>>);
 /// The graph under construction.
 pub(crate) struct Builder {
     env: Arc<Env>,
-    stages: RefCell<Vec<(Spawner, bool)>>,
+    stages: RefCell<Vec<(Spawner, bool, Hosts)>>,
     ops: Cell<u32>,
 }
 
@@ -65,8 +79,8 @@ impl Builder {
         id
     }
 
-    fn add_stage(&self, source: bool, spawn: Spawner) {
-        self.stages.borrow_mut().push((spawn, source));
+    fn add_stage(&self, source: bool, hosts: Hosts, spawn: Spawner) {
+        self.stages.borrow_mut().push((spawn, source, hosts));
     }
 
     /// One channel per task of a new stage, for `inputs` upstream tasks each.
@@ -79,10 +93,13 @@ impl Builder {
     pub(crate) fn start(&self, status: &Sender<Status>) -> (usize, usize) {
         let n = self.parallelism();
         let stages = std::mem::take(&mut *self.stages.borrow_mut());
-        let sources = stages.iter().filter(|(_, s)| *s).count() * n;
+        let sources = stages.iter().filter(|(_, s, _)| *s).count() * n;
         let tasks = stages.len() * n;
-        for (stage, (spawn, _)) in stages.into_iter().enumerate() {
-            spawn(stage, &self.env, status);
+        let mut logical = 0;
+        for (stage, (spawn, _, hosts)) in stages.into_iter().enumerate() {
+            let hosted = logical..logical + hosts.get();
+            logical = hosted.end;
+            spawn(stage, hosted, &self.env, status);
         }
         (tasks, sources)
     }
@@ -99,6 +116,8 @@ pub struct DStream<T> {
     attach: Box<dyn FnOnce(Factory<T>)>,
     /// The flag of the windowed operator whose results this stream carries, if any.
     final_only: Option<FinalOnly>,
+    /// The logical stages the chain's tasks host.
+    hosts: Hosts,
 }
 
 /// A keyed stream of the dataflow engine: records paired with their key, not yet exchanged.
@@ -111,17 +130,20 @@ impl<E: Data> DStream<E> {
     /// `p mod parallelism`.
     pub(crate) fn source<L: Log<Event = E>>(b: &Rc<Builder>, log: L, strategy: WatermarkStrategy) -> Self {
         let builder = b.clone();
+        let hosts = Hosts::new(Cell::new(1));
+        let hosted = hosts.clone();
         let attach = move |next: Factory<E>| {
             builder.add_stage(
                 true,
-                Box::new(move |stage, env, status| {
+                hosted,
+                Box::new(move |stage, logical, env, status| {
                     let n = env.config.parallelism;
                     for index in 0..n {
                         let id = TaskId { stage, index };
                         let op = next(&TaskInfo { id, env });
                         let partitions: Vec<u32> =
                             (0..log.partitions()).filter(|p| *p as usize % n == index).collect();
-                        let (cx, log) = (Context::new(id, env.clone()), log.clone());
+                        let (cx, log) = (Context::new(id, logical.clone(), env.clone()), log.clone());
                         task::spawn(id, "source", status.clone(), move || {
                             task::run_source(cx, log, strategy, partitions, op)
                         });
@@ -129,7 +151,7 @@ impl<E: Data> DStream<E> {
                 }),
             );
         };
-        DStream { b: b.clone(), attach: Box::new(attach), final_only: None }
+        DStream { b: b.clone(), attach: Box::new(attach), final_only: None, hosts }
     }
 }
 
@@ -146,6 +168,7 @@ impl<T: Data> DStream<T> {
                 attach(Box::new(move |info| Box::new(Chained::new(make(info), next(info)))))
             }),
             final_only: self.final_only,
+            hosts: self.hosts,
         }
     }
 
@@ -186,21 +209,24 @@ where
     L::Out: Data,
 {
     let builder = b.clone();
+    let hosts = Hosts::new(Cell::new(1));
+    let hosted = hosts.clone();
     let attach = move |next: Factory<L::Out>| {
         builder.add_stage(
             false,
-            Box::new(move |stage, env, status| {
+            hosted,
+            Box::new(move |stage, logical, env, status| {
                 for (index, rx) in receivers.into_iter().enumerate() {
                     let id = TaskId { stage, index };
                     let info = TaskInfo { id, env };
                     let op: Box<dyn Operator<I>> = Box::new(Chained::new(make(&info), next(&info)));
-                    let cx = Context::new(id, env.clone());
+                    let cx = Context::new(id, logical.clone(), env.clone());
                     task::spawn(id, name, status.clone(), move || task::run_input(cx, rx, inputs, op));
                 }
             }),
         );
     };
-    DStream { b: b.clone(), attach: Box::new(attach), final_only: None }
+    DStream { b: b.clone(), attach: Box::new(attach), final_only: None, hosts }
 }
 
 fn identity<V>(v: V) -> V {
@@ -208,7 +234,8 @@ fn identity<V>(v: V) -> V {
 }
 
 impl<K: Key, V: Data> DKeyed<K, V> {
-    /// Exchanges this stream into a new stage of single-input tasks.
+    /// Exchanges this stream into a new stage of single-input tasks — or, at parallelism 1,
+    /// chains the operator into this stream's tasks (a forward edge).
     fn into_stage<L: Logic<(K, V)> + 'static>(
         self,
         name: &'static str,
@@ -218,6 +245,16 @@ impl<K: Key, V: Data> DKeyed<K, V> {
         L::Out: Data,
     {
         let b = self.stream.b.clone();
+        if b.parallelism() == 1 {
+            if let Some(flag) = &self.stream.final_only {
+                flag.set(true); // a stateful operator reads this stream
+            }
+            let hosts = self.stream.hosts.clone();
+            hosts.set(hosts.get() + 1);
+            let mut chained = self.stream.chain(make);
+            chained.final_only = None;
+            return chained;
+        }
         let (senders, receivers) = b.channels::<(K, V)>(b.parallelism());
         self.stream.exchange(senders, 0, identity::<V>);
         stage(&b, name, receivers, b.parallelism(), make)
@@ -276,8 +313,13 @@ impl<T: Data> Stream<crate::Dataflow, T> for DStream<T> {
             })
         };
         (
-            DStream { b: self.b.clone(), attach: branch(slot.clone()), final_only: self.final_only.clone() },
-            DStream { b: self.b, attach: branch(slot), final_only: self.final_only },
+            DStream {
+                b: self.b.clone(),
+                attach: branch(slot.clone()),
+                final_only: self.final_only.clone(),
+                hosts: self.hosts.clone(),
+            },
+            DStream { b: self.b, attach: branch(slot), final_only: self.final_only, hosts: self.hosts },
         )
     }
 

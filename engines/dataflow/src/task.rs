@@ -22,6 +22,9 @@ use std::time::Duration;
 /// What a task's operators may use while running.
 pub struct Context {
     id: TaskId,
+    /// The logical stages the task hosts (more than its own when operators are chained into
+    /// it): what a fault names.
+    stages: std::ops::Range<usize>,
     env: Arc<Env>,
     state: TaskState,
     outputs: Vec<(String, Vec<u8>)>,
@@ -34,10 +37,18 @@ pub struct Context {
 impl Context {
     /// The context of task `id`, with its late counts restored (and added to the metrics,
     /// which the attempt started from zero).
-    pub(crate) fn new(id: TaskId, env: Arc<Env>) -> Self {
+    pub(crate) fn new(id: TaskId, stages: std::ops::Range<usize>, env: Arc<Env>) -> Self {
         let late = env.restore.get(&id).map_or((0, 0), |s| s.late);
         env.metrics.late(late.0, late.1);
-        Context { id, env, state: TaskState::default(), outputs: Vec::new(), sources: Vec::new(), late }
+        Context {
+            id,
+            stages,
+            env,
+            state: TaskState::default(),
+            outputs: Vec::new(),
+            sources: Vec::new(),
+            late,
+        }
     }
 
     /// Counts late records an operator dropped: `events` late for all their windows,
@@ -186,7 +197,7 @@ pub(crate) fn run_input<T: Send>(
                 Err(RecvTimeoutError::Disconnected) => return,
             },
         };
-        env.faults.check(cx.id, || env.clock.now());
+        env.faults.check(&cx.stages, cx.id.index, || env.clock.now());
         let Some(msg) = aligner.admit(i, msg) else { continue };
         let aligned = CpuTax::levy(tax, || match msg {
             Message::Data(mut batch) => {
@@ -270,20 +281,11 @@ pub(crate) fn run_source<L: Log>(
             std::thread::sleep(Duration::from_micros(200));
             continue;
         }
-        env.faults.check(cx.id, || env.clock.now());
+        env.faults.check(&cx.stages, cx.id.index, || env.clock.now());
         let now = env.clock.now();
         let read = CpuTax::levy(cfg.faults.cpu_tax, || {
             for (_, reader, end) in readers.iter_mut() {
-                let mut n = 0;
-                while n < per_reader
-                    && reader.offset() < *end
-                    && reader.next_arrival().is_some_and(|a| a <= now)
-                {
-                    if let Some(rec) = reader.next_record() {
-                        batch.push(rec);
-                    }
-                    n += 1;
-                }
+                reader.read_arrived(now, *end, per_reader, &mut batch);
             }
             let read = batch.len();
             if read > 0 {

@@ -25,9 +25,12 @@ fn real_time_spec(dir: &std::path::Path) -> WorkerSpec {
 
 #[test]
 fn a_failed_task_restarts_the_job_in_process_and_the_output_is_exact() {
-    for (stage, task) in [(0, 1), (1, 0)] {
-        let dir = scratch(&format!("task-failure-{stage}"));
+    // at parallelism 1 the keyed stage is chained into the source task, which hosts logical
+    // stage 1: a failure named there fails that task
+    for (parallelism, stage, task) in [(2, 0, 1), (2, 1, 0), (1, 1, 0)] {
+        let dir = scratch(&format!("task-failure-{parallelism}-{stage}"));
         let mut spec = real_time_spec(&dir);
+        spec.config.parallelism = parallelism;
         spec.config.faults.task_failure = Some(TaskFault { stage, task, at: 1_500 * MILLISECOND });
         let (job, log) = crash_job(&spec.log);
         let metrics = Arc::new(Metrics::default());

@@ -43,7 +43,7 @@ fn no_hold() -> Hold {
 
 /// Records per chunk a chain hands on: the batch flows through a task's operators a chunk at a
 /// time, never materialized whole.
-const CHUNK: usize = 4096;
+const CHUNK: usize = 1024;
 
 /// What a task does with the chunks its chain produces.
 pub trait Collect<T>: Send {

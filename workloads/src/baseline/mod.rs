@@ -24,7 +24,6 @@ use flowmark_core::{
     WindowResult, WindowSpec,
 };
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
 
 /// Records read per partition before moving to the next.
 const CHUNK: u64 = 4096;
@@ -46,15 +45,13 @@ impl<L: Log> Input<L> {
 
     /// Hands the next chunk of every partition to `f` and returns the watermark over the
     /// partitions that still have input: `Time::MAX` once all are read.
+    #[inline]
     pub(crate) fn round(&mut self, mut f: impl FnMut(Rec<L::Event>)) -> Time {
         let mut wm = Time::MAX;
         for (reader, end) in self.readers.iter_mut() {
-            let stop = (reader.offset() + CHUNK).min(*end);
-            while reader.offset() < stop {
-                let Some(r) = reader.next_record() else { break };
-                f(r);
-                self.events += 1;
-            }
+            let (from, stop) = (reader.offset(), (reader.offset() + CHUNK).min(*end));
+            reader.read_until(stop, &mut f);
+            self.events += reader.offset() - from;
             if reader.offset() < *end {
                 wm = wm.min(reader.watermark());
             }
@@ -63,30 +60,45 @@ impl<L: Log> Input<L> {
     }
 }
 
-/// Fixed windows of per-key state, finalized in order of their end.
+/// The state of window `w` among the open windows, kept in order of (end, start); a new window
+/// starts from the default state. Only a few windows are open at a time and most records fall
+/// in the newest, so the vector is searched from its end.
+#[inline]
+pub fn window_state<S: Default>(open: &mut Vec<(Window, S)>, w: Window) -> &mut S {
+    let at = match open.iter().rposition(|(o, _)| (o.end, o.start) <= (w.end, w.start)) {
+        Some(i) if open[i].0 == w => i,
+        found => {
+            let i = found.map_or(0, |i| i + 1);
+            open.insert(i, (w, S::default()));
+            i
+        }
+    };
+    &mut open[at].1
+}
+
+/// Fixed windows of per-key state, finalized in order of their end ([`window_state`]).
 pub(crate) struct Panes<K, V> {
     spec: WindowSpec,
-    open: BTreeMap<(Time, Time), FxHashMap<K, V>>,
+    open: Vec<(Window, FxHashMap<K, V>)>,
 }
 
 impl<K: std::hash::Hash + Eq, V: Default> Panes<K, V> {
     pub(crate) fn new(spec: WindowSpec) -> Self {
-        Panes { spec, open: BTreeMap::new() }
+        Panes { spec, open: Vec::new() }
     }
 
     /// Updates `key`'s state in every window of `t` that a record with watermark `wm` is not
     /// late for.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&mut self, t: Time, wm: Time, key: K, mut update: impl FnMut(&mut V))
     where
         K: Copy,
     {
-        let (spec, open) = (self.spec, &mut self.open);
-        spec.windows.assign(t, |w| {
-            if !spec.is_late(w, wm) {
-                update(open.entry((w.end, w.start)).or_default().entry(key).or_default());
+        for w in self.spec.windows.of(t) {
+            if !self.spec.is_late(w, wm) {
+                update(window_state(&mut self.open, w).entry(key).or_default());
             }
-        });
+        }
     }
 
     /// Writes a result line for every key of every window no record can reach any more at
@@ -104,13 +116,9 @@ impl<K: std::hash::Hash + Eq, V: Default> Panes<K, V> {
 
     /// Hands every window that no record can reach any more at watermark `wm` to `done`.
     pub(crate) fn fire(&mut self, wm: Time, mut done: impl FnMut(Window, FxHashMap<K, V>)) {
-        while let Some(e) = self.open.first_entry() {
-            let (end, start) = *e.key();
-            let w = Window::new(start, end);
-            if !self.spec.is_late(w, wm) {
-                break;
-            }
-            done(w, e.remove());
+        let ready = self.open.iter().take_while(|(w, _)| self.spec.is_late(*w, wm)).count();
+        for (w, state) in self.open.drain(..ready) {
+            done(w, state);
         }
     }
 }

@@ -22,23 +22,37 @@ pub fn sessions<L: Log<Event = Click>>(job: &Sessions, log: &L, end: Time) -> Ba
             if spec.is_late_element(r.time, r.wm) {
                 return;
             }
-            let mut window = Window::new(r.time, r.time.saturating_add(job.gap()));
-            let mut activity = Activity { clicks: 1, pages: vec![r.data.page] };
+            let window = Window::new(r.time, r.time.saturating_add(job.gap()));
             let user = open.entry(r.data.user).or_default();
-            user.retain(|(w, a)| {
-                if !w.intersects(&window) {
-                    return true;
+            // the click joins the first session it touches, in place; any other it touches
+            // then (it bridged a gap) is merged into that one
+            let Some(first) = user.iter().position(|(w, _)| w.intersects(&window)) else {
+                ends.insert((window.end, r.data.user, window.start));
+                user.push((window, Activity { clicks: 1, pages: vec![r.data.page] }));
+                return;
+            };
+            let (w, activity) = &mut user[first];
+            ends.remove(&(w.end, r.data.user, w.start));
+            let mut merged = w.cover(&window);
+            activity.clicks += 1;
+            activity.add_page(r.data.page);
+            let mut i = first + 1;
+            while i < user.len() {
+                if !user[i].0.intersects(&merged) {
+                    i += 1;
+                    continue;
                 }
-                window = window.cover(w);
-                activity.clicks += a.clicks;
-                for &p in &a.pages {
-                    activity.add_page(p);
+                let (other, b) = user.swap_remove(i);
+                ends.remove(&(other.end, r.data.user, other.start));
+                merged = merged.cover(&other);
+                let a = &mut user[first].1;
+                a.clicks += b.clicks;
+                for p in b.pages {
+                    a.add_page(p);
                 }
-                ends.remove(&(w.end, r.data.user, w.start));
-                false
-            });
-            ends.insert((window.end, r.data.user, window.start));
-            user.push((window, activity));
+            }
+            user[first].0 = merged;
+            ends.insert((merged.end, r.data.user, merged.start));
         });
         while let Some(&(e, user, start)) = ends.first() {
             if !spec.is_late(Window::new(start, e), wm) {

@@ -25,7 +25,7 @@ pub(crate) mod q1;
 pub(crate) mod q2;
 pub(crate) mod q3;
 pub(crate) mod q4;
-pub(crate) mod q5;
+pub mod q5;
 pub(crate) mod q7;
 pub(crate) mod q8;
 

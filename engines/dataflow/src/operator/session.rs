@@ -67,14 +67,27 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for SessionAggregate<K, V, 
                 continue;
             }
             let (key, value) = r.data;
-            let mut merged = Session {
-                window: Window::new(r.time, r.time.saturating_add(self.gap)),
-                acc: self.agg.init(),
-                arrival: r.arrival,
-            };
-            self.agg.add(&mut merged.acc, &value);
+            let window = Window::new(r.time, r.time.saturating_add(self.gap));
             let list = self.state.open.entry(key.clone()).or_default();
-            // merge until nothing intersects (a cover may reach a session it did not before)
+            // the record joins the first session it touches, in place: adding one value to a
+            // large accumulator, not the accumulator to a new one, keeps a long session's cost
+            // per record constant (aggregates do not depend on the order of their values)
+            let mut merged = match list.iter().position(|s| s.window.intersects(&window)) {
+                Some(i) => {
+                    let mut s = list.swap_remove(i);
+                    self.state.timers.remove(&(s.window.end, key.clone()));
+                    s.window = s.window.cover(&window);
+                    s.arrival = s.arrival.max(r.arrival);
+                    self.agg.add(&mut s.acc, &value);
+                    s
+                }
+                None => {
+                    let mut acc = self.agg.init();
+                    self.agg.add(&mut acc, &value);
+                    Session { window, acc, arrival: r.arrival }
+                }
+            };
+            // merge until nothing intersects (a record may bridge the gap between two sessions)
             while let Some(i) = list.iter().position(|s| s.window.intersects(&merged.window)) {
                 let s = list.swap_remove(i);
                 self.state.timers.remove(&(s.window.end, key.clone()));

@@ -116,17 +116,30 @@ impl<K: Key, A: Clone> SessionState<K, A> {
     ) {
         for r in input {
             let key = &r.data.0;
-            let mut merged = Session {
-                window: Window::new(r.time, r.time.saturating_add(gap)),
-                acc: agg.init(),
-                arrival: r.arrival,
-            };
-            agg.add(&mut merged.acc, &r.data.1);
+            let window = Window::new(r.time, r.time.saturating_add(gap));
             // take the key's sessions out (with their timers) rather than copy them
             let mut list = self.open.remove(key).unwrap_or_default();
             for s in &list {
                 self.timers.remove(&(s.window.end, key.clone()));
             }
+            // the record joins the first session it touches, in place: adding one value to a
+            // large accumulator, not the accumulator to a new one, keeps a long session's cost
+            // per record constant (aggregates do not depend on the order of their values)
+            let mut merged = match list.iter().position(|s| s.window.intersects(&window)) {
+                Some(i) => {
+                    let mut s = list.swap_remove(i);
+                    s.window = s.window.cover(&window);
+                    s.arrival = s.arrival.max(r.arrival);
+                    agg.add(&mut s.acc, &r.data.1);
+                    s
+                }
+                None => {
+                    let mut acc = agg.init();
+                    agg.add(&mut acc, &r.data.1);
+                    Session { window, acc, arrival: r.arrival }
+                }
+            };
+            // merge until nothing intersects (a record may bridge the gap between two sessions)
             while let Some(i) = list.iter().position(|s| s.window.intersects(&merged.window)) {
                 let s = list.swap_remove(i);
                 merged.window = merged.window.cover(&s.window);
