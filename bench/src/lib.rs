@@ -207,3 +207,57 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowmark_workloads::jobs::sessions::SessionsSpec;
+    use flowmark_workloads::jobs::wordcount::WordCountSpec;
+    use flowmark_workloads::jobs::ysb::YsbSpec;
+    use flowmark_workloads::{NexmarkSpec, Query};
+
+    /// Runs the minimal loop and the baseline and compares them.
+    struct Same;
+
+    impl Prepared for Same {
+        type Out = (Ran, Result<(), BenchError>);
+        fn run<J: Job>(self, job: &J, log: &VecLog<J::Event>, end: Time) -> Self::Out {
+            let baseline = run(Variant::Baseline, job, log, end).expect("every case has a baseline");
+            let minimal = run(Variant::Minimal, job, log, end).expect("every case has a minimal loop");
+            let verdict = check(&minimal, &Expected::from_lines(baseline.results.iter().cloned()));
+            (minimal, verdict)
+        }
+    }
+
+    #[test]
+    fn every_minimal_loop_computes_the_baselines_results() {
+        // delays past every job's watermark bound, so that many records are late; and event
+        // times on a 10 ms grid (or a nanosecond before it), so that watermarks land on window
+        // ends exactly: a boundary rule off by one changes the results
+        let mut grid = Disorder::on_grid(10 * MILLISECOND, 600 * MILLISECOND);
+        grid.late_fraction = 0.01;
+        grid.late_delay = 1_500 * MILLISECOND;
+        for disorder in [Disorder::uniform(3 * SECOND), grid] {
+            for w in [
+                WorkloadSpec::Wordcount(WordCountSpec { vocabulary: 1_000, ..Default::default() }),
+                WorkloadSpec::Ysb(YsbSpec::default()),
+                WorkloadSpec::Nexmark(NexmarkSpec::new(Query::Q5)),
+                WorkloadSpec::Sessions(SessionsSpec { users: 1_000, ..Default::default() }),
+            ] {
+                let name = w.name();
+                // 3 s of log time at 100 k events/s: windows fire before the end as well as at it
+                let mut input = Input::new(w, 0);
+                input.log.rate = RateProfile::constant(100_000.0);
+                input.log.disorder = disorder;
+                input.end = 3 * SECOND;
+                let (minimal, verdict) = {
+                    let _alone = usage::tests::ALONE.lock();
+                    input.with(Same)
+                };
+                assert!(verdict.is_ok(), "{name}, {disorder:?}: {verdict:?}");
+                assert!(minimal.events > 290_000, "{name}: {}", minimal.events);
+                assert!(!minimal.results.is_empty(), "{name}");
+            }
+        }
+    }
+}

@@ -120,28 +120,6 @@ impl Windows {
         matches!(self, Windows::Session { .. })
     }
 
-    /// The windows instant `t` falls in, earliest start first: what [`Windows::assign`]
-    /// calls its function with, as an iterator (a loop over it inlines where a callback called
-    /// in a loop may not).
-    #[inline]
-    pub fn of(&self, t: Time) -> impl Iterator<Item = Window> {
-        let (first, size, step) = match *self {
-            Windows::Tumbling { size } => (t - t.rem_euclid(size), size, size),
-            Windows::Sliding { size, slide } => {
-                // the starts are the multiples of `slide` in (t − size, t]
-                let earliest = t - size + 1;
-                (earliest + (-earliest).rem_euclid(slide), size, slide)
-            }
-            Windows::Session { gap } => (t, gap, Time::MAX),
-        };
-        let mut next = Some(first);
-        std::iter::from_fn(move || {
-            let start = next?;
-            next = start.checked_add(step).filter(|s| *s <= t);
-            Some(Window::new(start, start.saturating_add(size)))
-        })
-    }
-
     /// Calls `f` with every window that instant `t` falls in, earliest start first. For
     /// sessions, that is the element's own window `[t, t + gap)`, before any merge.
     #[inline]
@@ -368,23 +346,5 @@ mod tests {
                 }
             }
         }
-
-        #[test]
-        fn the_iterator_gives_what_assign_calls_with(t in -1_000_000i64..1_000_000, size in 1i64..500, slide_div in 1i64..10) {
-            let slide = (size / slide_div).max(1);
-            for w in [Windows::tumbling(size), Windows::sliding(size, slide), Windows::session(size)] {
-                prop_assert_eq!(w.of(t).collect::<Vec<_>>(), windows_of(w, t));
-            }
-        }
-    }
-
-    #[test]
-    fn the_iterator_stops_at_the_last_window_of_an_instant() {
-        let starts = |w: Windows, t| w.of(t).map(|w| w.start).collect::<Vec<_>>();
-        // t = 10 is the first instant of [10, 30): the window starting at t is the last one
-        assert_eq!(starts(Windows::sliding(20, 5), 10), [-5, 0, 5, 10]);
-        assert_eq!(starts(Windows::sliding(20, 5), 9), [-10, -5, 0, 5]);
-        assert_eq!(starts(Windows::tumbling(10), 10), [10]);
-        assert_eq!(starts(Windows::session(7), Time::MAX - 1), [Time::MAX - 1]);
     }
 }

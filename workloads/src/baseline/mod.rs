@@ -94,11 +94,12 @@ impl<K: std::hash::Hash + Eq, V: Default> Panes<K, V> {
     where
         K: Copy,
     {
-        for w in self.spec.windows.of(t) {
-            if !self.spec.is_late(w, wm) {
-                update(window_state(&mut self.open, w).entry(key).or_default());
+        let (spec, open) = (self.spec, &mut self.open);
+        spec.windows.assign(t, |w| {
+            if !spec.is_late(w, wm) {
+                update(window_state(open, w).entry(key).or_default());
             }
-        }
+        });
     }
 
     /// Writes a result line for every key of every window no record can reach any more at
