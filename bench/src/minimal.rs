@@ -13,15 +13,14 @@ use flowmark_core::{
     Baseline, Entry, Job, Log, Output, PartitionWatermark, ResultLine, Time, VecLog, Window, WindowResult,
     WindowSpec, Windows,
 };
-use flowmark_workloads::baseline::window_state;
-use flowmark_workloads::jobs::sessions::{Activity, Click, Sessions};
+use flowmark_workloads::baseline::{OpenSessions, window_state};
+use flowmark_workloads::jobs::sessions::{Click, Sessions};
 use flowmark_workloads::jobs::wordcount::WordCount;
 use flowmark_workloads::jobs::ysb::{AdEvent, EventType, Ysb};
 use flowmark_workloads::nexmark::Event;
 use flowmark_workloads::nexmark::q5::{self, HotItems, Q5};
 use rustc_hash::FxHashMap;
 use std::any::Any;
-use std::collections::BTreeSet;
 use std::hash::Hash;
 
 /// Entries read per partition before moving to the next (as the baselines do).
@@ -90,74 +89,15 @@ pub fn nexmark_q5(job: &Q5, log: &VecLog<Event>, end: Time) -> Baseline {
 
 /// Sessions: per user, clicks merged into sessions separated by the gap.
 pub fn sessions(job: &Sessions, log: &VecLog<Click>, end: Time) -> Baseline {
-    let gap = job.gap();
-    let spec = WindowSpec::new(Windows::session(gap));
-    let mut open: FxHashMap<u32, Vec<(Window, Activity)>> = FxHashMap::default();
-    let mut ends: BTreeSet<(Time, u32, Time)> = BTreeSet::new();
+    let mut open = OpenSessions::new(job.gap());
     let mut results = Vec::new();
     let mut input = Read::new(log, end, job);
     loop {
-        let wm = input.round(|e, wm| {
-            if spec.is_late_element(e.time, wm) {
-                return;
-            }
-            let user = e.event.user;
-            let window = Window::new(e.time, e.time.saturating_add(gap));
-            let sessions = open.entry(user).or_default();
-            // the click joins the first session it touches, in place; any other it touches
-            // (it bridged a gap) is merged into that one
-            let Some(first) = sessions.iter().position(|(w, _)| w.intersects(&window)) else {
-                ends.insert((window.end, user, window.start));
-                sessions.push((window, Activity { clicks: 1, pages: vec![e.event.page] }));
-                return;
-            };
-            let (w, a) = &mut sessions[first];
-            ends.remove(&(w.end, user, w.start));
-            let mut merged = w.cover(&window);
-            a.clicks += 1;
-            add_page(&mut a.pages, e.event.page);
-            let mut i = first + 1;
-            while i < sessions.len() {
-                if sessions[i].0.intersects(&merged) {
-                    let (other, b) = sessions.swap_remove(i);
-                    ends.remove(&(other.end, user, other.start));
-                    merged = merged.cover(&other);
-                    let a = &mut sessions[first].1;
-                    a.clicks += b.clicks;
-                    for p in b.pages {
-                        add_page(&mut a.pages, p);
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            sessions[first].0 = merged;
-            ends.insert((merged.end, user, merged.start));
-        });
-        while let Some(&(e, user, start)) = ends.first() {
-            if !spec.is_late(Window::new(start, e), wm) {
-                break;
-            }
-            ends.pop_first();
-            let sessions = open.get_mut(&user).expect("an open session has its user");
-            if let Some(i) = sessions.iter().position(|(w, _)| w.start == start) {
-                let (window, value) = sessions.swap_remove(i);
-                results.push(WindowResult { key: user, window, value }.to_line());
-            }
-        }
+        let wm = input.round(|e, wm| open.click(e.time, wm, e.event));
+        open.fire(wm, &mut results);
         if wm == Time::MAX {
-            break;
+            return Baseline { events: input.events, results };
         }
-    }
-    let events = input.events;
-    Baseline { events, results }
-}
-
-/// Adds a page to an ascending list of distinct pages.
-#[inline]
-fn add_page(pages: &mut Vec<u32>, page: u32) {
-    if let Err(i) = pages.binary_search(&page) {
-        pages.insert(i, page);
     }
 }
 

@@ -15,7 +15,7 @@ mod wordcount;
 mod ysb;
 
 pub use nexmark::{q0, q1, q2, q3, q4, q5, q7, q8};
-pub use sessions::sessions;
+pub use sessions::{OpenSessions, sessions};
 pub use wordcount::wordcount;
 pub use ysb::ysb;
 
