@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod ab;
+mod domain_error;
 mod engines;
 mod limits;
 mod machine;
@@ -53,6 +54,12 @@ enum Command {
     },
     /// Compare two result sets: the change of every metric with its confidence interval.
     Compare(CompareArgs),
+    /// Judge the claims of continuous dataflow against micro-batching on a result set
+    /// (`suites/claims.toml` makes one that reaches every claim).
+    Claims {
+        /// The result directory.
+        dir: PathBuf,
+    },
     /// A/B performance gate: two flowmark binaries or git revisions run a suite interleaved;
     /// exits 1 when the new side regressed.
     Ab(ab::Args),
@@ -142,6 +149,7 @@ fn main() -> ExitCode {
         Command::List => list().map(|()| ExitCode::SUCCESS),
         Command::Report { dir } => report(&dir).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare(&args),
+        Command::Claims { dir } => claims(&dir).map(|()| ExitCode::SUCCESS),
         Command::Ab(args) => ab::main(&args, &cancel_on_ctrl_c()),
         Command::Plan { suite } => plan(&suite).map(|()| ExitCode::SUCCESS),
         Command::Reference { spec, out } => {
@@ -277,6 +285,13 @@ fn report(dir: &Path) -> Result<()> {
         rendered.charts.len(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `flowmark claims`.
+fn claims(dir: &Path) -> Result<()> {
+    let set = ResultSet::load(dir).with_context(|| format!("the result set {}", dir.display()))?;
+    print!("{}", flowmark_reports::claims::text(&flowmark_reports::claims::judge(&set)));
     Ok(())
 }
 

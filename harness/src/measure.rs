@@ -195,6 +195,10 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
         starts: observed.incarnations.len() as u32,
         events: truth.events,
         reference_peak_rss_bytes: truth.peak_rss,
+        domain_error: truth
+            .event_time
+            .as_ref()
+            .map(|e| crate::domain_error::compare(emissions, &e.results, truth.events, e.misplaced)),
         ..Default::default()
     };
     resources(&mut metrics, observed);
@@ -560,6 +564,7 @@ mod tests {
                 .collect(),
             late: 0,
             events: 0,
+            event_time: None,
             peak_rss: 0,
         }
     }

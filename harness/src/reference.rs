@@ -7,7 +7,7 @@
 use crate::observe::Interrupted;
 use crate::spec::RunSpec;
 use anyhow::{Context, Result};
-use flowmark_core::{Job, Log, Time, TimeDomain};
+use flowmark_core::{Job, Log, ResultLine, Time, TimeDomain};
 use flowmark_reference::{Emitted, Input};
 use flowmark_workloads::Visitor;
 use serde::{Deserialize, Serialize};
@@ -26,9 +26,22 @@ pub struct Truth {
     pub late: u64,
     /// Events the log offers before the input ends.
     pub events: u64,
+    /// For a run in processing time: the event-time truth its results are measured against.
+    #[serde(default)]
+    pub event_time: Option<EventTimeTruth>,
     /// The reference process's peak resident memory, bytes (0 when unknown).
     #[serde(default)]
     pub peak_rss: u64,
+}
+
+/// What a run in processing time would have computed in event time.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct EventTimeTruth {
+    /// Every final result.
+    pub results: Vec<ResultLine>,
+    /// Input events in other windows by arrival than by event time
+    /// ([`crate::domain_error::misplaced`]).
+    pub misplaced: Option<u64>,
 }
 
 /// How an evaluation ended.
@@ -48,11 +61,20 @@ pub fn evaluate(run: &RunSpec) -> Result<Truth> {
     impl Visitor for Evaluate {
         type Out = Truth;
         fn visit<J: Job, L: Log<Event = J::Event>>(self, job: J, log: L) -> Truth {
-            let out = flowmark_reference::run(&job, &log, Input { end: self.0, domain: self.1 });
+            let Evaluate(end, domain) = self;
+            let out = flowmark_reference::run(&job, &log, Input { end, domain });
+            let event_time = (domain == TimeDomain::Processing).then(|| {
+                let out = flowmark_reference::run(&job, &log, Input { end, domain: TimeDomain::Event });
+                EventTimeTruth {
+                    results: out.sinks.into_values().flatten().map(|e| e.line).collect(),
+                    misplaced: crate::domain_error::misplaced(&job, &log, end),
+                }
+            });
             Truth {
                 late: out.late.iter().map(|l| l.events).sum(),
                 results: out.sinks.into_values().flatten().collect(),
-                events: (0..log.partitions()).map(|p| log.arrived_before(p, self.0)).sum(),
+                events: (0..log.partitions()).map(|p| log.arrived_before(p, end)).sum(),
+                event_time,
                 peak_rss: 0,
             }
         }
@@ -176,6 +198,7 @@ mod tests {
                 batch_interval: batch,
                 time_domain,
                 backpressure: false,
+                snapshot_every: 10,
             }),
             workload: WorkloadSpec::catalog().remove(0),
             log: LogSpec {

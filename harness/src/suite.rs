@@ -15,7 +15,7 @@ use crate::engines::{self, EngineSpec, Table, baseline::BaselineTable};
 use crate::limits;
 use crate::spec::{Injection, RunSpec, SearchPlan};
 pub use fields::SuiteError;
-use fields::{Locate, durations, spanned_duration};
+use fields::{Locate, Tables, durations, spanned_duration};
 use flowmark_core::time::{duration, human};
 use flowmark_core::{CpuTax, Straggler, TaskFault, Time};
 use flowmark_reports::slug;
@@ -62,10 +62,10 @@ pub struct Suite {
     pub failures: Vec<Spanned<Failure>>,
     /// Settings of the dataflow engine to try.
     #[serde(default)]
-    pub dataflow: DataflowTable,
+    pub dataflow: Tables<DataflowTable>,
     /// Settings of the micro-batch engine to try.
     #[serde(default)]
-    pub microbatch: MicrobatchTable,
+    pub microbatch: Tables<MicrobatchTable>,
     /// The baseline (it has no settings).
     #[serde(default)]
     pub baseline: BaselineTable,
@@ -702,6 +702,75 @@ parallelism = [1, 2]
         assert!(e.message.contains("[throughput]") && e.message.contains("ysb"), "{e}");
         let ok = parse(&format!("{GOOD}{}", search.replace("ysb", "nexmark-q5"))).unwrap();
         assert_eq!(ok.searches().len(), 3, "one per engine configuration but the baseline");
+    }
+
+    #[test]
+    fn checkpointing_off_snapshots_and_processing_time_are_settings_of_their_own() {
+        let tables = "\n[dataflow]\ncheckpoint_interval = [\"off\", \"200ms\"]\ntime_domain = [\"event\", \"processing\"]\n\
+                      [microbatch]\nsnapshot_every = [1, 10]\n";
+        let s = parse(&(GOOD.replace("[dataflow]\nparallelism = [1, 2]\n", "") + tables)).unwrap();
+        let labels: Vec<String> = s
+            .configurations()
+            .iter()
+            .map(|e| e.engine().labels())
+            .map(|l| {
+                l.iter()
+                    .filter(|(k, _)| ["checkpoint", "time", "snapshot_every"].contains(&k.as_str()))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "checkpoint=off",
+                "checkpoint=off time=processing",
+                "checkpoint=200ms",
+                "checkpoint=200ms time=processing",
+                "snapshot_every=1 time=event",
+                "time=event",
+                "",
+            ],
+            "the defaults (event time, a snapshot every 10 batches) are not named on the dataflow engine"
+        );
+        for (bad, field) in [
+            (
+                "checkpoint_interval = [\"of\"]",
+                "`of` is not a duration: expected a number and a unit, like 250ms, or \"off\"",
+            ),
+            ("checkpoint_interval = [\"0s\"]", "checkpoint_interval"),
+            ("time_domain = [\"wall\"]", "wall"),
+        ] {
+            let e = parse(&(GOOD.replace("parallelism = [1, 2]", bad))).unwrap_err();
+            assert!(e.message.contains(field), "{bad}: {e}");
+            assert_eq!(e.line, 33, "{bad}: {e}");
+        }
+        let e = parse(&(GOOD.to_string() + "\n[microbatch]\nsnapshot_every = [0]\n")).unwrap_err();
+        assert!(e.message.contains("snapshot_every"), "{e}");
+    }
+
+    #[test]
+    fn several_tables_of_an_engine_add_up_their_configurations_once_each() {
+        let tables = "\n[[microbatch]]\nbatch_interval = [\"200ms\", \"1s\"]\n\n[[microbatch]]\nsnapshot_every = [1]\n\n\
+                      [[microbatch]]\nbatch_interval = [\"1s\"]\n";
+        let s = parse(&(GOOD.to_string() + tables)).unwrap();
+        let mb: Vec<String> = s
+            .configurations()
+            .iter()
+            .filter(|e| e.name() == "microbatch")
+            .map(|e| e.engine().labels())
+            .map(|l| format!("{} {}", l["batch"], l.get("snapshot_every").map_or("10", |s| s.as_str())))
+            .collect();
+        assert_eq!(mb, ["200ms 10", "1s 10", "1s 1"], "the third table repeats the second configuration");
+        // an error inside the second table names its line
+        let e = parse(&(GOOD.to_string() + &tables.replace("snapshot_every = [1]", "snapshot_every = [0]")))
+            .unwrap_err();
+        assert!(e.message.contains("snapshot_every"), "{e}");
+        let e = parse(&(GOOD.to_string() + &tables.replace("snapshot_every = [1]", "snapshot = [1]")))
+            .unwrap_err();
+        assert!(e.message.contains("unknown field `snapshot`"), "{e}");
+        assert_eq!(e.line, GOOD.lines().count() + 6, "{e}");
     }
 
     #[test]

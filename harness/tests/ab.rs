@@ -4,11 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("flowmark-ab-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("flowmark-ab-{name}-")).tempdir().unwrap()
 }
 
 /// A copy of the binary under test (a side of its own).
@@ -50,10 +47,11 @@ fn ab(dir: &Path, args: &[&str]) -> (Output, String) {
 
 #[test]
 fn two_copies_of_one_build_run_interleaved_and_write_their_verdict() {
-    let dir = scratch("same");
-    let (a, b) = (copy(&dir, "flowmark-a"), copy(&dir, "flowmark-b"));
+    let scratch_dir = scratch("same");
+    let dir = scratch_dir.path();
+    let (a, b) = (copy(dir, "flowmark-a"), copy(dir, "flowmark-b"));
     std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
-    let (out, text) = ab(&dir, &[a.to_str().unwrap(), b.to_str().unwrap(), "tiny.toml"]);
+    let (out, text) = ab(dir, &[a.to_str().unwrap(), b.to_str().unwrap(), "tiny.toml"]);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let results: Vec<_> =
         std::fs::read_dir(dir.join("results")).unwrap().map(|e| e.unwrap().path()).collect();
@@ -74,8 +72,9 @@ fn two_copies_of_one_build_run_interleaved_and_write_their_verdict() {
     assert!(verdict["counts"]["undecided"].as_u64().unwrap() > 0, "{verdict}");
     assert_eq!(verdict["sides"][0]["name"], "base");
     // a CPU tax and a changed setting reach the new side's runs only, their keys unchanged
-    let dir = scratch("changed");
-    let (a, b) = (copy(&dir, "flowmark-a"), copy(&dir, "flowmark-b"));
+    let scratch_dir = scratch("changed");
+    let dir = scratch_dir.path();
+    let (a, b) = (copy(dir, "flowmark-a"), copy(dir, "flowmark-b"));
     std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
     let args = [
         a.to_str().unwrap(),
@@ -86,7 +85,7 @@ fn two_copies_of_one_build_run_interleaved_and_write_their_verdict() {
         "--new-set",
         "dataflow.buffer_timeout=7ms",
     ];
-    let (out, text) = ab(&dir, &args);
+    let (out, text) = ab(dir, &args);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let set = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();
     let settings = |side: &str| -> serde_json::Value {
@@ -98,32 +97,34 @@ fn two_copies_of_one_build_run_interleaved_and_write_their_verdict() {
     assert!(settings("base").get("cpu_tax").is_none());
     assert_eq!(settings("new")["buffer_timeout"], "7ms");
     assert_eq!(settings("new")["cpu_tax"], "0.5");
-    let (out, text) = ab(&dir, &[args[0], args[1], "tiny.toml", "--new-set", "dataflow.speed=3"]);
+    let (out, text) = ab(dir, &[args[0], args[1], "tiny.toml", "--new-set", "dataflow.speed=3"]);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("no setting `speed`"), "{text}");
 }
 
 #[test]
 fn a_finished_comparison_resumes_to_its_verdict_without_running_again() {
-    let dir = scratch("resume");
-    let (a, b) = (copy(&dir, "flowmark-a"), copy(&dir, "flowmark-b"));
+    let scratch_dir = scratch("resume");
+    let dir = scratch_dir.path();
+    let (a, b) = (copy(dir, "flowmark-a"), copy(dir, "flowmark-b"));
     std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
-    let (out, text) = ab(&dir, &[a.to_str().unwrap(), b.to_str().unwrap(), "tiny.toml"]);
+    let (out, text) = ab(dir, &[a.to_str().unwrap(), b.to_str().unwrap(), "tiny.toml"]);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let set = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();
-    let (out, text) = ab(&dir, &["--resume", set.to_str().unwrap()]);
+    let (out, text) = ab(dir, &["--resume", set.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("[1/2]"), "{text}");
 }
 
 #[test]
 fn bad_sides_are_refused_before_any_run_starts() {
-    let dir = scratch("bad");
-    let a = copy(&dir, "flowmark-a");
+    let scratch_dir = scratch("bad");
+    let dir = scratch_dir.path();
+    let a = copy(dir, "flowmark-a");
     std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
     let a = a.to_str().unwrap();
 
-    let (out, text) = ab(&dir, &[a, "no-such-revision-xyz", "tiny.toml"]);
+    let (out, text) = ab(dir, &[a, "no-such-revision-xyz", "tiny.toml"]);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
         text.contains("no-such-revision-xyz") && text.contains("neither a file nor a git revision"),
@@ -133,7 +134,7 @@ fn bad_sides_are_refused_before_any_run_starts() {
     let not_flowmark = dir.join("not-flowmark");
     std::fs::write(&not_flowmark, "#!/bin/sh\necho hello\n").unwrap();
     make_executable(&not_flowmark);
-    let (out, text) = ab(&dir, &[a, not_flowmark.to_str().unwrap(), "tiny.toml"]);
+    let (out, text) = ab(dir, &[a, not_flowmark.to_str().unwrap(), "tiny.toml"]);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("not a flowmark binary"), "{text}");
 
@@ -145,11 +146,11 @@ fn bad_sides_are_refused_before_any_run_starts() {
     )
     .unwrap();
     make_executable(&other);
-    let (out, text) = ab(&dir, &[a, other.to_str().unwrap(), "tiny.toml"]);
+    let (out, text) = ab(dir, &[a, other.to_str().unwrap(), "tiny.toml"]);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("plan suite `tiny` differently"), "{text}");
 
-    let (out, text) = ab(&dir, &[a, a, "no-such-suite.toml"]);
+    let (out, text) = ab(dir, &[a, a, "no-such-suite.toml"]);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("no-such-suite.toml"), "{text}");
     // nothing ran: no result directory holds a run

@@ -1,14 +1,11 @@
 //! `flowmark compare`: the verdict and exit code CI pipelines read.
 
 use flowmark_reports::results::{Manifest, Metrics, Percentiles, ResultSet, Run, Status};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("flowmark-compare-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("flowmark-compare-{name}-")).tempdir().unwrap()
 }
 
 fn manifest() -> Manifest {
@@ -85,7 +82,8 @@ fn compare(base: &Path, new: &Path, extra: &[&str]) -> (Output, String) {
 
 #[test]
 fn identical_sets_are_unchanged() {
-    let dir = scratch("same");
+    let scratch_dir = scratch("same");
+    let dir = scratch_dir.path();
     write_set(&dir.join("a"), &["wc.dataflow", "wc.microbatch"], 1.0);
     write_set(&dir.join("b"), &["wc.dataflow", "wc.microbatch"], 1.0);
     let json = dir.join("bench.json");
@@ -105,7 +103,8 @@ fn identical_sets_are_unchanged() {
 
 #[test]
 fn a_metric_20_percent_worse_is_a_regression_named_in_the_verdict() {
-    let dir = scratch("worse");
+    let scratch_dir = scratch("worse");
+    let dir = scratch_dir.path();
     write_set(&dir.join("a"), &["wc.dataflow"], 1.0);
     write_set(&dir.join("b"), &["wc.dataflow"], 1.2);
     let (out, text) = compare(&dir.join("a"), &dir.join("b"), &[]);
@@ -120,7 +119,8 @@ fn a_metric_20_percent_worse_is_a_regression_named_in_the_verdict() {
 
 #[test]
 fn too_few_runs_a_side_say_no_verdict_is_possible_instead_of_unchanged() {
-    let dir = scratch("few");
+    let scratch_dir = scratch("few");
+    let dir = scratch_dir.path();
     write_reps(&dir.join("a"), &["wc.dataflow"], 1.0, 1);
     write_reps(&dir.join("b"), &["wc.dataflow"], 2.0, 1);
     let (out, text) = compare(&dir.join("a"), &dir.join("b"), &[]);
@@ -148,7 +148,8 @@ fn too_few_runs_a_side_say_no_verdict_is_possible_instead_of_unchanged() {
 
 #[test]
 fn a_calibrated_noise_band_raises_the_bar_for_its_metric_only() {
-    let dir = scratch("noise");
+    let scratch_dir = scratch("noise");
+    let dir = scratch_dir.path();
     write_set(&dir.join("a"), &["wc.dataflow"], 1.0);
     write_set(&dir.join("b"), &["wc.dataflow"], 1.2);
     let noise = dir.join("noise.json");
@@ -163,7 +164,8 @@ fn a_calibrated_noise_band_raises_the_bar_for_its_metric_only() {
 
 #[test]
 fn a_corrupt_missing_or_mismatched_set_is_bad_input() {
-    let dir = scratch("bad");
+    let scratch_dir = scratch("bad");
+    let dir = scratch_dir.path();
     write_set(&dir.join("a"), &["wc.dataflow"], 1.0);
     write_set(&dir.join("b"), &["wc.dataflow"], 1.0);
     let corrupt = dir.join("b/runs/wc.dataflow.1.json");

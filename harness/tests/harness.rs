@@ -13,11 +13,8 @@ fn flowmark() -> Command {
     Command::new(env!("CARGO_BIN_EXE_flowmark"))
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("flowmark-harness-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("flowmark-harness-{name}-")).tempdir().unwrap()
 }
 
 /// Writes `suite` into `dir` and runs it; returns the output and the result directory.
@@ -68,8 +65,9 @@ delay = { model = "uniform", max = "100ms" }
 
 #[test]
 fn bad_input_is_exit_2_with_a_message_naming_what_is_wrong() {
-    let dir = scratch("bad");
-    let (out, _) = run_suite(&dir, &format!("{HEAD}\nwarmup = 1\n{TABLES}"));
+    let scratch_dir = scratch("bad");
+    let dir = scratch_dir.path();
+    let (out, _) = run_suite(dir, &format!("{HEAD}\nwarmup = 1\n{TABLES}"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("suite.toml:"), "names the file and line: {}", text(&out));
 
@@ -77,7 +75,7 @@ fn bad_input_is_exit_2_with_a_message_naming_what_is_wrong() {
         "rates = [20000]",
         "rates = [20000]\nengines = [\"flink-ish\"]\nwarmup = \"1s\"\nmeasure = \"1s\"\ntimeout = \"10s\"",
     ) + TABLES;
-    let (out, _) = run_suite(&dir, &bad);
+    let (out, _) = run_suite(dir, &bad);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("flink-ish") && text(&out).contains(":6:"), "{}", text(&out));
 
@@ -88,7 +86,7 @@ fn bad_input_is_exit_2_with_a_message_naming_what_is_wrong() {
                 "engines = [\"dataflow\"]\nwarmup = \"{warmup}\"\nmeasure = \"{measure}\"\ntimeout = \"2562047h\"\n"
             )
             + TABLES;
-        let (out, results) = run_suite(&dir, &suite);
+        let (out, results) = run_suite(dir, &suite);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(!results.exists(), "refused before anything ran");
         text(&out)
@@ -111,7 +109,8 @@ fn bad_input_is_exit_2_with_a_message_naming_what_is_wrong() {
 #[test]
 fn a_straggler_stall_shows_in_p99_and_max_latency() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = scratch("straggler");
+    let scratch_dir = scratch("straggler");
+    let dir = scratch_dir.path();
     let suite = format!(
         r#"{HEAD}
 engines = ["dataflow"]
@@ -135,7 +134,7 @@ delay = "1s"
 parallelism = [1]
 "#
     );
-    let (out, results) = run_suite(&dir, &suite);
+    let (out, results) = run_suite(dir, &suite);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let runs = runs(&results);
     let by = |name: &str| runs.iter().find(|r| r["failure"] == name).unwrap()["metrics"]["due"].clone();
@@ -150,7 +149,8 @@ parallelism = [1]
 #[test]
 fn crash_recovery_is_measured_in_phases_and_at_least_once_duplicates_are_caught() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = scratch("crash");
+    let scratch_dir = scratch("crash");
+    let dir = scratch_dir.path();
     let suite = format!(
         r#"{HEAD}
 engines = ["dataflow"]
@@ -172,7 +172,7 @@ checkpoint_interval = ["3s"]
 delivery = ["exactly-once", "at-least-once"]
 "#
     );
-    let (out, results) = run_suite(&dir, &suite);
+    let (out, results) = run_suite(dir, &suite);
     assert_eq!(out.status.code(), Some(1), "the at-least-once run is incorrect: {}", text(&out));
     let runs = runs(&results);
     assert_eq!(runs.len(), 2);
@@ -209,7 +209,8 @@ delivery = ["exactly-once", "at-least-once"]
 #[test]
 fn late_firings_through_chained_windows_are_exact_across_a_crash_on_both_engines() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = scratch("edges");
+    let scratch_dir = scratch("edges");
+    let dir = scratch_dir.path();
     // NEXMark q5 with allowed lateness on a log on the window edges (suites/edges.toml in
     // small): late bids re-fire the first window, whose final counts the second one reads;
     // and word count on the same log, which drops the late events
@@ -251,7 +252,7 @@ checkpoint_interval = ["500ms"]
 parallelism = [2]
 batch_interval = ["500ms"]
 "#;
-    let (out, results) = run_suite(&dir, suite);
+    let (out, results) = run_suite(dir, suite);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let runs = runs(&results);
     assert_eq!(runs.len(), 4);
@@ -275,7 +276,8 @@ batch_interval = ["500ms"]
 #[test]
 fn an_interrupted_suite_keeps_its_runs_and_resumes() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = scratch("resume");
+    let scratch_dir = scratch("resume");
+    let dir = scratch_dir.path();
     let suite = HEAD.replace("rates = [20000]", "rates = [10000, 20000, 30000]")
         + r#"
 engines = ["dataflow", "baseline"]
@@ -299,7 +301,7 @@ parallelism = [1]
     // wait for the first finished run, then Ctrl-C
     let started = std::time::Instant::now();
     loop {
-        let done = std::fs::read_dir(result_dir(&dir).join("runs")).map_or(0, |d| d.count());
+        let done = std::fs::read_dir(result_dir(dir).join("runs")).map_or(0, |d| d.count());
         if done >= 1 {
             break;
         }
@@ -310,7 +312,7 @@ parallelism = [1]
         .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    let results = result_dir(&dir);
+    let results = result_dir(dir);
     let kept = runs(&results).len();
     assert!((1..6).contains(&kept), "{kept} runs kept");
 

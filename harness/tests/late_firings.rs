@@ -3,36 +3,18 @@
 //! for one that leaves it as it was — so the correctness check never takes a legitimate
 //! re-firing for a replayed duplicate — and a record past the lateness is dropped.
 
+mod common;
+
+use common::{Ev, MaxPerWindow};
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::output::Emission;
 use flowmark_core::time::{MILLISECOND, SECOND};
-use flowmark_core::{
-    Entry, Expected, Job, KeyedStream, Max, Metrics, Runtime, Stream, Time, VecLog, WatermarkStrategy,
-    WindowSpec, Windows,
-};
+use flowmark_core::{Entry, Expected, Metrics, Time, VecLog};
 use flowmark_reference::Input;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-type Ev = (u32, i64);
-
-/// The maximum value per key in 100 ms tumbling windows that accept input for 1 s after they
-/// fire; the watermark bound is zero.
-struct MaxPerWindow;
-
-impl Job for MaxPerWindow {
-    type Event = Ev;
-    fn name(&self) -> &'static str {
-        "max-per-window"
-    }
-    fn watermarks(&self) -> WatermarkStrategy {
-        WatermarkStrategy::bounded(0)
-    }
-    fn build<R: Runtime>(&self, input: R::Stream<Ev>) {
-        let spec = WindowSpec::new(Windows::tumbling(100 * MILLISECOND)).with_lateness(SECOND);
-        input.key_by(|e| e.0).window(spec, Max(|e: &Ev| e.1)).sink("max");
-    }
-}
+/// Windows that accept input for 1 s after they fire.
+const JOB: MaxPerWindow = MaxPerWindow(SECOND);
 
 const END: Time = 2_200 * MILLISECOND;
 
@@ -54,11 +36,8 @@ fn log() -> VecLog<Ev> {
     VecLog::new(vec![entries]).unwrap()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("flowmark-late-firings-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn scratch(name: &str) -> tempfile::TempDir {
+    common::scratch(&format!("late-firings-{name}"))
 }
 
 /// The values emitted for window [0, 100 ms) of key 1, in order, and the check of the whole
@@ -70,7 +49,7 @@ fn first_window(emitted: &[Emission]) -> Vec<String> {
 
 fn assert_fired_twice_and_exact(engine: &str, emitted: &[Emission]) {
     assert_eq!(first_window(emitted), ["5", "9"], "{engine}: {emitted:#?}");
-    let out = flowmark_reference::run(&MaxPerWindow, &log(), Input { end: END, domain: Default::default() });
+    let out = flowmark_reference::run(&JOB, &log(), Input { end: END, domain: Default::default() });
     let expected = Expected::from_lines(out.lines("max"));
     let verdict = expected.check(emitted.iter().map(|e| &e.line));
     assert!(verdict.is_exact(), "{engine}: {verdict:?}");
@@ -79,12 +58,13 @@ fn assert_fired_twice_and_exact(engine: &str, emitted: &[Emission]) {
 
 #[test]
 fn dataflow_refires_only_for_a_change() {
-    let dir = scratch("dataflow");
+    let scratch_dir = scratch("dataflow");
+    let dir = scratch_dir.path();
     // in real time, so that each record is read (and the watermark advanced) on its own
-    let mut config = flowmark_dataflow::Config::new(&dir, monotonic_now(), END);
+    let mut config = flowmark_dataflow::Config::new(dir, monotonic_now(), END);
     config.parallelism = 1;
     let metrics = Arc::new(Metrics::default());
-    flowmark_dataflow::run(&MaxPerWindow, &log(), &config, metrics.clone()).unwrap();
+    flowmark_dataflow::run(&JOB, &log(), &config, metrics.clone()).unwrap();
     let emitted = flowmark_dataflow::output::read_committed(&config.output_dir).unwrap();
     assert_fired_twice_and_exact("dataflow", &emitted);
     assert_eq!(metrics.late_events.load(std::sync::atomic::Ordering::Relaxed), 1);
@@ -93,13 +73,14 @@ fn dataflow_refires_only_for_a_change() {
 
 #[test]
 fn microbatch_refires_only_for_a_change() {
-    let dir = scratch("microbatch");
-    let mut config = flowmark_microbatch::Config::new(&dir, monotonic_now() - END - SECOND, END);
+    let scratch_dir = scratch("microbatch");
+    let dir = scratch_dir.path();
+    let mut config = flowmark_microbatch::Config::new(dir, monotonic_now() - END - SECOND, END);
     config.parallelism = 1;
     config.interval = 100 * MILLISECOND;
     config.cut_at_ticks = true;
     let metrics = Arc::new(Metrics::default());
-    flowmark_microbatch::run(&MaxPerWindow, &log(), &config, metrics.clone()).unwrap();
+    flowmark_microbatch::run(&JOB, &log(), &config, metrics.clone()).unwrap();
     let emitted =
         flowmark_microbatch::logs::read_committed(&config.checkpoint_dir, &config.output_dir).unwrap();
     assert_fired_twice_and_exact("microbatch", &emitted);

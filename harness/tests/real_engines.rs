@@ -30,9 +30,8 @@ fn installed() -> bool {
 
 /// Runs `suite` and returns its run records.
 fn run(name: &str, suite: &str) -> Vec<Value> {
-    let dir = std::env::temp_dir().join(format!("flowmark-real-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch_dir = tempfile::Builder::new().prefix(&format!("flowmark-real-{name}-")).tempdir().unwrap();
+    let dir = scratch_dir.path();
     std::fs::write(dir.join("suite.toml"), suite).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_flowmark"))
         .arg("run")
@@ -44,12 +43,11 @@ fn run(name: &str, suite: &str) -> Vec<Value> {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{text}");
     let results = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();
-    let runs = std::fs::read_dir(results.join("runs"))
+
+    std::fs::read_dir(results.join("runs"))
         .unwrap()
         .map(|e| serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
-        .collect();
-    let _ = std::fs::remove_dir_all(&dir);
-    runs
+        .collect()
 }
 
 fn suite(engine: &str, warmup: &str, failures: &str) -> String {

@@ -203,6 +203,18 @@ pub fn render(set: &ResultSet, dir: &Path) -> Result<Vec<Chart>, ChartError> {
                 |a| stacked_bars(a, &format!("Latency anatomy (mean): {workload}"), &anatomy)
             );
         }
+        let tradeoff = tradeoff_points(set, workload);
+        if tradeoff.len() >= 2 {
+            both!(
+                charts,
+                dir,
+                format!("tradeoff-{stem}"),
+                format!("Latency against sustainable throughput, per configuration: {workload}"),
+                section.clone(),
+                SIZE,
+                |a| tradeoff_chart(a, workload, &tradeoff)
+            );
+        }
         let checkpoints = checkpoint_bars(set, &labels, workload);
         if !checkpoints.is_empty() {
             both!(
@@ -273,6 +285,103 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if hi <= 0.0 { (0.1, 10.0) } else { ((lo / 2.0).max(0.001), hi * 2.0) }
 }
 
+/// One engine configuration on the trade-off chart.
+struct TradeOff {
+    engine: String,
+    label: String,
+    /// Its sustainable rate, events/s.
+    rate: f64,
+    /// Due-time p99 at emit at about half of it (the search's run nearest 50 %), ms.
+    p99_ms: f64,
+}
+
+/// Per searched configuration of `workload`: its sustainable rate and the p99 of its run at
+/// the fraction nearest one half.
+fn tradeoff_points(set: &ResultSet, workload: &str) -> Vec<TradeOff> {
+    let p99 = crate::metrics::named("due_p99_ms").expect("a metric of the registry");
+    let mut out = Vec::new();
+    for s in set.searches.iter().filter(|s| s.workload == workload && s.sustainable > 0.0) {
+        let runs = set.runs.iter().filter(|r| s.runs.contains(&r.id));
+        let Some(r) = runs.min_by(|a, b| {
+            (a.rate / s.sustainable - 0.5).abs().total_cmp(&(b.rate / s.sustainable - 0.5).abs())
+        }) else {
+            continue;
+        };
+        let Some(v) = p99.value(r) else { continue };
+        // the settings that place it on the trade-off: the batch interval or the buffer timeout
+        let label: Vec<String> = s
+            .settings
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "parallelism" | "delivery" | "backpressure"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.push(TradeOff {
+            engine: s.engine.clone(),
+            label: label.join(" "),
+            rate: s.sustainable,
+            p99_ms: v,
+        });
+    }
+    out
+}
+
+/// Each configuration a point: sustainable throughput across, p99 at half of it up (log).
+fn tradeoff_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    workload: &str,
+    points: &[TradeOff],
+) -> Result<(), DrawError> {
+    let (lo, hi) = log_range(points.iter().map(|p| p.p99_ms));
+    let max_rate = points.iter().map(|p| p.rate).fold(0.0, f64::max) * 1.15 / 1e6;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("p99 at half load against sustainable rate: {workload}"), (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..max_rate.max(0.1), (lo..hi).log_scale())
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("sustainable rate (M events/s)")
+        .y_desc("due-time p99 at half of it (ms, log)")
+        .label_style((FONT, 13))
+        .y_label_formatter(&axis_ms)
+        .draw()
+        .map_err(e)?;
+    let mut engines: Vec<&str> = points.iter().map(|p| p.engine.as_str()).collect();
+    engines.dedup();
+    for engine in engines {
+        let c = engine_colour(engine);
+        let mine: Vec<&TradeOff> = points.iter().filter(|p| p.engine == engine).collect();
+        chart
+            .draw_series(mine.iter().map(|p| Circle::new((p.rate / 1e6, p.p99_ms), 5, c.filled())))
+            .map_err(e)?
+            .label(engine.to_string())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+        chart
+            .draw_series(mine.iter().map(|p| {
+                Text::new(p.label.clone(), (p.rate / 1e6, p.p99_ms), (FONT, 11).into_font().color(&c))
+            }))
+            .map_err(e)?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// The chart's legend, boxed, at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), DrawError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(e)
+}
+
 fn percentiles<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     labels: &Labels,
@@ -328,14 +437,7 @@ fn percentiles<DB: DrawingBackend>(
             .label(format!("watermark bound {bound:.0} ms"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(e)
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 fn time_range(runs: &[&Run]) -> (f64, f64) {
@@ -471,14 +573,7 @@ fn latency_over_time<DB: DrawingBackend>(
             chart.draw_series(DashedLineSeries::new(points, 8, 5, c.stroke_width(2))).map_err(e)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(e)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn rates_over_time<DB: DrawingBackend>(
@@ -533,14 +628,7 @@ fn rates_over_time<DB: DrawingBackend>(
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
         chart.draw_series(LineSeries::new(output, c.stroke_width(1))).map_err(e)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(e)
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 /// One bar: a label, its engine (for the colour), a value and a note drawn above it.

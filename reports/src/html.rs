@@ -1,5 +1,6 @@
-//! `report.html`: one self-contained file — the summary table first, then the charts (PNG,
-//! inlined), then the configuration and the manifest. It loads nothing from the network.
+//! `report.html`: one self-contained file — the claims judged on the set first, then the
+//! summary table, then the charts (PNG, inlined), then the configuration and the manifest. It
+//! loads nothing from the network.
 
 use crate::charts::Chart;
 use crate::metrics::{Better, Metric, View, ms};
@@ -30,6 +31,7 @@ fn average(runs: &[&Run], metric: &Metric) -> Option<f64> {
 /// Renders the report.
 pub fn render(set: &ResultSet, charts: &[Chart]) -> Result<String, std::io::Error> {
     let mut h = head(set, charts.len());
+    claims(&mut h, set, charts);
     summary(&mut h, set);
     searches(&mut h, set);
     recoveries(&mut h, set);
@@ -85,6 +87,46 @@ column within a workload and scenario. Red rows failed or disagree with the refe
         n = set.runs.len(),
     );
     h
+}
+
+/// The claims, judged on this set (`crate::claims`): each with its rule, the numbers it rests
+/// on, its verdict and links to the charts behind it.
+fn claims(h: &mut String, set: &ResultSet, charts: &[Chart]) {
+    h.push_str(
+        "<h2 id=\"claims\">Claims</h2>\n<p>What is commonly said when continuous dataflow is compared with \
+         micro-batching, judged by the rule beside it on this set's numbers (<code>flowmark claims</code> \
+         prints the same; <code>docs/claims.md</code> explains each rule).</p>\n<table>\n<tr><th>#</th>\
+         <th class=l>claim</th><th class=l>verdict</th><th class=l>rule</th><th class=l>numbers</th>\
+         <th class=l>charts</th></tr>\n",
+    );
+    for c in crate::claims::judge(set) {
+        let colour = match c.verdict {
+            crate::claims::Verdict::Holds => "#dff3df",
+            crate::claims::Verdict::Refuted => "#fde0e0",
+            crate::claims::Verdict::Depends(_) => "#fff4d6",
+            crate::claims::Verdict::NoData(_) => "#eeeeee",
+        };
+        let detail = c.verdict.detail();
+        let evidence: String = c.evidence.iter().map(|e| format!("<li>{}</li>", esc(e))).collect();
+        let links: Vec<String> = charts
+            .iter()
+            .filter(|ch| c.charts.iter().any(|p| ch.name.starts_with(p.as_str())))
+            .take(6)
+            .map(|ch| format!("<a href=\"#{}\">{}</a>", esc(&ch.name), esc(&ch.title)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr class=claim><td>{}</td><td class=l>{}</td><td class=l style=\"background:{colour}\"><b>{}</b>{}</td>\
+             <td class=l>{}</td><td class=l><ul>{evidence}</ul></td><td class=l>{}</td></tr>",
+            c.number,
+            esc(c.statement),
+            c.verdict.word(),
+            if detail.is_empty() { String::new() } else { format!(": {}", esc(detail)) },
+            esc(c.rule),
+            links.join("<br>"),
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// The summary: one row per engine configuration × workload × scenario, one column per

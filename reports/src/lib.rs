@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod charts;
+pub mod claims;
 pub mod compare;
 pub mod html;
 pub mod metrics;

@@ -108,6 +108,15 @@ fn whole(v: f64) -> String {
     format!("{v:.0}")
 }
 
+fn percent(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.1 { format!("{v:.3} %") } else { format!("{v:.1} %") }
+}
+
+/// `part` of `whole` in percent (0 of nothing).
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
+}
+
 fn mib(v: f64) -> String {
     format!("{:.0} MiB", v / 1048576.0)
 }
@@ -239,6 +248,37 @@ pub const METRICS: &[Metric] = &[
     metric!("late_expected", "late expected", "events", None, 0, whole, &[Csv], |r| Some(
         r.metrics.correctness.late_expected as f64
     )),
+    // a run in processing time against the event-time truth (`docs/metrics.md`)
+    metric!(
+        "pt_wrong_windows_pct",
+        "windows off event time",
+        "%",
+        Some(Better::Smaller),
+        2,
+        percent,
+        &[Csv, Summary],
+        |r| r.metrics.domain_error.map(|e| share(e.wrong_windows, e.windows))
+    ),
+    metric!(
+        "pt_relative_error_pct",
+        "error vs event time",
+        "%",
+        Some(Better::Smaller),
+        3,
+        percent,
+        &[Csv, Summary],
+        |r| r.metrics.domain_error.and_then(|e| e.mean_relative_error).map(|x| 100.0 * x)
+    ),
+    metric!(
+        "pt_misplaced_events_pct",
+        "events in another window",
+        "%",
+        Some(Better::Smaller),
+        3,
+        percent,
+        &[Csv, Summary],
+        |r| r.metrics.domain_error.and_then(|e| Some(share(e.misplaced_events?, e.events)))
+    ),
     metric!(
         "recovery_ms",
         "recovery",

@@ -291,6 +291,28 @@ pub struct Metrics {
     /// took (see `docs/metrics.md`, "The harness's own limits").
     #[serde(default)]
     pub reference_peak_rss_bytes: u64,
+    /// A run in processing time: how far its results are from the event-time truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_error: Option<DomainError>,
+}
+
+/// How far the results of a run in processing time are from the event-time reference's:
+/// each final result (the last value committed for a key and window) against the event-time
+/// result for the same key and window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DomainError {
+    /// Results (key and window) the run or the event-time reference has.
+    pub windows: u64,
+    /// Of them, those whose value differs from the event-time one, or that only one side has.
+    pub wrong_windows: u64,
+    /// Mean of `|value − truth| / |truth|` over the event-time results with a non-zero
+    /// number as their value (a result the run lacks counts as zero); `None` when none has.
+    pub mean_relative_error: Option<f64>,
+    /// Input events (arrived before the input ended).
+    pub events: u64,
+    /// Of them, those whose arrival falls in other windows than their event time (`None`
+    /// for a job without windows over its input, or with session windows).
+    pub misplaced_events: Option<u64>,
 }
 
 /// One second of one run.

@@ -3,13 +3,13 @@
 //! browser shows them with no script error.
 
 use base64::Engine as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// A copy of the fixture in a directory of the test's own (`name`): tests run in parallel.
-fn fixture(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("flowmark-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn fixture(name: &str) -> tempfile::TempDir {
+    let scratch_dir = tempfile::Builder::new().prefix(&format!("flowmark-report-{name}-")).tempdir().unwrap();
+    let dir = scratch_dir.path();
     std::fs::create_dir_all(dir.join("runs")).unwrap();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture");
     std::fs::copy(from.join("manifest.json"), dir.join("manifest.json")).unwrap();
@@ -17,7 +17,7 @@ fn fixture(name: &str) -> PathBuf {
         let e = e.unwrap();
         std::fs::copy(e.path(), dir.join("runs").join(e.file_name())).unwrap();
     }
-    dir
+    scratch_dir
 }
 
 fn is_png(bytes: &[u8]) -> bool {
@@ -26,8 +26,9 @@ fn is_png(bytes: &[u8]) -> bool {
 
 #[test]
 fn every_chart_is_a_valid_png_and_svg_and_the_html_embeds_them() {
-    let dir = fixture("charts");
-    let rendered = flowmark_reports::render(&dir).unwrap();
+    let scratch_dir = fixture("charts");
+    let dir = scratch_dir.path();
+    let rendered = flowmark_reports::render(dir).unwrap();
     assert!(
         rendered.charts.len() >= 7,
         "latency, timeline, rates, throughput, anatomy, checkpoints, correctness"
@@ -73,8 +74,9 @@ fn the_report_opens_in_a_headless_browser_with_every_image_and_no_script_error()
         eprintln!("skipped: no chromium on this machine (scripts/setup installs it; .ci/run requires it)");
         return;
     };
-    let dir = fixture("browser");
-    let rendered = flowmark_reports::render(&dir).unwrap();
+    let scratch_dir = fixture("browser");
+    let dir = scratch_dir.path();
+    let rendered = flowmark_reports::render(dir).unwrap();
     let url = format!("file://{}", rendered.html.display());
     let headless = |extra: &[&str]| {
         Command::new(browser)

@@ -54,9 +54,8 @@ fn child_writes_dump() {
 
 #[test]
 fn same_seed_same_bytes_in_another_process() {
-    let dir = std::env::temp_dir().join(format!("flowmark-determinism-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("child.jsonl");
+    let dir = tempfile::Builder::new().prefix("flowmark-determinism-").tempdir().unwrap();
+    let path = dir.path().join("child.jsonl");
     let status = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_writes_dump", "--test-threads", "1"])
         .env(DUMP_TO, &path)
@@ -65,7 +64,6 @@ fn same_seed_same_bytes_in_another_process() {
     assert!(status.success());
     let theirs = std::fs::read(&path).unwrap();
     let ours = dump_all();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(ours.len() > 1_000_000, "dump is {} bytes", ours.len());
     assert!(ours == theirs, "the child process generated different events");
 }

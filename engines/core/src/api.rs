@@ -119,6 +119,14 @@ pub trait Job: Send + Sync + 'static {
     /// Builds the dataflow on `input`, the stream of the log's events.
     fn build<R: Runtime>(&self, input: R::Stream<Self::Event>);
 
+    /// The windows that decide where an event of the log counts: those of the job's first
+    /// windowed operator. They let the harness count the events that processing time puts in
+    /// another window than their event time does. `None` for a job with no window over its
+    /// input, or with merging (session) windows, whose bounds depend on the other events.
+    fn windows(&self) -> Option<crate::Windows> {
+        None
+    }
+
     /// The job's COST baseline (McSherry, Isard and Murray, "Scalability! But at what COST?",
     /// HotOS 2015): the same computation written by hand as one single-threaded loop, with no
     /// engine, over `log` up to `end` — or `None` for a job that has none.

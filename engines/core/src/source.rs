@@ -123,6 +123,19 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
         self.pending.as_ref().map(|e| e.arrival)
     }
 
+    /// The partition's watermark at `now` on the engine's clock, with every entry that has
+    /// arrived by `now` read. In event time that is the watermark of the events read. In
+    /// processing time a record's time is the clock at its arrival, so once nothing more has
+    /// arrived by `now`, no record at or before `now` can follow: the watermark is `now`, and a
+    /// window closes when the clock passes its end — on a timer, with no input after it, as
+    /// Flink's processing-time windows and Spark's DStreams do.
+    pub fn watermark_at(&mut self, now: Time) -> Time {
+        if self.domain == TimeDomain::Processing && self.next_arrival().is_none_or(|a| a > now) {
+            self.wm.observe(now.saturating_add(1));
+        }
+        self.wm.current()
+    }
+
     /// The offset of the next entry.
     pub fn offset(&self) -> u64 {
         self.offset

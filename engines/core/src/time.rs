@@ -55,6 +55,34 @@ mod tests {
     }
 }
 
+/// An optional interval in configuration files: a duration, or `"off"` for none (a setting
+/// that can be turned off, like checkpointing). Use with
+/// `#[serde(with = "…::interval_or_off")]` on an `Option<Time>`.
+pub mod interval_or_off {
+    use super::Time;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `"off"` or the duration.
+    pub fn serialize<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            None => s.serialize_str("off"),
+            Some(t) => super::duration::serialize(t, s),
+        }
+    }
+
+    /// Reads `"off"` or a duration.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
+        use super::duration::Written;
+        match Written::deserialize(d)? {
+            Written::Int(n) => Ok(Some(n)),
+            Written::Text(s) if s.trim() == "off" => Ok(None),
+            Written::Text(s) => super::duration::parse(&s)
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("{e}, or \"off\""))),
+        }
+    }
+}
+
 /// Durations in configuration files: either a whole number of nanoseconds or a string with a
 /// unit — `"250ms"`, `"1.5s"`, `"40us"`, `"2m"`. Use with `#[serde(with = "…::duration")]`.
 pub mod duration {
@@ -111,16 +139,20 @@ pub mod duration {
 
     /// Reads a duration from a string with a unit or a number of nanoseconds.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Int(i64),
-            Text(String),
+        match Written::deserialize(d)? {
+            Written::Int(n) => Ok(n),
+            Written::Text(s) => parse(&s).map_err(de::Error::custom),
         }
-        match Raw::deserialize(d)? {
-            Raw::Int(n) => Ok(n),
-            Raw::Text(s) => parse(&s).map_err(de::Error::custom),
-        }
+    }
+
+    /// A duration as a file holds it, before it is read.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Written {
+        /// Nanoseconds.
+        Int(i64),
+        /// A number and a unit.
+        Text(String),
     }
 
     #[cfg(test)]

@@ -301,7 +301,7 @@ pub(crate) fn run_source<L: Log>(
             env.metrics.next_unread(*p, at);
             next = next.min(at);
             if r.offset() < *end {
-                wm = wm.min(r.watermark());
+                wm = wm.min(r.watermark_at(now));
             }
         }
         if wm > last_wm {

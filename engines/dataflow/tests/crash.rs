@@ -46,8 +46,9 @@ fn kill_at(dir: &std::path::Path, spec: &WorkerSpec, n: usize, after: Duration, 
 }
 
 fn crash_repeatedly(delivery: Delivery, seed: u64) -> flowmark_core::Verdict {
-    let dir = scratch(&format!("crash-{delivery:?}-{seed}"));
-    let mut spec = spec(&dir, delivery);
+    let scratch_dir = scratch(&format!("crash-{delivery:?}-{seed}"));
+    let dir = scratch_dir.path();
+    let mut spec = spec(dir, delivery);
     let mut rng = seed;
     let mut killed_mid_write = false;
     for n in 0..4 {
@@ -55,15 +56,15 @@ fn crash_repeatedly(delivery: Delivery, seed: u64) -> flowmark_core::Verdict {
         // the incarnation to be killed mid-write writes slowly, to leave a window for it
         spec.config.faults.slow_checkpoint_write = during_write.then_some(200 * MILLISECOND);
         let after = Duration::from_millis(pick(&mut rng, 150, 700));
-        killed_mid_write |= kill_at(&dir, &spec, n, after, during_write);
+        killed_mid_write |= kill_at(dir, &spec, n, after, during_write);
     }
     assert!(killed_mid_write, "no kill landed while a checkpoint was being written");
     // the last incarnation runs to the end
     spec.config.faults.slow_checkpoint_write = None;
-    let status = spawn_worker(&dir, &spec, 99).wait().unwrap();
+    let status = spawn_worker(dir, &spec, 99).wait().unwrap();
     assert!(status.success(), "the final worker failed: {status}");
     let verdict = check_output(&spec);
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
     verdict
 }
 

@@ -15,8 +15,9 @@ use flowmark_workloads::{LogSpec, WorkloadSpec};
 /// reference's.
 fn matches_the_reference(w: &WorkloadSpec, log: &LogSpec, parallelism: usize, what: &str) {
     let end = 12 * SECOND;
-    let dir = scratch(&format!("{}-{}-p{parallelism}", w.name(), log.seed));
-    let c = w.visit(log, Compare { config: catch_up(&dir, parallelism, end) }).unwrap();
+    let scratch_dir = scratch(&format!("{}-{}-p{parallelism}", w.name(), log.seed));
+    let dir = scratch_dir.path();
+    let c = w.visit(log, Compare { config: catch_up(dir, parallelism, end) }).unwrap();
     let what = format!("{} {what} at parallelism {parallelism}", w.name());
     assert!(c.expected > 0, "{what}: the reference has no results");
     assert!(c.verdict.is_exact(), "{what}: {:?} of {} expected", c.verdict, c.expected);
@@ -49,8 +50,9 @@ fn windowed_jobs_with_allowed_lateness_match_the_reference_on_window_edges() {
 #[test]
 fn processing_time_windows_match_the_reference_in_arrival_order() {
     let w = &WorkloadSpec::catalog()[0];
-    let dir = scratch("processing-time");
-    let mut config = catch_up(&dir, 2, 6 * SECOND);
+    let scratch_dir = scratch("processing-time");
+    let dir = scratch_dir.path();
+    let mut config = catch_up(dir, 2, 6 * SECOND);
     config.domain = TimeDomain::Processing;
     let c = w.visit(&log_spec(5, 20_000.0, w.bound()), Compare { config }).unwrap();
     assert!(c.verdict.is_exact(), "{:?}", c.verdict);
@@ -62,9 +64,10 @@ fn processing_time_windows_match_the_reference_in_arrival_order() {
 fn a_run_in_real_time_waits_for_arrivals_and_matches() {
     // 1.5 s of input at 10 k events/s, read as it arrives
     let w = &WorkloadSpec::catalog()[0];
-    let dir = scratch("real-time");
+    let scratch_dir = scratch("real-time");
+    let dir = scratch_dir.path();
     let end = 1_500 * MILLISECOND;
-    let mut config = Config::new(&dir, monotonic_now(), end);
+    let mut config = Config::new(dir, monotonic_now(), end);
     config.parallelism = 2;
     config.checkpoint_interval = Some(200 * MILLISECOND);
     let started = std::time::Instant::now();

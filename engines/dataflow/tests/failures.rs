@@ -28,8 +28,9 @@ fn a_failed_task_restarts_the_job_in_process_and_the_output_is_exact() {
     // at parallelism 1 the keyed stage is chained into the source task, which hosts logical
     // stage 1: a failure named there fails that task
     for (parallelism, stage, task) in [(2, 0, 1), (2, 1, 0), (1, 1, 0)] {
-        let dir = scratch(&format!("task-failure-{parallelism}-{stage}"));
-        let mut spec = real_time_spec(&dir);
+        let scratch_dir = scratch(&format!("task-failure-{parallelism}-{stage}"));
+        let dir = scratch_dir.path();
+        let mut spec = real_time_spec(dir);
         spec.config.parallelism = parallelism;
         spec.config.faults.task_failure = Some(TaskFault { stage, task, at: 1_500 * MILLISECOND });
         let (job, log) = crash_job(&spec.log);
@@ -43,7 +44,7 @@ fn a_failed_task_restarts_the_job_in_process_and_the_output_is_exact() {
         assert!(late_expected > 0, "the log has late events");
         let late_seen = metrics.late_events.load(std::sync::atomic::Ordering::Relaxed);
         assert_eq!(late_seen, late_expected, "task {stage}.{task}: late events");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
 
@@ -62,9 +63,10 @@ fn interrupted_run(dir: &std::path::Path, spec: &WorkerSpec) -> u64 {
 }
 
 fn damage_and_recover(name: &str, damage: impl Fn(&std::path::Path)) {
-    let dir = scratch(name);
-    let spec = real_time_spec(&dir);
-    let newest = interrupted_run(&dir, &spec);
+    let scratch_dir = scratch(name);
+    let dir = scratch_dir.path();
+    let spec = real_time_spec(dir);
+    let newest = interrupted_run(dir, &spec);
     let file = spec.config.checkpoint_dir.join(format!("chk-{newest:08}")).join("task-1-0");
     damage(&file);
     let (job, log) = crash_job(&spec.log);
@@ -76,7 +78,7 @@ fn damage_and_recover(name: &str, damage: impl Fn(&std::path::Path)) {
     );
     let v = check_output(&spec);
     assert!(v.is_exact(), "{name}: {v:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -33,7 +33,9 @@ pub use plan::{MKeyed, MStream};
 
 use executor::Executor;
 use flowmark_core::time::MAX_WATERMARK;
-use flowmark_core::{Job, Key, Log, LogClock, Metrics, PartitionReader, ReaderPosition, Runtime, Time};
+use flowmark_core::{
+    Job, Key, Log, LogClock, Metrics, PartitionReader, ReaderPosition, Runtime, Time, TimeDomain,
+};
 use logs::{CommitEntry, Logs, OffsetEntry};
 use ops::Stateful;
 use plan::{Batch, Builder, SourceSlice};
@@ -223,7 +225,7 @@ impl<L: Log> Driver<'_, L> {
         }
         let at = if config.cut_at_ticks { next_at } else { clock.now() };
         let quota = max_rate.map(|r| r * config.interval as f64 / 1e9);
-        let entry = cut(id, at, self.log, &self.positions, &self.ends, quota);
+        let entry = cut(id, at, self.log, config.domain, &self.positions, &self.ends, quota);
         self.logs.write_offsets(&entry)?;
         Ok((entry, next_at))
     }
@@ -250,7 +252,7 @@ impl<L: Log> Driver<'_, L> {
         let sources: Vec<Arc<SourceSlice>> = (0..n)
             .map(|i| {
                 let ranges = entry.ranges.iter().filter(|r| r.0 as usize % n == i).copied().collect();
-                Arc::new(SourceSlice { ranges, ends: Mutex::new(Vec::new()) })
+                Arc::new(SourceSlice { ranges, cut: entry.cut, ends: Mutex::new(Vec::new()) })
             })
             .collect();
         let now = || clock.now();
@@ -309,11 +311,15 @@ impl<L: Log> Driver<'_, L> {
 
 /// Cuts batch `id` at log time `cut`: per partition, from where it stands to what has arrived
 /// (at most `quota` records in all, with back-pressure); the watermark is the minimum over the
-/// partitions that still have input, and `+∞` — the last batch — when none has.
+/// partitions that still have input, and `+∞` — the last batch — when none has. A partition's
+/// watermark in event time is the one of the batches before; in processing time, when the
+/// batch reads everything that arrived before the cut, it is the cut itself (less one): a
+/// window closes with the batch at whose cut it ends, as a DStream's window does.
 fn cut<L: Log>(
     id: u64,
     cut: Time,
     log: &L,
+    domain: TimeDomain,
     positions: &BTreeMap<u32, ReaderPosition>,
     ends: &BTreeMap<u32, u64>,
     quota: Option<f64>,
@@ -326,11 +332,15 @@ fn cut<L: Log>(
         if start.offset >= end_of_input {
             continue;
         }
-        wm = wm.min(start.wm.current());
-        let mut end = log.arrived_before(p, cut).min(end_of_input);
+        let arrived = log.arrived_before(p, cut).min(end_of_input);
+        let mut end = arrived;
         if let Some(q) = per_partition {
             end = end.min(start.offset + q);
         }
+        wm = wm.min(match domain {
+            TimeDomain::Processing if end == arrived => cut - 1,
+            _ => start.wm.current(),
+        });
         ranges.push((p, *start, end.max(start.offset)));
     }
     OffsetEntry { batch: id, cut, wm, last: wm == MAX_WATERMARK, ranges }

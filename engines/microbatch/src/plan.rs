@@ -81,6 +81,9 @@ fn gather<T>() -> Gather<T> {
 pub struct SourceSlice {
     /// (partition, position to start at, offset to stop before).
     pub ranges: Vec<(u32, ReaderPosition, u64)>,
+    /// The log time the batch was cut at: every entry that arrived before it is in the batch,
+    /// unless back-pressure held some back.
+    pub cut: Time,
     /// Where each partition's reader ended, filled in by the task that read it.
     pub ends: Mutex<Vec<(u32, ReaderPosition)>>,
 }
@@ -193,6 +196,8 @@ impl<E: Data> MStream<E> {
                             return; // the other copy read this slice
                         }
                     }
+                    // in processing time, a partition read up to the cut has its watermark there
+                    reader.watermark_at(slice.cut - 1);
                     ends.push((p, reader.position()));
                 }
                 if !chunk.is_empty() && !out(chunk) {

@@ -20,8 +20,9 @@ fn matches_the_reference(
     end: Time,
     what: &str,
 ) {
-    let dir = scratch(&format!("{}-{}-p{parallelism}-{interval}", w.name(), log.seed));
-    let c = w.visit(log, Compare { config: replay(&dir, parallelism, interval, end) }).unwrap();
+    let scratch_dir = scratch(&format!("{}-{}-p{parallelism}-{interval}", w.name(), log.seed));
+    let dir = scratch_dir.path();
+    let c = w.visit(log, Compare { config: replay(dir, parallelism, interval, end) }).unwrap();
     let what = format!("{} {what} at parallelism {parallelism}, interval {}", w.name(), human(interval));
     assert!(c.expected > 0, "{what}: the reference has no results");
     assert!(c.batches as i64 >= end / interval, "{what}: only {} batches", c.batches);
@@ -69,8 +70,9 @@ fn windowed_jobs_with_allowed_lateness_match_the_reference_on_window_edges() {
 #[test]
 fn processing_time_windows_equal_the_reference_in_arrival_order() {
     let w = &WorkloadSpec::catalog()[0];
-    let dir = scratch("processing-time");
-    let mut config = replay(&dir, 2, 500 * MILLISECOND, 6 * SECOND);
+    let scratch_dir = scratch("processing-time");
+    let dir = scratch_dir.path();
+    let mut config = replay(dir, 2, 500 * MILLISECOND, 6 * SECOND);
     config.domain = TimeDomain::Processing;
     let c = w.visit(&log_spec(5, 20_000.0, w.bound()), Compare { config }).unwrap();
     assert!(c.verdict.is_exact(), "{:?}", c.verdict);
@@ -82,8 +84,9 @@ fn processing_time_windows_equal_the_reference_in_arrival_order() {
 fn back_pressure_reads_a_backlog_in_capped_batches_and_matches() {
     // the whole input has arrived; without back-pressure the first batch would read it all
     let w = &WorkloadSpec::catalog()[0];
-    let dir = scratch("back-pressure");
-    let mut config = replay(&dir, 2, 200 * MILLISECOND, 6 * SECOND);
+    let scratch_dir = scratch("back-pressure");
+    let dir = scratch_dir.path();
+    let mut config = replay(dir, 2, 200 * MILLISECOND, 6 * SECOND);
     config.cut_at_ticks = false;
     config.backpressure = true;
     config.initial_rate = Some(10_000.0);

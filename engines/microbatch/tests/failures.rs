@@ -87,26 +87,28 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         lo + (rng >> 33) % (hi - lo)
     };
-    let dir = scratch("crash");
-    let spec = spec(&dir);
+    let scratch_dir = scratch("crash");
+    let dir = scratch_dir.path();
+    let spec = spec(dir);
     let mut between = false;
     for n in 0..4 {
-        between |= kill(&dir, &spec, n, Duration::from_millis(pick(200, 700)), n % 2 == 1);
+        between |= kill(dir, &spec, n, Duration::from_millis(pick(200, 700)), n % 2 == 1);
     }
     assert!(between, "no kill landed between an offset-log write and its commit");
-    let status = spawn_worker(&dir, &spec, 99).wait().unwrap();
+    let status = spawn_worker(dir, &spec, 99).wait().unwrap();
     assert!(status.success());
     let v = check_output(&spec.config, &spec.log);
     assert!(v.is_exact(), "{v:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_failed_task_is_recomputed_without_restarting_anything() {
     // stage 0 reads the input; stage 1 is the window's reduce stage
     for stage in [0, 1] {
-        let dir = scratch(&format!("task-failure-{stage}"));
-        let mut spec = spec(&dir);
+        let scratch_dir = scratch(&format!("task-failure-{stage}"));
+        let dir = scratch_dir.path();
+        let mut spec = spec(dir);
         spec.config.end = 2 * SECOND;
         spec.config.faults.task_failure = Some(TaskFault { stage, task: 1, at: SECOND });
         let (job, log) = crash_job(&spec.log);
@@ -116,15 +118,16 @@ fn a_failed_task_is_recomputed_without_restarting_anything() {
         assert_eq!(metrics.restarts.load(std::sync::atomic::Ordering::Relaxed), 1, "one task recomputed");
         let v = check_output(&spec.config, &spec.log);
         assert!(v.is_exact(), "stage {stage}: {v:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
 
 fn damage_newest_state_and_recover(name: &str, damage: impl Fn(&Path)) {
-    let dir = scratch(name);
-    let spec = spec(&dir);
+    let scratch_dir = scratch(name);
+    let dir = scratch_dir.path();
+    let spec = spec(dir);
     // run until a few snapshots exist, then kill
-    let mut child = spawn_worker(&dir, &spec, 0);
+    let mut child = spawn_worker(dir, &spec, 0);
     let started = Instant::now();
     while newest(&spec.config.checkpoint_dir.join("commits")) < 10 {
         assert!(started.elapsed() < Duration::from_secs(20));
@@ -148,7 +151,7 @@ fn damage_newest_state_and_recover(name: &str, damage: impl Fn(&Path)) {
     assert!(summary.resumed_after >= 10);
     let v = check_output(&spec.config, &spec.log);
     assert!(v.is_exact(), "{name}: {v:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -171,8 +174,9 @@ fn a_truncated_state_file_is_passed_over() {
 
 #[test]
 fn a_straggling_task_is_overtaken_by_a_speculative_copy() {
-    let dir = scratch("straggler");
-    let mut config = replay(&dir, 4, 500 * MILLISECOND, 3 * SECOND);
+    let scratch_dir = scratch("straggler");
+    let dir = scratch_dir.path();
+    let mut config = replay(dir, 4, 500 * MILLISECOND, 3 * SECOND);
     // every batch's input task 1 would take ten seconds; its copies do not straggle
     config.faults.straggler = Some(flowmark_microbatch::Straggler {
         stage: 0,
@@ -190,5 +194,5 @@ fn a_straggling_task_is_overtaken_by_a_speculative_copy() {
     assert!(speculated >= summary.batches - 1, "{speculated} copies for {} batches", summary.batches);
     let v = check_output(&config, &log);
     assert!(v.is_exact(), "{v:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -2,12 +2,12 @@
 
 use super::{Engine, EngineSpec, Registered, Table};
 use crate::spec::WorkerSpec;
-use crate::suite::fields::{Locate, SuiteError, spanned_durations, unplaced};
+use crate::suite::fields::{Locate, SuiteError, spanned_durations, spanned_intervals, unplaced};
 use crate::worker;
 use anyhow::{Context, Result};
 use flowmark_core::output::Emission;
 use flowmark_core::time::{SECOND, human};
-use flowmark_core::{Job, Log, Time};
+use flowmark_core::{Job, Log, Time, TimeDomain};
 use flowmark_dataflow::Delivery;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,9 +21,10 @@ pub const REGISTERED: Registered = Registered {
     searched: Some(|s| {
         EngineSpec::Dataflow(Dataflow {
             parallelism: s.parallelism,
-            checkpoint_interval: s.checkpoint,
+            checkpoint_interval: Some(s.checkpoint),
             buffer_timeout: flowmark_dataflow::DEFAULT_BUFFER_TIMEOUT,
             delivery: Delivery::default(),
+            time_domain: TimeDomain::Event,
         })
     }),
     default: || DataflowTable::default().configurations().remove(0),
@@ -34,23 +35,27 @@ pub const REGISTERED: Registered = Registered {
 pub struct Dataflow {
     /// Tasks per operator.
     pub parallelism: usize,
-    /// Time between checkpoints.
-    #[serde(with = "flowmark_core::time::duration")]
-    pub checkpoint_interval: Time,
+    /// Time between checkpoints; `None`: none (but the last, at the end of the input).
+    #[serde(with = "flowmark_core::time::interval_or_off")]
+    pub checkpoint_interval: Option<Time>,
     /// Longest a partly filled buffer waits before it is sent.
     #[serde(with = "flowmark_core::time::duration")]
     pub buffer_timeout: Time,
     /// Delivery guarantee of the sink.
     pub delivery: Delivery,
+    /// Event-time or processing-time windows.
+    #[serde(default)]
+    pub time_domain: TimeDomain,
 }
 
 impl Dataflow {
     fn config(&self, spec: &WorkerSpec) -> flowmark_dataflow::Config {
         let mut c = flowmark_dataflow::Config::new(&spec.dir, spec.origin, spec.run.end());
         c.parallelism = self.parallelism;
-        c.checkpoint_interval = Some(self.checkpoint_interval);
+        c.checkpoint_interval = self.checkpoint_interval;
         c.buffer_timeout = self.buffer_timeout;
         c.delivery = self.delivery;
+        c.domain = self.time_domain;
         c.faults.task_failure = spec.run.failure.task_failure;
         c.faults.straggler = spec.run.failure.straggler;
         c.faults.cpu_tax = spec.run.failure.cpu_tax;
@@ -68,12 +73,22 @@ impl Engine for Dataflow {
             Delivery::ExactlyOnce => "exactly-once",
             Delivery::AtLeastOnce => "at-least-once",
         };
-        BTreeMap::from([
+        let mut labels = BTreeMap::from([
             ("parallelism".into(), self.parallelism.to_string()),
-            ("checkpoint".into(), human(self.checkpoint_interval)),
+            ("checkpoint".into(), self.checkpoint_interval.map_or("off".into(), human)),
             ("buffer_timeout".into(), human(self.buffer_timeout)),
             ("delivery".into(), delivery.into()),
-        ])
+        ]);
+        // event time is the engine's own domain: only the other one is named, so that the
+        // keys of runs made before the setting existed stay as they were
+        if self.time_domain == TimeDomain::Processing {
+            labels.insert("time".into(), "processing".into());
+        }
+        labels
+    }
+
+    fn domain(&self) -> TimeDomain {
+        self.time_domain
     }
 
     fn committed(&self, dir: &Path) -> Result<Vec<Emission>> {
@@ -99,23 +114,26 @@ impl Engine for Dataflow {
 pub struct DataflowTable {
     /// Parallelism.
     pub parallelism: Spanned<Vec<usize>>,
-    /// Checkpoint intervals.
-    #[serde(with = "spanned_durations")]
-    pub checkpoint_interval: Spanned<Vec<Time>>,
+    /// Checkpoint intervals (`"off"`: none).
+    #[serde(with = "spanned_intervals")]
+    pub checkpoint_interval: Spanned<Vec<Option<Time>>>,
     /// Buffer timeouts.
     #[serde(with = "spanned_durations")]
     pub buffer_timeout: Spanned<Vec<Time>>,
     /// Delivery guarantees.
     pub delivery: Vec<Delivery>,
+    /// Time domains.
+    pub time_domain: Vec<TimeDomain>,
 }
 
 impl Default for DataflowTable {
     fn default() -> Self {
         DataflowTable {
             parallelism: unplaced(vec![2]),
-            checkpoint_interval: unplaced(vec![SECOND]),
+            checkpoint_interval: unplaced(vec![Some(SECOND)]),
             buffer_timeout: unplaced(vec![flowmark_dataflow::DEFAULT_BUFFER_TIMEOUT]),
             delivery: vec![Delivery::ExactlyOnce],
+            time_domain: vec![TimeDomain::Event],
         }
     }
 }
@@ -123,7 +141,13 @@ impl Default for DataflowTable {
 impl Table for DataflowTable {
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
-        at.positive("checkpoint_interval", &self.checkpoint_interval)?;
+        let intervals = self.checkpoint_interval.get_ref();
+        if intervals.is_empty() || intervals.iter().flatten().any(|t| *t <= 0) {
+            return Err(at.at(
+                self.checkpoint_interval.span(),
+                "`checkpoint_interval` must list positive intervals or \"off\"",
+            ));
+        }
         if let Some(t) = self.buffer_timeout.get_ref().iter().find(|t| **t < 0) {
             return Err(at.at(
                 self.buffer_timeout.span(),
@@ -139,12 +163,15 @@ impl Table for DataflowTable {
             for &checkpoint_interval in self.checkpoint_interval.get_ref() {
                 for &buffer_timeout in self.buffer_timeout.get_ref() {
                     for &delivery in &self.delivery {
-                        out.push(EngineSpec::Dataflow(Dataflow {
-                            parallelism,
-                            checkpoint_interval,
-                            buffer_timeout,
-                            delivery,
-                        }));
+                        for &time_domain in &self.time_domain {
+                            out.push(EngineSpec::Dataflow(Dataflow {
+                                parallelism,
+                                checkpoint_interval,
+                                buffer_timeout,
+                                delivery,
+                                time_domain,
+                            }));
+                        }
                     }
                 }
             }

@@ -24,6 +24,7 @@ pub const REGISTERED: Registered = Registered {
             batch_interval: s.batch,
             time_domain: TimeDomain::Event,
             backpressure: false,
+            snapshot_every: SNAPSHOT_EVERY,
         })
     }),
     default: || MicrobatchTable::default().configurations().remove(0),
@@ -41,6 +42,16 @@ pub struct Microbatch {
     pub time_domain: TimeDomain,
     /// Spark's PID back-pressure.
     pub backpressure: bool,
+    /// A full snapshot of the state every this many batches (what changed in between).
+    #[serde(default = "snapshot_every")]
+    pub snapshot_every: u64,
+}
+
+/// The engine's default: a full snapshot every ten batches.
+const SNAPSHOT_EVERY: u64 = 10;
+
+fn snapshot_every() -> u64 {
+    SNAPSHOT_EVERY
 }
 
 impl Microbatch {
@@ -50,6 +61,7 @@ impl Microbatch {
         c.interval = self.batch_interval;
         c.domain = self.time_domain;
         c.backpressure = self.backpressure;
+        c.snapshot_every = self.snapshot_every;
         c.faults.task_failure = spec.run.failure.task_failure;
         c.faults.straggler = spec.run.failure.straggler;
         c.faults.cpu_tax = spec.run.failure.cpu_tax;
@@ -67,12 +79,18 @@ impl Engine for Microbatch {
             TimeDomain::Event => "event",
             TimeDomain::Processing => "processing",
         };
-        BTreeMap::from([
+        let mut labels = BTreeMap::from([
             ("parallelism".into(), self.parallelism.to_string()),
             ("batch".into(), human(self.batch_interval)),
             ("time".into(), time.into()),
             ("backpressure".into(), self.backpressure.to_string()),
-        ])
+        ]);
+        // named only when not the default, so that the keys of runs made before the setting
+        // existed stay as they were
+        if self.snapshot_every != SNAPSHOT_EVERY {
+            labels.insert("snapshot_every".into(), self.snapshot_every.to_string());
+        }
+        labels
     }
 
     fn domain(&self) -> TimeDomain {
@@ -117,6 +135,8 @@ pub struct MicrobatchTable {
     pub time_domain: Vec<TimeDomain>,
     /// Back-pressure on or off.
     pub backpressure: Vec<bool>,
+    /// Batches between full state snapshots.
+    pub snapshot_every: Spanned<Vec<u64>>,
 }
 
 impl Default for MicrobatchTable {
@@ -126,6 +146,7 @@ impl Default for MicrobatchTable {
             batch_interval: unplaced(vec![SECOND]),
             time_domain: vec![TimeDomain::Event],
             backpressure: vec![false],
+            snapshot_every: unplaced(vec![SNAPSHOT_EVERY]),
         }
     }
 }
@@ -133,6 +154,10 @@ impl Default for MicrobatchTable {
 impl Table for MicrobatchTable {
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
+        let every = self.snapshot_every.get_ref();
+        if every.is_empty() || every.contains(&0) {
+            return Err(at.at(self.snapshot_every.span(), "`snapshot_every` must list values of at least 1"));
+        }
         at.positive("batch_interval", &self.batch_interval)
     }
 
@@ -142,12 +167,15 @@ impl Table for MicrobatchTable {
             for &batch_interval in self.batch_interval.get_ref() {
                 for &time_domain in &self.time_domain {
                     for &backpressure in &self.backpressure {
-                        out.push(EngineSpec::Microbatch(Microbatch {
-                            parallelism,
-                            batch_interval,
-                            time_domain,
-                            backpressure,
-                        }));
+                        for &snapshot_every in self.snapshot_every.get_ref() {
+                            out.push(EngineSpec::Microbatch(Microbatch {
+                                parallelism,
+                                batch_interval,
+                                time_domain,
+                                backpressure,
+                                snapshot_every,
+                            }));
+                        }
                     }
                 }
             }

@@ -103,6 +103,27 @@ pub trait Table {
     fn configurations(&self) -> Vec<EngineSpec>;
 }
 
+/// Several tables of one engine (`[[dataflow]]`): the union of their configurations, each once,
+/// in the order they first appear.
+impl<T: Table> Table for crate::suite::fields::Tables<T> {
+    fn check(&self, at: &Locate) -> Result<(), SuiteError> {
+        if self.0.is_empty() {
+            return Err(at.at(0..0, "an engine's array of tables is empty"));
+        }
+        self.0.iter().try_for_each(|t| t.check(at))
+    }
+
+    fn configurations(&self) -> Vec<EngineSpec> {
+        let mut out: Vec<EngineSpec> = Vec::new();
+        for c in self.0.iter().flat_map(|t| t.configurations()) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
 /// The settings `flowmark throughput` takes for any engine.
 #[derive(Clone, Copy, Debug)]
 pub struct SearchSettings {

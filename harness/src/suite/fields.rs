@@ -96,6 +96,20 @@ pub mod durations {
     }
 }
 
+/// A list of intervals, each a duration or `"off"`, with its place in the file.
+pub mod spanned_intervals {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Interval(#[serde(with = "flowmark_core::time::interval_or_off")] Option<Time>);
+
+    /// Deserializes it.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Vec<Option<Time>>>, D::Error> {
+        let s = Spanned::<Vec<Interval>>::deserialize(d)?;
+        Ok(Spanned::new(s.span(), s.into_inner().into_iter().map(|w| w.0).collect()))
+    }
+}
+
 /// A list of durations with its place in the file.
 pub mod spanned_durations {
     use super::*;
@@ -104,5 +118,42 @@ pub mod spanned_durations {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Vec<Time>>, D::Error> {
         let s = Spanned::<Vec<Duration>>::deserialize(d)?;
         Ok(Spanned::new(s.span(), s.into_inner().into_iter().map(|w| w.0).collect()))
+    }
+}
+
+/// An engine's settings in a suite file: one table (`[dataflow]`), each setting a list and
+/// every combination a configuration — or several (`[[dataflow]]`), whose configurations are
+/// the union of each one's (so that a suite can vary one setting at a time instead of trying
+/// every combination).
+#[derive(Clone, Debug)]
+pub struct Tables<T>(pub Vec<T>);
+
+impl<T: Default> Default for Tables<T> {
+    fn default() -> Self {
+        Tables(vec![T::default()])
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Tables<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor, value::MapAccessDeserializer};
+        struct OneOrMany<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
+            type Value = Tables<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of settings, or an array of them")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Tables<T>, M::Error> {
+                Ok(Tables(vec![T::deserialize(MapAccessDeserializer::new(map))?]))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Tables<T>, S::Error> {
+                let mut all = Vec::new();
+                while let Some(t) = seq.next_element()? {
+                    all.push(t);
+                }
+                Ok(Tables(all))
+            }
+        }
+        d.deserialize_any(OneOrMany(std::marker::PhantomData))
     }
 }

@@ -133,4 +133,7 @@ impl Job for WordCount {
     fn build<R: Runtime>(&self, input: R::Stream<u32>) {
         input.key_by(|w| *w).window(self.windows, Count).sink("counts");
     }
+    fn windows(&self) -> Option<Windows> {
+        Some(self.windows.windows)
+    }
 }

@@ -152,6 +152,9 @@ impl Job for Ysb {
     ) -> Option<flowmark_core::Baseline> {
         Some(crate::baseline::ysb(self, log, end))
     }
+    fn windows(&self) -> Option<Windows> {
+        Some(Ysb::windows(self).windows)
+    }
     fn build<R: Runtime>(&self, input: R::Stream<AdEvent>) {
         let table = self.campaign_of.clone();
         input

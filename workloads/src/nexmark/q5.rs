@@ -69,6 +69,9 @@ impl Job for Q5 {
     ) -> Option<flowmark_core::Baseline> {
         Some(crate::baseline::q5(self, log, end))
     }
+    fn windows(&self) -> Option<Windows> {
+        Some(Windows::sliding(SIZE, SLIDE))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         let hot = Fold::new(
             HotItems::default(),

@@ -66,6 +66,9 @@ impl Job for Q7 {
     ) -> Option<flowmark_core::Baseline> {
         Some(crate::baseline::q7(self, log, end))
     }
+    fn windows(&self) -> Option<Windows> {
+        Some(Windows::tumbling(SIZE))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         let highest = Fold::new(
             Highest::default(),

@@ -52,6 +52,9 @@ impl Job for Q8 {
     ) -> Option<flowmark_core::Baseline> {
         Some(crate::baseline::q8(self, log, end))
     }
+    fn windows(&self) -> Option<Windows> {
+        Some(Windows::tumbling(SIZE))
+    }
     fn build<R: Runtime>(&self, input: R::Stream<Event>) {
         let (people, auctions) = input.fork();
         let people = people.flat_map(Event::person).key_by(|p| p.id);

@@ -10,16 +10,13 @@ use flowmark_core::{Expected, Job, Log, ResultLine, Time, TimeDomain, Verdict};
 use flowmark_dataflow::{Config, output};
 use flowmark_reference::Input;
 use flowmark_workloads::{Disorder, LogSpec, RateProfile, Visitor};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// A fresh directory for one test run.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("flowmark-dataflow-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+pub fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("flowmark-dataflow-{name}-")).tempdir().unwrap()
 }
 
 /// A log on the window edges ([`Disorder::edges`]).

@@ -10,16 +10,13 @@ use flowmark_microbatch::{Config, logs};
 use flowmark_reference::Input;
 use flowmark_workloads::jobs::wordcount::{WordCount, WordCountSpec, Words};
 use flowmark_workloads::{Disorder, GeneratedLog, LogSpec, RateProfile, Visitor};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// A fresh directory for one test run.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("flowmark-microbatch-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+pub fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("flowmark-microbatch-{name}-")).tempdir().unwrap()
 }
 
 /// A log on the window edges ([`Disorder::edges`]).

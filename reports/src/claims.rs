@@ -1,0 +1,764 @@
+//! The claims flowmark exists to settle — what is commonly said when continuous dataflow
+//! (Flink) is compared with micro-batching (Spark Streaming) — each judged by a written rule on
+//! the numbers of one result set: holds, refuted, depends (on what), or not enough data (and
+//! which runs it needs). `flowmark claims DIR` prints them; the report shows them first.
+//! `docs/claims.md` explains every rule and the suite that feeds them (`suites/claims.toml`).
+
+use crate::metrics::{self, ms};
+use crate::results::{ResultSet, Run, Search, Status};
+use std::collections::BTreeMap;
+
+/// The dataflow engine's name in results.
+const DATAFLOW: &str = "dataflow";
+/// The micro-batch engine's name in results.
+const MICROBATCH: &str = "microbatch";
+/// Two sustainable rates closer than this (relative) are not told apart: the search finds a
+/// rate to within 5 %.
+const RESOLUTION: f64 = 0.05;
+/// What "recovers in milliseconds" is taken to mean: back within its levels in under a second.
+const FAST_RECOVERY_MS: f64 = 1000.0;
+/// The most a checkpointing setting may cost (throughput, relative) to be called cheap.
+const CHEAP: f64 = 0.10;
+
+/// A claim's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The numbers bear it out everywhere they reach.
+    Holds,
+    /// The numbers contradict it everywhere they reach.
+    Refuted,
+    /// It holds in some places and not in others: on what it depends.
+    Depends(String),
+    /// The set lacks the runs the rule needs: which.
+    NoData(String),
+}
+
+impl Verdict {
+    /// A word for tables.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Refuted => "refuted",
+            Verdict::Depends(_) => "depends",
+            Verdict::NoData(_) => "not enough data",
+        }
+    }
+
+    /// What it depends on, or what is missing.
+    pub fn detail(&self) -> &str {
+        match self {
+            Verdict::Depends(s) | Verdict::NoData(s) => s,
+            _ => "",
+        }
+    }
+
+    /// From how many of the places compared the claim held in.
+    fn tally(held: usize, of: usize, missing: &str, mixed: impl FnOnce() -> String) -> Verdict {
+        match (held, of) {
+            (_, 0) => Verdict::NoData(missing.into()),
+            (h, n) if h == n => Verdict::Holds,
+            (0, _) => Verdict::Refuted,
+            _ => Verdict::Depends(mixed()),
+        }
+    }
+}
+
+/// One claim, judged.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// Its number (1–6).
+    pub number: u8,
+    /// What is claimed.
+    pub statement: &'static str,
+    /// The rule that judges it, written out.
+    pub rule: &'static str,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The numbers it rests on, one line each.
+    pub evidence: Vec<String>,
+    /// Chart-name prefixes of the charts behind it (the report links those it has).
+    pub charts: Vec<String>,
+}
+
+/// Judges every claim on `set`.
+pub fn judge(set: &ResultSet) -> Vec<Claim> {
+    let plain = Plain::of(set);
+    vec![
+        lower_latency(&plain),
+        higher_throughput(set),
+        processing_time(set),
+        checkpoint_cost(set),
+        fast_recovery(set),
+        batch_floor(set, &plain),
+    ]
+}
+
+/// The claims as text for the terminal.
+pub fn text(claims: &[Claim]) -> String {
+    let mut out = String::new();
+    for c in claims {
+        out.push_str(&format!("{}. {} — {}", c.number, c.statement, c.verdict.word().to_uppercase()));
+        if !c.verdict.detail().is_empty() {
+            out.push_str(&format!(": {}", c.verdict.detail()));
+        }
+        out.push_str(&format!("\n   rule: {}\n", c.rule));
+        for e in &c.evidence {
+            out.push_str(&format!("   · {e}\n"));
+        }
+    }
+    out
+}
+
+/// Where two engines' runs meet: the same workload, disorder level and offered rate.
+type Point = (String, String, u64);
+
+/// An engine configuration: its name and its settings as one string.
+type Config = (String, String);
+
+fn point(r: &Run) -> Point {
+    (r.workload.clone(), r.disorder.clone(), r.rate as u64)
+}
+
+fn show_point(p: &Point) -> String {
+    format!("{}, {}, {}", p.0, p.1, rate(p.2 as f64))
+}
+
+fn rate(r: f64) -> String {
+    if r >= 1e6 { format!("{:.2} M/s", r / 1e6) } else { format!("{:.0} k/s", r / 1e3) }
+}
+
+fn in_processing_time(r: &Run) -> bool {
+    r.settings.get("time").is_some_and(|t| t == "processing")
+}
+
+/// The runs that show an engine at a load, undisturbed: exact, no failure injected, in event
+/// time, on the suite's own rates (not a throughput search's), not bound by the harness.
+struct Plain<'a> {
+    runs: Vec<&'a Run>,
+}
+
+impl<'a> Plain<'a> {
+    fn of(set: &'a ResultSet) -> Self {
+        let searched = searched(set);
+        let runs = set
+            .runs
+            .iter()
+            .filter(|r| {
+                r.status == Status::Ok
+                    && r.faults.is_empty()
+                    && r.recoveries.is_empty()
+                    && !in_processing_time(r)
+                    && !r.is_baseline()
+                    && r.harness_bound().is_none()
+                    && !searched.contains(&r.id.as_str())
+            })
+            .collect();
+        Plain { runs }
+    }
+
+    /// Per point and engine configuration, the mean of `metric` over the repetitions.
+    fn by_point(&self, metric: &str) -> BTreeMap<Point, BTreeMap<Config, f64>> {
+        let m = metrics::named(metric).expect("a metric of the registry");
+        let mut sums: BTreeMap<Point, BTreeMap<Config, (f64, usize)>> = BTreeMap::new();
+        for r in &self.runs {
+            if let Some(v) = m.value(r) {
+                let e = sums
+                    .entry(point(r))
+                    .or_default()
+                    .entry((r.engine.clone(), r.settings_string()))
+                    .or_default();
+                e.0 += v;
+                e.1 += 1;
+            }
+        }
+        sums.into_iter()
+            .map(|(p, c)| (p, c.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect()))
+            .collect()
+    }
+}
+
+/// The ids of the runs a throughput search made (at fractions of the rate it found): each
+/// configuration at a load of its own, not at the suite's rates.
+fn searched(set: &ResultSet) -> Vec<&str> {
+    set.searches.iter().flat_map(|s| s.runs.iter().map(String::as_str)).collect()
+}
+
+/// The lowest value of an engine's configurations at a point, with the configuration.
+fn best(configs: &BTreeMap<Config, f64>, engine: &str) -> Option<(f64, String)> {
+    configs
+        .iter()
+        .filter(|((e, _), _)| e == engine)
+        .map(|((_, s), v)| (*v, s.clone()))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// Claim 1, on one latency metric: (points where dataflow was lower, points compared, lines).
+fn compare_latency(plain: &Plain, metric: &str, what: &str) -> (usize, usize, Vec<String>) {
+    let (mut lower, mut n, mut lines) = (0, 0, Vec::new());
+    for (p, configs) in plain.by_point(metric) {
+        let (Some((d, ds)), Some((m, msets))) = (best(&configs, DATAFLOW), best(&configs, MICROBATCH)) else {
+            continue;
+        };
+        n += 1;
+        lower += usize::from(d < m);
+        lines.push(format!(
+            "{}: {what} dataflow {} ({ds}), micro-batch {} ({msets})",
+            show_point(&p),
+            ms(d),
+            ms(m)
+        ));
+    }
+    (lower, n, lines)
+}
+
+fn lower_latency(plain: &Plain) -> Claim {
+    let (lower, n, mut evidence) = compare_latency(plain, "due_p99_ms", "due p99 at emit");
+    let mut verdict = Verdict::tally(
+        lower,
+        n,
+        "needs exact runs of both engines on the same workload and rate, without failures",
+        || format!("dataflow's p99 is lower at {lower} of {n} points"),
+    );
+    // under exactly-once delivery a result counts once its checkpoint or batch commits
+    let (vlower, vn, vlines) = compare_latency(plain, "visible_p99_ms", "due p99 visible");
+    evidence.extend(vlines);
+    if verdict == Verdict::Holds && vn > 0 && vlower < vn {
+        verdict = Verdict::Depends(format!(
+            "on when a result counts: at emit dataflow is lower everywhere; once committed \
+             (exactly-once), at {vlower} of {vn} points"
+        ));
+    }
+    Claim {
+        number: 1,
+        statement: "Continuous dataflow has lower latency than micro-batching at the same load",
+        rule: "holds when, at every workload, disorder and offered rate both engines ran \
+               (exact runs, no failure, event time), the best dataflow configuration's due-time \
+               p99 at emit is below the best micro-batch configuration's — and, where results \
+               are committed exactly once, also when they become visible",
+        verdict,
+        evidence,
+        charts: vec!["latency-".into(), "tradeoff-".into()],
+    }
+}
+
+/// An engine's highest sustainable rate on a workload, and whether it is only a lower bound
+/// set by what the harness could feed.
+fn best_search<'a>(searches: &'a [Search], engine: &str, workload: &str) -> Option<&'a Search> {
+    searches
+        .iter()
+        .filter(|s| {
+            s.engine == engine
+                && s.workload == workload
+                && s.settings.get("time").is_none_or(|t| t != "processing")
+        })
+        .max_by(|a, b| a.sustainable.total_cmp(&b.sustainable))
+}
+
+fn at_limit(s: &Search) -> bool {
+    s.upper.is_none() && s.limit.is_some_and(|l| s.sustainable >= l)
+}
+
+fn higher_throughput(set: &ResultSet) -> Claim {
+    let mut workloads: Vec<&str> = set.searches.iter().map(|s| s.workload.as_str()).collect();
+    workloads.sort();
+    workloads.dedup();
+    let (mut higher, mut n, mut evidence, mut unclear) = (0, 0, Vec::new(), Vec::new());
+    for w in workloads {
+        let (Some(d), Some(m)) =
+            (best_search(&set.searches, DATAFLOW, w), best_search(&set.searches, MICROBATCH, w))
+        else {
+            continue;
+        };
+        evidence.push(format!("{w}: dataflow {}, micro-batch {}", d.figure(), m.figure()));
+        let ratio = d.sustainable / m.sustainable.max(1.0);
+        let told_apart = !(1.0 / (1.0 + RESOLUTION)..=1.0 + RESOLUTION).contains(&ratio);
+        if !told_apart || (at_limit(d) && at_limit(m)) {
+            unclear.push(w.to_string());
+            continue;
+        }
+        n += 1;
+        higher += usize::from(ratio > 1.0);
+    }
+    let verdict = if n == 0 && !unclear.is_empty() {
+        Verdict::Depends(format!(
+            "not told apart on {} (within 5 %, or both at the harness's limit)",
+            unclear.join(", ")
+        ))
+    } else {
+        let mut v =
+            Verdict::tally(higher, n, "needs a throughput search of both engines on a workload", || {
+                format!("dataflow sustains more on {higher} of {n} workloads")
+            });
+        if !unclear.is_empty() && v != Verdict::Refuted {
+            v = Verdict::Depends(format!(
+                "higher where told apart, not told apart on {}",
+                unclear.join(", ")
+            ));
+        }
+        v
+    };
+    Claim {
+        number: 2,
+        statement: "Continuous dataflow sustains a higher throughput than micro-batching",
+        rule: "holds when, on every workload searched for both, the best dataflow configuration's \
+               sustainable rate is more than 5 % (the search's resolution) above the best \
+               micro-batch configuration's",
+        verdict,
+        evidence,
+        charts: vec!["throughput-".into(), "tradeoff-".into()],
+    }
+}
+
+fn processing_time(set: &ResultSet) -> Claim {
+    // per (workload, disorder): processing-time errors and whether the event-time runs were exact
+    type Level<'a> = (Vec<&'a Run>, Vec<&'a Run>);
+    let mut levels: BTreeMap<(String, String), Level> = BTreeMap::new();
+    let searched = searched(set);
+    for r in set
+        .runs
+        .iter()
+        .filter(|r| !r.is_baseline() && r.faults.is_empty() && !searched.contains(&r.id.as_str()))
+    {
+        let e = levels.entry((r.workload.clone(), r.disorder.clone())).or_default();
+        if r.metrics.domain_error.is_some() { e.0.push(r) } else { e.1.push(r) }
+    }
+    let (mut held, mut n, mut evidence) = (0, 0, Vec::new());
+    for ((w, d), (pt, et)) in &levels {
+        let Some(first) = pt.first().and_then(|r| r.metrics.domain_error) else { continue };
+        let wrong: f64 =
+            pt.iter().filter_map(|r| metrics::named("pt_wrong_windows_pct")?.value(r)).fold(0.0, f64::max);
+        let error =
+            pt.iter().filter_map(|r| metrics::named("pt_relative_error_pct")?.value(r)).fold(0.0, f64::max);
+        let exact = !et.is_empty() && et.iter().all(|r| r.status == Status::Ok);
+        let misplaced = first.misplaced_events.map(|m| 100.0 * m as f64 / first.events.max(1) as f64);
+        evidence.push(format!(
+            "{w}, {d}: processing time {wrong:.2} % of windows wrong, mean error {error:.3} %, {} of events in \
+             another window; event time {}",
+            misplaced.map_or("?".into(), |m| format!("{m:.3} %")),
+            if et.is_empty() { "not run".to_string() } else if exact { "exact".into() } else { "NOT exact".into() }
+        ));
+        // the claim is about disorder: a level that misplaces no event says nothing of it
+        if et.is_empty() || misplaced == Some(0.0) {
+            continue;
+        }
+        n += 1;
+        held += usize::from(wrong > 0.0 && exact);
+    }
+    Claim {
+        number: 3,
+        statement: "Micro-batching without event time (processing-time windows) gives wrong results \
+                    under disorder; event time with watermarks gives correct ones",
+        rule: "holds when, at every workload and disorder level that puts events in another window \
+               by arrival than by event time, the processing-time runs' results differ from the \
+               event-time truth in some window and the event-time runs at the same level are exact",
+        verdict: Verdict::tally(
+            held,
+            n,
+            "needs processing-time runs (`time_domain = [\"processing\"]`) beside event-time runs \
+             under a disorder level",
+            || format!("it holds at {held} of {n} workload and disorder levels"),
+        ),
+        evidence,
+        charts: vec!["correctness".into()],
+    }
+}
+
+/// A search's figure by a setting's value, for one engine and workload.
+fn searches_by<'a>(
+    set: &'a ResultSet,
+    engine: &str,
+    setting: &str,
+) -> BTreeMap<(String, String), Vec<&'a Search>> {
+    let mut out: BTreeMap<(String, String), Vec<&Search>> = BTreeMap::new();
+    for s in set.searches.iter().filter(|s| s.engine == engine) {
+        if s.settings.contains_key(setting) {
+            let mut rest = s.settings.clone();
+            rest.remove(setting);
+            let rest: Vec<String> = rest.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.entry((s.workload.clone(), rest.join(" "))).or_default().push(s);
+        }
+    }
+    out
+}
+
+/// The relative throughput cost of an engine's most expensive value of `setting` against its
+/// cheapest, where it was searched at two or more values: (cost, line).
+fn setting_cost(set: &ResultSet, engine: &str, setting: &str, label: &str) -> Vec<(f64, String)> {
+    let mut out = Vec::new();
+    for ((w, rest), searches) in searches_by(set, engine, setting) {
+        if searches.len() < 2 {
+            continue;
+        }
+        let hi = searches.iter().map(|s| s.sustainable).fold(0.0, f64::max);
+        let lo = searches.iter().map(|s| s.sustainable).fold(f64::INFINITY, f64::min);
+        let cost = if hi > 0.0 { 1.0 - lo / hi } else { 0.0 };
+        let figures: Vec<String> =
+            searches.iter().map(|s| format!("{setting}={}: {}", s.settings[setting], s.figure())).collect();
+        out.push((
+            cost,
+            format!("{label}, {w} ({rest}): {}; cost {:.1} %", figures.join(", "), 100.0 * cost),
+        ));
+    }
+    out
+}
+
+fn checkpoint_cost(set: &ResultSet) -> Claim {
+    let dataflow = setting_cost(set, DATAFLOW, "checkpoint", "dataflow checkpoint interval");
+    let microbatch =
+        setting_cost(set, MICROBATCH, "snapshot_every", "micro-batch full snapshot every K batches");
+    let mut evidence: Vec<String> = dataflow.iter().chain(&microbatch).map(|(_, l)| l.clone()).collect();
+    for engine in [DATAFLOW, MICROBATCH] {
+        let durations: Vec<f64> = set
+            .runs
+            .iter()
+            .filter(|r| r.engine == engine)
+            .filter_map(|r| metrics::named("checkpoint_ms")?.value(r))
+            .collect();
+        if !durations.is_empty() {
+            let mean = durations.iter().sum::<f64>() / durations.len() as f64;
+            evidence.push(format!(
+                "{engine}: mean checkpoint / batch commit {} over {} runs",
+                ms(mean),
+                durations.len()
+            ));
+        }
+    }
+    // with no micro-batch comparison, only the 10 % bound applies
+    let worst_mb = microbatch.iter().map(|c| c.0).reduce(f64::max).unwrap_or(f64::INFINITY);
+    let verdict = if dataflow.is_empty() {
+        Verdict::NoData(
+            "needs throughput searches of the dataflow engine at two or more checkpoint intervals".into(),
+        )
+    } else {
+        let cheap = dataflow.iter().filter(|(c, _)| *c <= CHEAP && *c <= worst_mb).count();
+        Verdict::tally(cheap, dataflow.len(), "", || {
+            format!("cheap (≤ 10 %, and below micro-batch's) in {cheap} of {} comparisons", dataflow.len())
+        })
+    };
+    Claim {
+        number: 4,
+        statement: "Asynchronous barrier snapshots cost little throughput — less than micro-batching's \
+                    checkpointing of state and offsets every batch",
+        rule: "holds when the dataflow engine's sustainable rate at its most frequent checkpoints is \
+               within 10 % of its rate at its least frequent (or none), and that cost is no more \
+               than the micro-batch engine's between a full state snapshot every batch and one every \
+               K batches (where that was searched)",
+        verdict,
+        evidence,
+        charts: vec!["checkpoints-".into(), "throughput-".into()],
+    }
+}
+
+fn fast_recovery(set: &ResultSet) -> Claim {
+    let (mut fast, mut n, mut evidence) = (0, 0, Vec::new());
+    for r in set
+        .runs
+        .iter()
+        .filter(|r| !r.recoveries.is_empty() && (r.engine == DATAFLOW || r.engine == MICROBATCH))
+    {
+        for x in &r.recoveries {
+            let from_restart = x.from_restart_ms.unwrap_or(f64::INFINITY);
+            evidence.push(format!(
+                "{} {} ({}), {} at {:.1} s: restore {}, catch-up {}, from the restart {}",
+                r.engine,
+                r.workload,
+                r.settings_string(),
+                x.kind,
+                x.at_s,
+                ms(x.restore_ms),
+                x.catch_up_ms.map_or("never".into(), ms),
+                ms(from_restart)
+            ));
+            if r.engine == DATAFLOW {
+                n += 1;
+                fast += usize::from(from_restart < FAST_RECOVERY_MS);
+            }
+        }
+    }
+    Claim {
+        number: 5,
+        statement: "The continuous engine recovers from a failure fast (\"in milliseconds\")",
+        rule: "holds when every recovery of the dataflow engine — from its restart (or its own \
+               detection of a task failure) until latency and backlog are back within their \
+               levels before the failure — takes less than one second",
+        verdict: Verdict::tally(fast, n, "needs dataflow runs with a crash or task failure", || {
+            format!("under a second in {fast} of {n} recoveries")
+        }),
+        evidence,
+        charts: vec!["timeline-".into()],
+    }
+}
+
+fn batch_floor(set: &ResultSet, plain: &Plain) -> Claim {
+    let interval_ms = |settings: &str| -> Option<f64> {
+        let batch = settings.split(' ').find_map(|kv| kv.strip_prefix("batch="))?;
+        flowmark_core::time::duration::parse(batch).ok().map(|t| t as f64 / 1e6)
+    };
+    let (mut held, mut n, mut evidence) = (0, 0, Vec::new());
+    for (p, configs) in plain.by_point("due_p50_ms") {
+        // the micro-batch configurations that differ only in their batch interval
+        let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        for ((e, s), v) in &configs {
+            if e == MICROBATCH
+                && let Some(i) = interval_ms(s)
+            {
+                let rest: Vec<&str> = s.split(' ').filter(|kv| !kv.starts_with("batch=")).collect();
+                series.entry(rest.join(" ")).or_default().push((i, *v));
+            }
+        }
+        for (rest, mut s) in series.into_iter().filter(|(_, s)| s.len() >= 2) {
+            s.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let rises = s.windows(2).all(|w| w[1].1 > w[0].1);
+            let floor = s.iter().all(|(i, p50)| *p50 >= i / 2.0);
+            let shown: Vec<String> =
+                s.iter().map(|(i, p50)| format!("batch {} → p50 {}", ms(*i), ms(*p50))).collect();
+            evidence.push(format!("{} ({rest}): {}", show_point(&p), shown.join(", ")));
+            n += 1;
+            held += usize::from(rises && floor);
+        }
+    }
+    for ((w, rest), searches) in searches_by(set, MICROBATCH, "batch") {
+        if searches.len() >= 2 {
+            let figures: Vec<String> =
+                searches.iter().map(|s| format!("batch={}: {}", s.settings["batch"], s.figure())).collect();
+            evidence.push(format!("sustainable, {w} ({rest}): {}", figures.join(", ")));
+        }
+    }
+    Claim {
+        number: 6,
+        statement: "Micro-batching's latency floor follows its batch interval",
+        rule: "holds when, at every workload and rate the micro-batch engine ran at two or more batch \
+               intervals (otherwise alike), its due-time p50 rises with every longer interval and is \
+               at least half the interval",
+        verdict: Verdict::tally(
+            held,
+            n,
+            "needs exact micro-batch runs at two or more batch intervals at one rate",
+            || format!("it holds at {held} of {n} points"),
+        ),
+        evidence,
+        charts: vec!["tradeoff-".into(), "latency-".into()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{DomainError, Machine, Manifest, Metrics, Percentiles, Recovery};
+
+    fn set(runs: Vec<Run>, searches: Vec<Search>) -> ResultSet {
+        let manifest = Manifest {
+            suite: "claims".into(),
+            suite_file: String::new(),
+            suite_text: String::new(),
+            seed: 1,
+            planned_runs: runs.len(),
+            started: String::new(),
+            revision: String::new(),
+            machine: Machine::default(),
+            versions: BTreeMap::new(),
+            command: String::new(),
+        };
+        ResultSet { dir: ".".into(), manifest, runs, searches }
+    }
+
+    /// An exact run without failure; `settings` as `k=v` pairs.
+    fn run(engine: &str, settings: &[(&str, &str)], rate: f64, p99: f64) -> Run {
+        let settings: BTreeMap<String, String> =
+            settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let id = format!("{engine}-{settings:?}-{rate}");
+        Run {
+            id: id.clone(),
+            key: id,
+            repetition: 0,
+            engine: engine.into(),
+            workload: "wordcount".into(),
+            disorder: "uniform".into(),
+            failure: "none".into(),
+            rate,
+            settings,
+            seed: 1,
+            watermark_bound_ms: 200.0,
+            warmup_s: 1.0,
+            measure_s: 5.0,
+            status: Status::Ok,
+            metrics: Metrics {
+                due: Percentiles { count: 100, p50_ms: p99 / 2.0, p99_ms: p99, ..Default::default() },
+                ..Default::default()
+            },
+            faults: vec![],
+            recoveries: vec![],
+            timeline: vec![],
+            wall_s: 1.0,
+            feed_capacity: None,
+        }
+    }
+
+    fn search(engine: &str, settings: &[(&str, &str)], sustainable: f64) -> Search {
+        Search {
+            engine: engine.into(),
+            settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            workload: "wordcount".into(),
+            probes: vec![],
+            sustainable,
+            upper: Some(sustainable * 1.05),
+            limit: None,
+            baseline: None,
+            runs: vec![],
+        }
+    }
+
+    fn verdict(claims: &[Claim], n: u8) -> Verdict {
+        claims.iter().find(|c| c.number == n).unwrap().verdict.clone()
+    }
+
+    #[test]
+    fn an_empty_set_has_no_data_for_any_claim() {
+        for c in judge(&set(vec![], vec![])) {
+            assert!(matches!(c.verdict, Verdict::NoData(_)), "claim {}: {:?}", c.number, c.verdict);
+        }
+    }
+
+    #[test]
+    fn lower_latency_holds_fails_and_depends_point_by_point() {
+        let df = |rate, p99| run("dataflow", &[("parallelism", "2")], rate, p99);
+        let mb = |rate, p99| run("microbatch", &[("batch", "1s")], rate, p99);
+        let holds = judge(&set(vec![df(1e5, 5.0), mb(1e5, 1500.0), df(1e6, 9.0), mb(1e6, 1600.0)], vec![]));
+        assert_eq!(verdict(&holds, 1), Verdict::Holds);
+        let refuted = judge(&set(vec![df(1e5, 1500.0), mb(1e5, 5.0)], vec![]));
+        assert_eq!(verdict(&refuted, 1), Verdict::Refuted);
+        // equal is not lower
+        let tie = judge(&set(vec![df(1e5, 5.0), mb(1e5, 5.0)], vec![]));
+        assert_eq!(verdict(&tie, 1), Verdict::Refuted);
+        let mixed =
+            judge(&set(vec![df(1e5, 5.0), mb(1e5, 1500.0), df(1e6, 2000.0), mb(1e6, 1600.0)], vec![]));
+        assert!(matches!(verdict(&mixed, 1), Verdict::Depends(ref s) if s.contains("1 of 2")), "{mixed:?}");
+        // a failed run, a run with a crash or one engine alone: nothing to compare
+        let mut failed = mb(1e5, 1500.0);
+        failed.status = Status::Failed("x".into());
+        let mut crashed = mb(1e5, 1500.0);
+        crashed.recoveries.push(Recovery {
+            kind: "crash".into(),
+            at_s: 1.0,
+            detection_ms: None,
+            restart_delay_ms: 0.0,
+            restore_ms: 10.0,
+            catch_up_ms: Some(10.0),
+            total_ms: Some(20.0),
+            from_restart_ms: Some(20.0),
+        });
+        let lacking = judge(&set(vec![df(1e5, 5.0), failed, crashed], vec![]));
+        assert!(matches!(verdict(&lacking, 1), Verdict::NoData(_)));
+    }
+
+    #[test]
+    fn throughput_is_told_apart_only_beyond_the_search_resolution() {
+        let s = |d: f64, m: f64| {
+            verdict(&judge(&set(vec![], vec![search("dataflow", &[], d), search("microbatch", &[], m)])), 2)
+        };
+        assert_eq!(s(20e6, 10e6), Verdict::Holds);
+        assert_eq!(s(10e6, 20e6), Verdict::Refuted);
+        // 5 % apart is within the resolution; just over it is not
+        assert!(matches!(s(10.5e6, 10e6), Verdict::Depends(_)));
+        assert_eq!(s(10.6e6, 10e6), Verdict::Holds);
+        assert!(matches!(
+            judge(&set(vec![], vec![search("dataflow", &[], 1e6)]))[1].verdict,
+            Verdict::NoData(_)
+        ));
+    }
+
+    fn processing(wrong: u64, misplaced: u64) -> Run {
+        let mut r = run("microbatch", &[("time", "processing")], 1e5, 1000.0);
+        r.metrics.domain_error = Some(DomainError {
+            windows: 100,
+            wrong_windows: wrong,
+            mean_relative_error: Some(wrong as f64 / 1000.0),
+            events: 1000,
+            misplaced_events: Some(misplaced),
+        });
+        r
+    }
+
+    #[test]
+    fn processing_time_is_wrong_under_disorder_and_event_time_exact() {
+        let et = run("microbatch", &[("time", "event")], 1e5, 1000.0);
+        let claims = judge(&set(vec![processing(7, 30), et.clone()], vec![]));
+        assert_eq!(verdict(&claims, 3), Verdict::Holds);
+        // a throughput search's run is at a load of its own: not judged here
+        let mut at_search_load = processing(7, 30);
+        at_search_load.id = "searched".into();
+        let mut s = search("microbatch", &[("time", "processing")], 1e6);
+        s.runs = vec!["searched".into()];
+        assert_eq!(
+            verdict(&judge(&set(vec![processing(0, 30), at_search_load, et.clone()], vec![s])), 3),
+            Verdict::Refuted
+        );
+        // disorder that misplaces events yet every window right: refuted
+        assert_eq!(verdict(&judge(&set(vec![processing(0, 30), et.clone()], vec![])), 3), Verdict::Refuted);
+        // event time incorrect at the same level: refuted
+        let mut wrong_et = et.clone();
+        wrong_et.status = Status::Incorrect("1 wrong".into());
+        assert_eq!(verdict(&judge(&set(vec![processing(7, 30), wrong_et], vec![])), 3), Verdict::Refuted);
+        // no event misplaced, or no event-time run beside it: the claim is not tested
+        assert!(matches!(verdict(&judge(&set(vec![processing(0, 0), et], vec![])), 3), Verdict::NoData(_)));
+        assert!(matches!(verdict(&judge(&set(vec![processing(7, 30)], vec![])), 3), Verdict::NoData(_)));
+    }
+
+    #[test]
+    fn checkpoints_are_cheap_within_ten_percent() {
+        let df = |interval, rate| search("dataflow", &[("checkpoint", interval)], rate);
+        let mb = |k, rate| search("microbatch", &[("snapshot_every", k)], rate);
+        let judge4 = |s: Vec<Search>| verdict(&judge(&set(vec![], s)), 4);
+        assert_eq!(judge4(vec![df("1s", 10e6), df("200ms", 9.1e6)]), Verdict::Holds);
+        assert_eq!(judge4(vec![df("1s", 10e6), df("200ms", 8.9e6)]), Verdict::Refuted);
+        // cheap, but dearer than the micro-batch engine's snapshots
+        assert_eq!(
+            judge4(vec![df("1s", 10e6), df("200ms", 9.5e6), mb("1", 9.9e6), mb("10", 10e6)]),
+            Verdict::Refuted
+        );
+        assert_eq!(
+            judge4(vec![df("1s", 10e6), df("200ms", 9.5e6), mb("1", 8e6), mb("10", 10e6)]),
+            Verdict::Holds
+        );
+        assert!(matches!(judge4(vec![df("1s", 10e6)]), Verdict::NoData(_)));
+    }
+
+    #[test]
+    fn recovery_is_fast_under_one_second() {
+        let crashed = |from_restart: Option<f64>| {
+            let mut r = run("dataflow", &[], 1e5, 5.0);
+            r.recoveries.push(Recovery {
+                kind: "crash".into(),
+                at_s: 3.0,
+                detection_ms: None,
+                restart_delay_ms: 0.0,
+                restore_ms: 100.0,
+                catch_up_ms: from_restart.map(|f| f - 100.0),
+                total_ms: from_restart,
+                from_restart_ms: from_restart,
+            });
+            r.id = format!("{from_restart:?}");
+            r
+        };
+        assert_eq!(verdict(&judge(&set(vec![crashed(Some(999.0))], vec![])), 5), Verdict::Holds);
+        assert_eq!(verdict(&judge(&set(vec![crashed(Some(1000.0))], vec![])), 5), Verdict::Refuted);
+        assert_eq!(verdict(&judge(&set(vec![crashed(None)], vec![])), 5), Verdict::Refuted);
+        assert!(matches!(
+            verdict(&judge(&set(vec![crashed(Some(300.0)), crashed(Some(3000.0))], vec![])), 5),
+            Verdict::Depends(_)
+        ));
+    }
+
+    #[test]
+    fn the_batch_floor_rises_with_the_interval_and_is_at_least_half_of_it() {
+        let mb = |batch, p50: f64| run("microbatch", &[("batch", batch)], 1e5, 2.0 * p50);
+        let judge6 = |runs| verdict(&judge(&set(runs, vec![])), 6);
+        assert_eq!(judge6(vec![mb("200ms", 150.0), mb("1s", 700.0), mb("2s", 1000.0)]), Verdict::Holds);
+        // exactly half of the interval is on the floor; below it is not
+        assert_eq!(judge6(vec![mb("200ms", 100.0), mb("1s", 500.0)]), Verdict::Holds);
+        assert_eq!(judge6(vec![mb("200ms", 150.0), mb("1s", 499.0)]), Verdict::Refuted);
+        // not rising
+        assert_eq!(judge6(vec![mb("200ms", 700.0), mb("1s", 700.0)]), Verdict::Refuted);
+        assert!(matches!(judge6(vec![mb("1s", 700.0)]), Verdict::NoData(_)));
+    }
+}
