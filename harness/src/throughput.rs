@@ -328,24 +328,31 @@ fn observe_one(
     observed
 }
 
-/// A probe's verdict: sustained when the engine finished, its backlog never exceeded the
-/// bound (plus the batch interval) and did not grow from the first second to the last.
+/// A probe's verdict: sustained when the engine finished and its backlog was bounded.
 fn judge(run: &RunSpec, observed: &Observed) -> Probe {
     let line = Timeline::new(observed);
-    let (w, end) = (run.warmup, run.end());
-    let most = |from: Time, to: Time| {
-        (from..to).step_by(SAMPLE_EVERY as usize).map(|t| line.backlog(t)).max().unwrap_or(0)
-    };
-    let max_backlog = most(w, end + 1);
-    let (first, last) = (most(w, w + SECOND), most(end - SECOND, end));
     let interval = run.engine.engine().batch_interval();
-    let sustained = observed.failure.is_none() && max_backlog <= BOUND + interval && last <= first + GROWTH;
+    let (bounded, max_backlog, last) = bounded(|t| line.backlog(t), run.warmup, run.end(), interval);
     Probe {
         rate: run.rate,
-        sustained,
+        sustained: observed.failure.is_none() && bounded,
         max_backlog_ms: max_backlog as f64 / 1e6,
         end_backlog_ms: last as f64 / 1e6,
     }
+}
+
+/// Whether the backlog over the measured period `[w, end]` stayed bounded: it never exceeded
+/// the bound (plus the batch interval) and did not grow from the first stretch to the last.
+/// The stretches are a batch interval long (at least a second), so that a micro-batch engine's
+/// saw-tooth — a backlog that grows for an interval and falls when the batch is cut — is
+/// compared peak with peak. Also returns the largest backlog and the last stretch's.
+fn bounded(backlog: impl Fn(Time) -> Time, w: Time, end: Time, interval: Time) -> (bool, Time, Time) {
+    let most =
+        |from: Time, to: Time| (from..to).step_by(SAMPLE_EVERY as usize).map(&backlog).max().unwrap_or(0);
+    let max_backlog = most(w, end + 1);
+    let stretch = interval.max(SECOND).min(end - w);
+    let (first, last) = (most(w, w + stretch), most(end - stretch, end));
+    (max_backlog <= BOUND + interval && last <= first + GROWTH, max_backlog, last)
 }
 
 /// The single-thread baseline on the same log, at the rate found: its speed depends on the
@@ -399,6 +406,22 @@ mod tests {
         }
         let (g, u) = (b.good.unwrap(), b.bad.unwrap());
         assert!(g <= 37.0 && u > 37.0 && u <= g * 1.05, "{g} .. {u}: {p:?}");
+    }
+
+    #[test]
+    fn a_saw_tooth_backlog_of_long_batches_is_bounded_and_a_growing_one_is_not() {
+        // 2 s batches: the backlog climbs from 0 to 2 s over each interval, then falls
+        let saw = |t: Time| t.rem_euclid(2 * SECOND);
+        let (w, end) = (2 * SECOND, 8 * SECOND);
+        assert!(bounded(saw, w, end, 2 * SECOND).0, "peak against peak");
+        // compared over one-second stretches the first (from 2 s to 3 s) would peak at 1 s and
+        // the last (from 7 s to 8 s) at 2 s: growth
+        assert!(!bounded(saw, w, end, SECOND).0);
+        // the same saw-tooth on a backlog growing by 100 ms a second grows by 400 ms between
+        // the stretches: more than the 250 ms allowed
+        assert!(!bounded(|t| saw(t) + (t - w) / 10, w, end, 2 * SECOND).0);
+        // and past the bound plus the interval it is not bounded at all
+        assert!(!bounded(|t| saw(t) + BOUND + SECOND, w, end, 2 * SECOND).0);
     }
 
     #[test]

@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     /// A file is missing or unreadable.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, not a source of its own: an error chain would say it twice).
+        error: std::io::Error,
     },
     /// A file does not hold what it should.
     #[error("{path} is corrupt: {reason}")]
@@ -506,7 +506,7 @@ pub struct ResultSet {
 }
 
 fn read(path: &Path) -> Result<String, ResultsError> {
-    std::fs::read_to_string(path).map_err(|source| ResultsError::Read { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|error| ResultsError::Read { path: path.to_path_buf(), error })
 }
 
 fn json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
@@ -532,9 +532,9 @@ impl ResultSet {
         let mut runs = Vec::new();
         if runs_dir.exists() {
             let entries = std::fs::read_dir(&runs_dir)
-                .map_err(|source| ResultsError::Read { path: runs_dir.clone(), source })?;
+                .map_err(|error| ResultsError::Read { path: runs_dir.clone(), error })?;
             for e in entries {
-                let e = e.map_err(|source| ResultsError::Read { path: runs_dir.clone(), source })?;
+                let e = e.map_err(|error| ResultsError::Read { path: runs_dir.clone(), error })?;
                 let path = e.path();
                 if path.extension().is_some_and(|x| x == "json") {
                     runs.push(json::<Run>(&path)?);
@@ -546,7 +546,7 @@ impl ResultSet {
         let search_dir = dir.join("throughput");
         if search_dir.exists() {
             let entries = std::fs::read_dir(&search_dir)
-                .map_err(|source| ResultsError::Read { path: search_dir.clone(), source })?;
+                .map_err(|error| ResultsError::Read { path: search_dir.clone(), error })?;
             let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
             paths.sort();
             for path in paths.iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {

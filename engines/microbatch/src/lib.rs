@@ -197,7 +197,7 @@ impl<L: Log> Driver<'_, L> {
                     pid.update(finished, records, finished - started, started - scheduled, config.interval);
             }
             // the next batch: at the next tick, or at once (cut now) if this one overran it
-            next_at = scheduled + config.interval;
+            next_at = next_tick(scheduled, config.interval);
             if !config.cut_at_ticks && finished > next_at {
                 next_at = finished;
             }
@@ -309,6 +309,14 @@ impl<L: Log> Driver<'_, L> {
     }
 }
 
+/// The first tick after `t`. Ticks are the multiples of the interval, as DStreams' batch times
+/// are: a batch that overran, or the first after a restart (cut at once), does not shift every
+/// later batch off the windows' ends — in processing time a window closes with the batch cut at
+/// its end.
+fn next_tick(t: Time, interval: Time) -> Time {
+    (t.div_euclid(interval) + 1) * interval
+}
+
 /// Cuts batch `id` at log time `cut`: per partition, from where it stands to what has arrived
 /// (at most `quota` records in all, with back-pressure); the watermark is the minimum over the
 /// partitions that still have input, and `+∞` — the last batch — when none has. A partition's
@@ -344,4 +352,19 @@ fn cut<L: Log>(
         ranges.push((p, *start, end.max(start.offset)));
     }
     OffsetEntry { batch: id, cut, wm, last: wm == MAX_WATERMARK, ranges }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_stay_on_the_ticks_after_one_off_them() {
+        // on a tick: the next one
+        assert_eq!(next_tick(1_000, 100), 1_100);
+        // off it (an overrun, a restart): back on the next tick, not an interval later
+        assert_eq!(next_tick(1_001, 100), 1_100);
+        assert_eq!(next_tick(1_099, 100), 1_100);
+        assert_eq!(next_tick(0, 100), 100);
+    }
 }
