@@ -353,16 +353,16 @@ fn tradeoff_chart<DB: DrawingBackend>(
     for engine in engines {
         let c = engine_colour(engine);
         let mine: Vec<&TradeOff> = points.iter().filter(|p| p.engine == engine).collect();
+        // each point with its configuration written beside it, clear of the marker
         chart
-            .draw_series(mine.iter().map(|p| Circle::new((p.rate / 1e6, p.p99_ms), 5, c.filled())))
+            .draw_series(mine.iter().map(|p| {
+                EmptyElement::at((p.rate / 1e6, p.p99_ms))
+                    + Circle::new((0, 0), 5, c.filled())
+                    + Text::new(p.label.clone(), (8, -4), (FONT, 11).into_font().color(&c))
+            }))
             .map_err(e)?
             .label(engine.to_string())
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
-        chart
-            .draw_series(mine.iter().map(|p| {
-                Text::new(p.label.clone(), (p.rate / 1e6, p.p99_ms), (FONT, 11).into_font().color(&c))
-            }))
-            .map_err(e)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
