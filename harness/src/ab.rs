@@ -107,7 +107,7 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
         Some(dir) => (dir.clone(), load(dir)?),
         None => prepare(args)?,
     };
-    println!(
+    say!(
         "flowmark ab: {} ({}) against {} ({}), {} runs each, interleaved, into {}",
         plan.sides[1].given,
         short(&plan.sides[1].revision),
@@ -117,7 +117,7 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
         dir.display()
     );
     if !run_interleaved(&dir, &plan, cancel)? {
-        println!("interrupted: complete it with\n  flowmark ab --resume {}", dir.display());
+        say!("interrupted: complete it with\n  flowmark ab --resume {}", dir.display());
         return Ok(ExitCode::from(crate::INTERRUPTED));
     }
     let base = ResultSet::load(&dir.join("base"))?;
@@ -128,9 +128,9 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
         let path = dir.join("noise.json");
         std::fs::write(&path, serde_json::to_string_pretty(&noise)?)
             .with_context(|| format!("writing {}", path.display()))?;
-        println!("noise bands (an A/A comparison): {}", path.display());
+        say!("noise bands (an A/A comparison): {}", path.display());
         for (metric, band) in &noise.noise {
-            println!("  {metric:<24} ±{:.1} %", band * 100.0);
+            say!("  {metric:<24} ±{:.1} %", band * 100.0);
         }
     }
     let broken: Vec<&str> =
@@ -144,14 +144,14 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
         );
     }
     markdown.push_str(&searches(&base, &new));
-    print!("{markdown}");
+    say_raw!("{markdown}");
     flowmark_core::durable::write_atomic(&dir.join("verdict.md"), markdown.as_bytes(), None)?;
     let verdict = verdict_json(&plan, &comparison, &broken);
     flowmark_core::durable::write_atomic(&dir.join("verdict.json"), verdict.as_bytes(), None)?;
     if let Some(path) = &args.json {
         crate::write_benchmark_json(&comparison, path)?;
     }
-    println!("verdict: {}", dir.join("verdict.md").display());
+    say!("verdict: {}", dir.join("verdict.md").display());
     let regressed = comparison.regressed() && !args.calibrate;
     Ok(if regressed || !broken.is_empty() { ExitCode::from(crate::RUN_FAILED) } else { ExitCode::SUCCESS })
 }
@@ -375,7 +375,7 @@ fn run_interleaved(dir: &Path, plan: &Plan, cancel: &AtomicBool) -> Result<bool>
         if cancel.load(Ordering::Relaxed) {
             return Ok(false);
         }
-        println!("[{}/{total}] {} {unit}", k + 1, side.name);
+        say!("[{}/{total}] {} {unit}", k + 1, side.name);
         let log = dir.join("logs").join(format!("{}.{unit}.log", side.name));
         std::fs::create_dir_all(dir.join("logs"))?;
         let mut cmd = Command::new(&side.binary);

@@ -75,7 +75,8 @@ const CAPACITY_TRIES: usize = 5;
 /// … of this long each: the most the machine did, not its noise.
 const CAPACITY_PROBE: Duration = Duration::from_millis(80);
 
-/// What a capacity was measured for: the feed, the workload's name and the partitions.
+/// What a capacity was measured for: the feed, the workload with its parameters (JSON) and the
+/// partitions.
 type Measured = (Feed, String, u32);
 
 /// The most events per second the harness can feed an engine fed by `feed` with `workload`'s
@@ -86,7 +87,7 @@ type Measured = (Feed, String, u32);
 /// cores. `None` if it cannot be measured.
 pub fn feed_capacity(feed: Feed, workload: &WorkloadSpec, log: &LogSpec) -> Option<f64> {
     static MEASURED: Mutex<Vec<(Measured, f64)>> = Mutex::new(Vec::new());
-    let key = (feed, workload.name(), log.partitions);
+    let key = (feed, serde_json::to_string(workload).ok()?, log.partitions);
     let mut measured = MEASURED.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, c)) = measured.iter().find(|(k, _)| *k == key) {
         return Some(*c);

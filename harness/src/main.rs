@@ -7,6 +7,23 @@
 //! result directory's format in `docs/results.md`.
 #![forbid(unsafe_code)]
 
+/// `println!` that never panics: when stdout is gone (a pipe whose reader left, `| head`), what
+/// would be printed is dropped and the command goes on — its results are on disk.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics (see `say!`).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod ab;
 mod domain_error;
 mod engines;
@@ -228,14 +245,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             (suite, manifest, dir)
         }
     };
-    println!(
-        "flowmark: suite `{}` — {} runs, seed {}, revision {}, into {}",
-        suite.name,
-        suite.runs(),
-        suite.seed,
-        manifest.revision,
-        dir.display()
-    );
+    // bad flags are refused before anything is said or written
     if let Some(f) = args.cpu_tax
         && !(f.is_finite() && (0.0..=10.0).contains(&f))
     {
@@ -244,16 +254,24 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let selection =
         runner::Selection { only: args.only.clone(), cpu_tax: args.cpu_tax, set: args.set.clone() };
     selection.plan(&suite)?;
+    say!(
+        "flowmark: suite `{}` — {} runs, seed {}, revision {}, into {}",
+        suite.name,
+        suite.runs(),
+        suite.seed,
+        manifest.revision,
+        dir.display()
+    );
     let cancel = cancel_on_ctrl_c();
     let outcome = runner::run_suite(&suite, &selection, &manifest, &dir, &cancel)?;
     let set = ResultSet::load(&dir)?;
-    print!("{}", headline(&set));
+    say_raw!("{}", headline(&set));
     if !set.runs.is_empty() {
         report(&dir)?;
     }
     match outcome {
         runner::Outcome::Interrupted => {
-            println!(
+            say!(
                 "interrupted: {} of {} runs finished and kept in {}; complete them with\n  flowmark run --resume {}",
                 set.runs.len(),
                 suite.runs(),
@@ -263,11 +281,11 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(INTERRUPTED))
         }
         runner::Outcome::Done { ok } => {
-            println!("results: {}", dir.display());
+            say!("results: {}", dir.display());
             if ok {
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!("some runs FAILED or were INCORRECT: see runs.csv");
+                say!("some runs FAILED or were INCORRECT: see runs.csv");
                 Ok(ExitCode::from(RUN_FAILED))
             }
         }
@@ -279,7 +297,7 @@ fn report(dir: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     let rendered = flowmark_reports::render(dir)
         .with_context(|| format!("rendering the report of {}", dir.display()))?;
-    println!(
+    say!(
         "report: {} ({} charts, rendered in {:.1} s)",
         rendered.html.display(),
         rendered.charts.len(),
@@ -291,7 +309,7 @@ fn report(dir: &Path) -> Result<()> {
 /// `flowmark claims`.
 fn claims(dir: &Path) -> Result<()> {
     let set = ResultSet::load(dir).with_context(|| format!("the result set {}", dir.display()))?;
-    print!("{}", flowmark_reports::claims::text(&flowmark_reports::claims::judge(&set)));
+    say_raw!("{}", flowmark_reports::claims::text(&flowmark_reports::claims::judge(&set)));
     Ok(())
 }
 
@@ -304,7 +322,7 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
     let thresholds = thresholds(args.threshold, args.noise.as_deref())?;
     let comparison = flowmark_reports::compare::compare(&base, &new, &thresholds)?;
     let markdown = comparison.markdown();
-    print!("{markdown}");
+    say_raw!("{markdown}");
     if let Some(path) = &args.markdown {
         std::fs::write(path, &markdown).with_context(|| format!("writing {}", path.display()))?;
     }
@@ -394,11 +412,11 @@ fn headline(set: &ResultSet) -> String {
 }
 
 fn list() -> Result<()> {
-    println!("engines:");
+    say!("engines:");
     for e in engines::REGISTRY {
-        println!("  {:<12} {}", e.name, e.about);
+        say!("  {:<12} {}", e.name, e.about);
     }
-    println!("workloads:");
+    say!("workloads:");
     let defaults: Vec<spec::EngineSpec> = engines::REGISTRY.iter().map(|e| (e.default)()).collect();
     for w in WorkloadSpec::catalog() {
         let refused: Vec<&str> = defaults
@@ -406,7 +424,7 @@ fn list() -> Result<()> {
             .filter(|e| e.engine().refuses(&w, &spec::Injection::default()).is_some())
             .map(|e| e.name())
             .collect();
-        println!(
+        say!(
             "  {:<20} watermark bound {}{}{}",
             w.name(),
             human(w.bound()),
@@ -414,7 +432,7 @@ fn list() -> Result<()> {
             if refused.is_empty() { String::new() } else { format!("  (not on {})", refused.join(", ")) }
         );
     }
-    println!("suites:");
+    say!("suites:");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
     let dir = if dir.exists() { dir } else { PathBuf::from("suites") };
     let mut files: Vec<_> =
@@ -422,8 +440,8 @@ fn list() -> Result<()> {
     files.sort();
     for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
         match suite::Suite::load(path) {
-            Ok(s) => println!("  {:<20} {} runs — {}", s.name, s.runs(), s.description),
-            Err(e) => println!("  {e}"),
+            Ok(s) => say!("  {:<20} {} runs — {}", s.name, s.runs(), s.description),
+            Err(e) => say!("  {e}"),
         }
     }
     if files.is_empty() {

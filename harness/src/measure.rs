@@ -640,6 +640,7 @@ mod tests {
             repetition: 0,
             engine: (crate::engines::baseline::REGISTERED.default)(),
             workload: WorkloadSpec::catalog().remove(0),
+            workload_name: "wordcount".into(),
             log: LogSpec {
                 seed: 1,
                 partitions: 1,

@@ -117,7 +117,7 @@ fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64, feed_capacity
         key: run.key.clone(),
         repetition: run.repetition,
         engine: run.engine.name().into(),
-        workload: run.workload.name(),
+        workload: run.workload_name.clone(),
         disorder: run.disorder.clone(),
         failure: run.failure.name.clone(),
         rate: run.rate,

@@ -43,7 +43,7 @@ impl Progress {
                 run.set_length((end / SECOND) as u64);
                 run.set_message(id.to_string());
             }
-            None => println!("[{}/{}] {id} …", self.done.get() + 1, self.total),
+            None => say!("[{}/{}] {id} …", self.done.get() + 1, self.total),
         }
     }
 
@@ -69,7 +69,7 @@ impl Progress {
                 let _ = multi.println(summary);
                 suite.set_position(self.done.get());
             }
-            None => println!("    {summary}"),
+            None => say!("    {summary}"),
         }
     }
 
@@ -79,7 +79,7 @@ impl Progress {
             Some((multi, _, _)) => {
                 let _ = multi.println(text);
             }
-            None => println!("{text}"),
+            None => say!("{text}"),
         }
     }
 

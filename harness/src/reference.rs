@@ -201,6 +201,7 @@ mod tests {
                 snapshot_every: 10,
             }),
             workload: WorkloadSpec::catalog().remove(0),
+            workload_name: "wordcount".into(),
             log: LogSpec {
                 seed,
                 partitions: 2,

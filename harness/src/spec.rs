@@ -36,17 +36,14 @@ impl Injection {
     }
 }
 
-/// How to search a sustainable rate (see `throughput`).
+/// How to search a sustainable rate (see `throughput`); each probe has the warm-up and
+/// measured period of the search's base run.
 #[derive(Clone, Debug)]
 pub struct SearchPlan {
     /// The first rate tried.
     pub start: f64,
     /// Probes in all.
     pub steps: u32,
-    /// The measured period of a probe.
-    pub probe: Time,
-    /// Its warm-up.
-    pub warmup: Time,
     /// Fractions of the rate found at which latency is measured.
     pub fractions: Vec<f64>,
 }
@@ -64,6 +61,8 @@ pub struct RunSpec {
     pub engine: EngineSpec,
     /// The workload.
     pub workload: WorkloadSpec,
+    /// The name its results go by (the suite's for the workload, by default the workload's own).
+    pub workload_name: String,
     /// The log.
     pub log: LogSpec,
     /// The log's (constant) input rate, events per second.
@@ -86,18 +85,20 @@ impl RunSpec {
     pub fn search(
         engine: EngineSpec,
         workload: WorkloadSpec,
+        workload_name: &str,
         log: LogSpec,
         disorder: &str,
         warmup: Time,
         measure: Time,
     ) -> RunSpec {
-        let key = flowmark_reports::slug(&format!("{}.{}", workload.name(), engine.key()));
+        let key = flowmark_reports::slug(&format!("{workload_name}.{}", engine.key()));
         RunSpec {
             id: key.clone(),
             key,
             repetition: 0,
             engine,
             workload,
+            workload_name: workload_name.into(),
             rate: 0.0,
             log,
             disorder: disorder.into(),

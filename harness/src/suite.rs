@@ -6,6 +6,7 @@
 //! impossible value is an error that names the file, the line and the field.
 
 pub mod fields;
+pub mod scope;
 
 use crate::engines::dataflow::DataflowTable;
 use crate::engines::flink::FlinkTable;
@@ -16,7 +17,7 @@ use crate::limits;
 use crate::spec::{Injection, RunSpec, SearchPlan};
 pub use fields::SuiteError;
 use fields::{Locate, Tables, durations, spanned_duration};
-use flowmark_core::time::{duration, human};
+use flowmark_core::time::duration;
 use flowmark_core::{CpuTax, Straggler, TaskFault, Time};
 use flowmark_reports::slug;
 use flowmark_workloads::{Disorder, LogSpec, RateProfile, SplitMix64, WorkloadSpec};
@@ -54,7 +55,7 @@ pub struct Suite {
     /// Input rates, events per second.
     pub rates: Spanned<Vec<f64>>,
     /// The workloads.
-    pub workloads: Vec<Spanned<WorkloadSpec>>,
+    pub workloads: Vec<Spanned<SuiteWorkload>>,
     /// The disorder levels.
     pub disorder: Vec<Spanned<NamedDisorder>>,
     /// The failure scenarios.
@@ -110,13 +111,26 @@ fn most_probes() -> u32 {
 impl ThroughputSettings {
     /// The search plan.
     pub fn plan(&self) -> SearchPlan {
-        SearchPlan {
-            start: self.start,
-            steps: self.steps,
-            probe: self.probe,
-            warmup: self.warmup,
-            fractions: self.fractions.clone(),
-        }
+        SearchPlan { start: self.start, steps: self.steps, fractions: self.fractions.clone() }
+    }
+}
+
+/// A `[[workloads]]` entry: a workload with its parameters, and the name its runs go by.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SuiteWorkload {
+    /// The name in run ids and results; by default the workload's own (`flowmark list`). Two
+    /// entries of one workload with other parameters need names of their own.
+    #[serde(default)]
+    name: Option<String>,
+    /// The workload.
+    #[serde(flatten)]
+    pub spec: WorkloadSpec,
+}
+
+impl SuiteWorkload {
+    /// The name its runs go by.
+    pub fn name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.spec.name())
     }
 }
 
@@ -231,6 +245,7 @@ impl Suite {
         for (_, table) in suite.tables() {
             table.check(&at)?;
         }
+        suite.check_scopes(&at)?;
         suite.check_refusals(&at)?;
         suite.check_search(&at)?;
         Ok(suite)
@@ -297,6 +312,23 @@ impl Suite {
                 at.at(0..0, "a suite needs at least one rate, one `[[workloads]]` and one `[[disorder]]`")
             );
         }
+        for (i, w) in self.workloads.iter().enumerate() {
+            let name = w.get_ref().name();
+            if name.is_empty() || name.contains(['.', '/', ' ']) {
+                return Err(at.at(
+                    w.span(),
+                    format!("workload name `{name}` must be non-empty, without dots, slashes or spaces"),
+                ));
+            }
+            if self.workloads[..i].iter().any(|o| o.get_ref().name() == name) {
+                return Err(at.at(
+                    w.span(),
+                    format!(
+                        "a second `[[workloads]]` entry named `{name}`: give each entry of a workload a `name` of its own"
+                    ),
+                ));
+            }
+        }
         for d in &self.disorder {
             d.get_ref()
                 .disorder()
@@ -312,7 +344,7 @@ impl Suite {
                     rate: RateProfile::constant(rate),
                     disorder: Disorder::default(),
                 };
-                if let Some(why) = limits::refuses(w.get_ref(), &log, rate, warmup + measure) {
+                if let Some(why) = limits::refuses(&w.get_ref().spec, &log, rate, warmup + measure) {
                     return Err(at.at(self.rates.span(), format!("`rates`: {why}")));
                 }
             }
@@ -360,7 +392,7 @@ impl Suite {
         };
         let none = Injection::default();
         for w in &self.workloads {
-            if let Some((names, why)) = refusal(w.get_ref(), &none) {
+            if let Some((names, why)) = refusal(&w.get_ref().spec, &none) {
                 return Err(at.at(w.span(), format!("{} cannot run on {names}: {why}", w.get_ref().name())));
             }
         }
@@ -368,7 +400,7 @@ impl Suite {
         for f in &self.failures {
             let injection = f.get_ref().resolve("check", self.seed, warmup, measure);
             for w in &self.workloads {
-                if let Some((names, why)) = refusal(w.get_ref(), &injection) {
+                if let Some((names, why)) = refusal(&w.get_ref().spec, &injection) {
                     return Err(at.at(
                         f.span(),
                         format!("failure `{}` cannot run on {names}: {why}", f.get_ref().name()),
@@ -377,6 +409,28 @@ impl Suite {
             }
         }
         Ok(())
+    }
+
+    /// The names every table's `only` gives.
+    fn check_scopes(&self, at: &Locate) -> Result<(), SuiteError> {
+        let workloads: Vec<String> = self.workloads.iter().map(|w| w.get_ref().name()).collect();
+        let disorder: Vec<String> = self.disorder.iter().map(|d| d.get_ref().name.clone()).collect();
+        let failures: Vec<String> = self.failure_list().iter().map(|f| f.name().to_string()).collect();
+        for (_, table) in self.tables() {
+            for only in table.scopes() {
+                scope::Scope::check(only, at, &workloads, &disorder, &failures)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The failure scenarios; one of kind `none` when the suite names none.
+    fn failure_list(&self) -> Vec<Failure> {
+        if self.failures.is_empty() {
+            vec![Failure::None { name: "none".into() }]
+        } else {
+            self.failures.iter().map(|f| f.get_ref().clone()).collect()
+        }
     }
 
     /// The sustainable-throughput search's settings.
@@ -390,17 +444,6 @@ impl Suite {
         if let Some(f) = s.fractions.iter().find(|f| !(**f > 0.0 && **f <= 1.0)) {
             return bad(format!("`fractions` must lie in (0, 1], got {f}"));
         }
-        // a micro-batch engine's backlog is a saw-tooth over the batch interval: a probe
-        // shorter than a few intervals cannot tell it from growth
-        let longest = self.configurations().iter().map(|e| e.engine().batch_interval()).max().unwrap_or(0);
-        if s.probe < 3 * longest || s.warmup < longest {
-            return bad(format!(
-                "`probe` must be at least 3 batch intervals and `warmup` at least one ({}), got {} and {}",
-                human(longest),
-                human(s.probe),
-                human(s.warmup)
-            ));
-        }
         let names: Vec<String> = self.workloads.iter().map(|w| w.get_ref().name()).collect();
         if let Some(w) = s.workloads.iter().find(|w| !names.contains(w)) {
             return bad(format!("workload `{w}` is not one of the suite's: {}", names.join(", ")));
@@ -411,19 +454,18 @@ impl Suite {
     /// Every run of the suite, in the order they run: repetitions outermost (so an early stop
     /// still covers every configuration), then workloads, rates, disorders, failures, engines.
     pub fn plan(&self) -> Vec<RunSpec> {
-        let none = [Failure::None { name: "none".into() }];
-        let failures: Vec<&Failure> = if self.failures.is_empty() {
-            none.iter().collect()
-        } else {
-            self.failures.iter().map(|f| f.get_ref()).collect()
-        };
+        let failures = self.failure_list();
         let (warmup, measure) = (*self.warmup.get_ref(), *self.measure.get_ref());
-        let configurations = self.configurations();
+        let configurations = self.scoped_configurations();
         let mut plan = Vec::new();
         for repetition in 0..*self.repetitions.get_ref() {
             for (workload, rate, disorder, log) in self.logs() {
                 for failure in &failures {
-                    for engine in &configurations {
+                    for (engine, scopes) in &configurations {
+                        if !scopes.iter().any(|s| s.admits(&workload.name(), &disorder.name, failure.name()))
+                        {
+                            continue;
+                        }
                         let key = slug(&format!(
                             "{}.{}.{rate}.{}.{}",
                             workload.name(),
@@ -432,7 +474,7 @@ impl Suite {
                             failure.name()
                         ));
                         let injection = failure.resolve(&key, self.seed, warmup, measure);
-                        if engine.engine().skips(workload, &injection) {
+                        if engine.engine().skips(&workload.spec, &injection) {
                             continue;
                         }
                         plan.push(RunSpec {
@@ -440,7 +482,8 @@ impl Suite {
                             key,
                             repetition,
                             engine: engine.clone(),
-                            workload: workload.clone(),
+                            workload: workload.spec.clone(),
+                            workload_name: workload.name(),
                             log: log.clone(),
                             rate,
                             disorder: disorder.name.clone(),
@@ -457,7 +500,7 @@ impl Suite {
     }
 
     /// Every workload × rate × disorder level, with its log.
-    fn logs(&self) -> Vec<(&WorkloadSpec, f64, &NamedDisorder, LogSpec)> {
+    fn logs(&self) -> Vec<(&SuiteWorkload, f64, &NamedDisorder, LogSpec)> {
         let mut out = Vec::new();
         for workload in &self.workloads {
             for &rate in self.rates.get_ref() {
@@ -485,15 +528,36 @@ impl Suite {
         let Some(t) = &self.throughput else { return Vec::new() };
         let t = t.get_ref();
         let disorder = self.disorder[0].get_ref();
+        let unfailing: Vec<String> = self
+            .failure_list()
+            .iter()
+            .filter(|f| matches!(f, Failure::None { .. }))
+            .map(|f| f.name().to_string())
+            .collect();
         let mut out = Vec::new();
         for name in &t.workloads {
             let Some(workload) = self.workloads.iter().map(|w| w.get_ref()).find(|w| &w.name() == name)
             else {
                 continue;
             };
-            for engine in self.configurations().into_iter().filter(|e| !e.engine().is_baseline()) {
+            for (engine, _) in self.scoped_configurations().into_iter().filter(|(e, scopes)| {
+                !e.engine().is_baseline()
+                    && scopes.iter().any(|s| s.admits_search(name, &disorder.name, &unfailing))
+            }) {
                 let log = self.log(1.0, disorder);
-                out.push(RunSpec::search(engine, workload.clone(), log, &disorder.name, t.warmup, t.probe));
+                // a micro-batch engine's backlog is a saw-tooth over the batch interval: a
+                // probe shorter than a few intervals cannot tell it from growth
+                let interval = engine.engine().batch_interval();
+                let (warmup, probe) = (t.warmup.max(interval), t.probe.max(3 * interval));
+                out.push(RunSpec::search(
+                    engine,
+                    workload.spec.clone(),
+                    name,
+                    log,
+                    &disorder.name,
+                    warmup,
+                    probe,
+                ));
             }
         }
         out
@@ -501,12 +565,17 @@ impl Suite {
 
     /// Every engine configuration the suite names, engine by engine in the suite's order.
     fn configurations(&self) -> Vec<EngineSpec> {
+        self.scoped_configurations().into_iter().map(|(c, _)| c).collect()
+    }
+
+    /// Every engine configuration with the scopes it runs in.
+    fn scoped_configurations(&self) -> Vec<(EngineSpec, Vec<scope::Scope>)> {
         let tables = self.tables();
         self.engines
             .get_ref()
             .iter()
             .filter_map(|name| tables.iter().find(|(n, _)| n == name))
-            .flat_map(|(_, table)| table.configurations())
+            .flat_map(|(_, table)| table.scoped())
             .collect()
     }
 
@@ -748,6 +817,91 @@ parallelism = [1, 2]
         }
         let e = parse(&(GOOD.to_string() + "\n[microbatch]\nsnapshot_every = [0]\n")).unwrap_err();
         assert!(e.message.contains("snapshot_every"), "{e}");
+    }
+
+    #[test]
+    fn entries_of_one_workload_go_by_names_of_their_own() {
+        let sizes = "\n[[workloads]]\nname = \"wordcount-1k\"\nworkload = \"wordcount\"\nvocabulary = 1000\n";
+        let s = parse(&format!("{GOOD}{sizes}")).unwrap();
+        let plan = s.plan();
+        let small: Vec<&RunSpec> = plan.iter().filter(|r| r.workload_name == "wordcount-1k").collect();
+        assert_eq!(small.len(), plan.len() / 3, "a third workload, as many runs as each of the others");
+        assert!(small.iter().all(|r| r.id.starts_with("wordcount-1k.")), "{}", small[0].id);
+        assert!(matches!(&small[0].workload, WorkloadSpec::Wordcount(w) if w.vocabulary == 1000));
+        let ids: std::collections::BTreeSet<_> = plan.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), plan.len(), "ids are unique");
+
+        // a second entry of word count without a name of its own collides with the first
+        let twice = "\n[[workloads]]\nworkload = \"wordcount\"\nvocabulary = 1000\n";
+        let e = parse(&format!("{GOOD}{twice}")).unwrap_err();
+        assert!(e.message.contains("`wordcount`") && e.message.contains("`name`"), "{e}");
+        assert_eq!(e.line, GOOD.lines().count() + 2, "the second entry: {e}");
+        let e = parse(&format!("{GOOD}{}", sizes.replace("wordcount-1k", "word.count"))).unwrap_err();
+        assert!(e.message.contains("dots"), "{e}");
+        // its parameters are still checked, and unknown keys still refused
+        let e = parse(&format!("{GOOD}{}", sizes.replace("vocabulary", "vocabularyy"))).unwrap_err();
+        assert!(e.message.contains("vocabularyy"), "{e}");
+    }
+
+    #[test]
+    fn a_table_runs_only_where_it_says() {
+        let tables = "\n[[dataflow]]\nparallelism = [1]\n\
+                      [[dataflow]]\nparallelism = [2]\nonly = { workloads = [\"nexmark-q5\"], failures = [\"none\"] }\n\
+                      [throughput]\nworkloads = [\"wordcount\", \"nexmark-q5\"]\nstart = 1000\nprobe = \"1s\"\nwarmup = \"1s\"\n";
+        let s = parse(&(GOOD.replace("[dataflow]\nparallelism = [1, 2]\n", "") + tables)).unwrap();
+        let p2: Vec<RunSpec> = s
+            .plan()
+            .into_iter()
+            .filter(|r| r.engine.name() == "dataflow" && r.engine.settings()["parallelism"] == "2")
+            .collect();
+        // nexmark-q5 × 2 rates × 1 disorder × the failure `none`
+        assert_eq!(p2.len(), 2, "{:?}", p2.iter().map(|r| &r.id).collect::<Vec<_>>());
+        assert!(p2.iter().all(|r| r.workload_name == "nexmark-q5" && r.failure.name == "none"));
+        let p1 =
+            s.plan().into_iter().filter(|r| r.engine.settings().get("parallelism").is_some_and(|p| p == "1"));
+        assert_eq!(p1.count(), 2 * 2 * 2, "unscoped: 2 workloads × 2 rates × 2 failures");
+        let searched: Vec<String> = s.searches().iter().map(|r| r.id.clone()).collect();
+        assert_eq!(
+            searched.iter().filter(|id| id.contains("dataflow") && id.starts_with("wordcount.")).count(),
+            1,
+            "{searched:?}"
+        );
+        assert_eq!(
+            searched.iter().filter(|id| id.contains("dataflow") && id.starts_with("nexmark-q5.")).count(),
+            2,
+            "{searched:?}"
+        );
+
+        for (bad, what) in [
+            ("workloads = [\"nexmark-q5\"]", "workloads = [\"q6\"]"),
+            ("failures = [\"none\"]", "failures = []"),
+            ("failures = [\"none\"]", "kinds = [\"none\"]"),
+        ] {
+            let text = GOOD.replace("[dataflow]\nparallelism = [1, 2]\n", "") + &tables.replace(bad, what);
+            let e = parse(&text).unwrap_err();
+            assert_eq!(e.line, GOOD.lines().count() - 2 + 6, "the `only` line, {what}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_micro_batch_probe_spans_three_batch_intervals() {
+        let tables = "\n[microbatch]\nbatch_interval = [\"200ms\", \"2s\"]\n\
+                      [throughput]\nworkloads = [\"wordcount\"]\nstart = 1000\nprobe = \"1s\"\nwarmup = \"500ms\"\n";
+        let s = parse(&format!("{GOOD}{tables}")).unwrap();
+        let spans: Vec<(String, Time, Time)> = s
+            .searches()
+            .into_iter()
+            .filter(|r| r.engine.name() == "microbatch")
+            .map(|r| (r.engine.settings()["batch"].clone(), r.warmup, r.measure))
+            .collect();
+        let second = flowmark_core::time::SECOND;
+        assert_eq!(
+            spans,
+            vec![("200ms".into(), second / 2, 3 * second / 5), ("2s".into(), 2 * second, 6 * second)]
+                .into_iter()
+                .map(|(b, w, m): (String, Time, Time)| (b, w, m.max(second)))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

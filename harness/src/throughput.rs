@@ -83,33 +83,22 @@ pub struct Args {
 pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
     let base = args.base_run()?;
     base.engine.engine().prepare()?;
-    let plan = SearchPlan {
-        start: args.start,
-        steps: args.steps,
-        probe: args.probe,
-        warmup: args.warmup,
-        fractions: args.fractions.clone(),
-    };
+    let plan = SearchPlan { start: args.start, steps: args.steps, fractions: args.fractions.clone() };
     let name = format!("throughput-{}-{}", args.engine, args.workload);
     let dir = crate::machine::new_dir(&args.out, &name);
     let manifest = crate::machine::manifest(&name, "", "", args.seed, args.fractions.len());
     ResultSet::write_manifest(&dir, &manifest)?;
-    println!(
-        "flowmark: sustainable throughput of {} on {}, into {}",
-        args.engine,
-        args.workload,
-        dir.display()
-    );
+    say!("flowmark: sustainable throughput of {} on {}, into {}", args.engine, args.workload, dir.display());
     let progress = Progress::new(u64::from(args.steps) + args.fractions.len() as u64, 0);
     let Ok(search) = search(&base, &plan, &dir, cancel, &progress)? else {
-        println!("interrupted");
+        say!("interrupted");
         return Ok(ExitCode::from(130));
     };
     let set = ResultSet::load(&dir)?;
     set.write_tables()?;
-    println!("sustainable: {}", search.figure());
+    say!("sustainable: {}", search.figure());
     for r in &set.runs {
-        println!("  {}", flowmark_reports::metrics::summary_line(r));
+        say!("  {}", flowmark_reports::metrics::summary_line(r));
     }
     let ok = set.runs.iter().all(|r| r.status == Status::Ok);
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -169,7 +158,8 @@ impl Args {
             disorder: Disorder::uniform(self.disorder),
         };
         log.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(RunSpec::search(engine, workload, log, "uniform", self.warmup, self.probe))
+        let name = workload.name();
+        Ok(RunSpec::search(engine, workload, &name, log, "uniform", self.warmup, self.probe))
     }
 }
 
@@ -197,10 +187,8 @@ pub fn search(
     progress: &Progress,
 ) -> Result<Result<Search, Interrupted>> {
     let work_root = std::env::temp_dir().join(format!("flowmark-search-{}", std::process::id()));
-    let mut base = base.clone();
-    base.warmup = plan.warmup;
-    base.measure = plan.probe;
-    let outcome = probe_and_measure(&base, plan, dir, &work_root, cancel, progress);
+    // each probe is `base` (its warm-up and measured period) at a rate of its own
+    let outcome = probe_and_measure(base, plan, dir, &work_root, cancel, progress);
     progress.finish();
     let _ = std::fs::remove_dir_all(&work_root);
     let search = match outcome? {
@@ -275,7 +263,7 @@ fn probe_and_measure(
         baseline,
         engine: base.engine.name().into(),
         settings: base.engine.settings(),
-        workload: base.workload.name(),
+        workload: base.workload_name.clone(),
         probes,
         sustainable,
         upper: bad,

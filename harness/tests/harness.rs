@@ -107,6 +107,17 @@ fn bad_input_is_exit_2_with_a_message_naming_what_is_wrong() {
 }
 
 #[test]
+fn output_into_a_closed_pipe_is_dropped_without_a_panic() {
+    // `flowmark list | head -0`: the reader has left before the first line
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = flowmark().arg("list").stdout(writer).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn a_straggler_stall_shows_in_p99_and_max_latency() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
     let scratch_dir = scratch("straggler");

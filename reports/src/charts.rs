@@ -301,13 +301,7 @@ fn tradeoff_points(set: &ResultSet, workload: &str) -> Vec<TradeOff> {
     let p99 = crate::metrics::named("due_p99_ms").expect("a metric of the registry");
     let mut out = Vec::new();
     for s in set.searches.iter().filter(|s| s.workload == workload && s.sustainable > 0.0) {
-        let runs = set.runs.iter().filter(|r| s.runs.contains(&r.id));
-        let Some(r) = runs.min_by(|a, b| {
-            (a.rate / s.sustainable - 0.5).abs().total_cmp(&(b.rate / s.sustainable - 0.5).abs())
-        }) else {
-            continue;
-        };
-        let Some(v) = p99.value(r) else { continue };
+        let Some(v) = set.nearest_half(s).and_then(|r| p99.value(r)) else { continue };
         // the settings that place it on the trade-off: the batch interval or the buffer timeout
         let label: Vec<String> = s
             .settings

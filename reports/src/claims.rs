@@ -8,10 +8,25 @@ use crate::metrics::{self, ms};
 use crate::results::{ResultSet, Run, Search, Status};
 use std::collections::BTreeMap;
 
-/// The dataflow engine's name in results.
-const DATAFLOW: &str = "dataflow";
-/// The micro-batch engine's name in results.
-const MICROBATCH: &str = "microbatch";
+/// The two designs as engines of one set: a continuous engine and a micro-batch one, judged
+/// against each other (never against the other pair's).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pair {
+    /// The continuous engine's name in results.
+    pub continuous: &'static str,
+    /// The micro-batch engine's name in results.
+    pub microbatch: &'static str,
+    /// The pair's name for verdicts.
+    pub name: &'static str,
+}
+
+/// flowmark's own engines, judged on every set.
+pub const FLOWMARK: Pair =
+    Pair { continuous: "dataflow", microbatch: "microbatch", name: "flowmark's engines" };
+
+/// Real Apache Flink and Apache Spark, judged on a set that has runs of either.
+pub const REAL: Pair =
+    Pair { continuous: "flink", microbatch: "spark", name: "Apache Flink and Apache Spark" };
 /// What "recovers in milliseconds" is taken to mean: back within its levels in under a second.
 const FAST_RECOVERY_MS: f64 = 1000.0;
 /// The most a checkpointing setting may cost (throughput, relative) to be called cheap.
@@ -65,6 +80,8 @@ impl Verdict {
 pub struct Claim {
     /// Its number (1–6).
     pub number: u8,
+    /// The engines it was judged on.
+    pub pair: Pair,
     /// What is claimed.
     pub statement: &'static str,
     /// The rule that judges it, written out.
@@ -77,23 +94,44 @@ pub struct Claim {
     pub charts: Vec<String>,
 }
 
-/// Judges every claim on `set`.
+/// Judges every claim on `set`: on flowmark's engines, and on real Flink and Spark when the
+/// set has runs of either.
 pub fn judge(set: &ResultSet) -> Vec<Claim> {
     let plain = Plain::of(set);
-    vec![
-        lower_latency(&plain),
-        higher_throughput(set),
-        processing_time(set),
-        checkpoint_cost(set),
-        fast_recovery(set),
-        batch_floor(set, &plain),
-    ]
+    let real = set
+        .runs
+        .iter()
+        .map(|r| &r.engine)
+        .chain(set.searches.iter().map(|s| &s.engine))
+        .any(|e| e == REAL.continuous || e == REAL.microbatch);
+    let pairs = if real { vec![FLOWMARK, REAL] } else { vec![FLOWMARK] };
+    pairs
+        .into_iter()
+        .flat_map(|pair| {
+            [
+                lower_latency(&plain, pair),
+                higher_throughput(set, pair),
+                processing_time(set, pair),
+                checkpoint_cost(set, pair),
+                fast_recovery(set, pair),
+                batch_floor(set, &plain, pair),
+            ]
+        })
+        .collect()
 }
 
 /// The claims as text for the terminal.
 pub fn text(claims: &[Claim]) -> String {
     let mut out = String::new();
+    let mut pair = None;
     for c in claims {
+        if pair != Some(c.pair) {
+            out.push_str(&format!(
+                "On {} ({} against {}):\n",
+                c.pair.name, c.pair.continuous, c.pair.microbatch
+            ));
+            pair = Some(c.pair);
+        }
         out.push_str(&format!("{}. {} — {}", c.number, c.statement, c.verdict.word().to_uppercase()));
         if !c.verdict.detail().is_empty() {
             out.push_str(&format!(": {}", c.verdict.detail()));
@@ -190,43 +228,49 @@ fn best(configs: &BTreeMap<Config, f64>, engine: &str) -> Option<(f64, String)> 
 }
 
 /// Claim 1, on one latency metric: (points where dataflow was lower, points compared, lines).
-fn compare_latency(plain: &Plain, metric: &str, what: &str) -> (usize, usize, Vec<String>) {
+fn compare_latency(plain: &Plain, pair: Pair, metric: &str, what: &str) -> (usize, usize, Vec<String>) {
     let (mut lower, mut n, mut lines) = (0, 0, Vec::new());
     for (p, configs) in plain.by_point(metric) {
-        let (Some((d, ds)), Some((m, msets))) = (best(&configs, DATAFLOW), best(&configs, MICROBATCH)) else {
+        let (Some((d, ds)), Some((m, msets))) =
+            (best(&configs, pair.continuous), best(&configs, pair.microbatch))
+        else {
             continue;
         };
         n += 1;
         lower += usize::from(d < m);
         lines.push(format!(
-            "{}: {what} dataflow {} ({ds}), micro-batch {} ({msets})",
+            "{}: {what} {} {} ({ds}), {} {} ({msets})",
             show_point(&p),
+            pair.continuous,
             ms(d),
+            pair.microbatch,
             ms(m)
         ));
     }
     (lower, n, lines)
 }
 
-fn lower_latency(plain: &Plain) -> Claim {
-    let (lower, n, mut evidence) = compare_latency(plain, "due_p99_ms", "due p99 at emit");
+fn lower_latency(plain: &Plain, pair: Pair) -> Claim {
+    let (lower, n, mut evidence) = compare_latency(plain, pair, "due_p99_ms", "due p99 at emit");
     let mut verdict = Verdict::tally(
         lower,
         n,
         "needs exact runs of both engines on the same workload and rate, without failures",
-        || format!("dataflow's p99 is lower at {lower} of {n} points"),
+        || format!("{}'s p99 is lower at {lower} of {n} points", pair.continuous),
     );
     // under exactly-once delivery a result counts once its checkpoint or batch commits
-    let (vlower, vn, vlines) = compare_latency(plain, "visible_p99_ms", "due p99 visible");
+    let (vlower, vn, vlines) = compare_latency(plain, pair, "visible_p99_ms", "due p99 visible");
     evidence.extend(vlines);
     if verdict == Verdict::Holds && vn > 0 && vlower < vn {
         verdict = Verdict::Depends(format!(
-            "on when a result counts: at emit dataflow is lower everywhere; once committed \
-             (exactly-once), at {vlower} of {vn} points"
+            "on when a result counts: at emit {} is lower everywhere; once committed \
+             (exactly-once), at {vlower} of {vn} points",
+            pair.continuous
         ));
     }
     Claim {
         number: 1,
+        pair,
         statement: "Continuous dataflow has lower latency than micro-batching at the same load",
         rule: "holds when, at every workload, disorder and offered rate both engines ran \
                (exact runs, no failure, event time), the best dataflow configuration's due-time \
@@ -257,18 +301,18 @@ fn above(a: &Search, b: &Search) -> bool {
     a.sustainable > 0.0 && b.upper.is_some_and(|u| a.sustainable >= u)
 }
 
-fn higher_throughput(set: &ResultSet) -> Claim {
+fn higher_throughput(set: &ResultSet, pair: Pair) -> Claim {
     let mut workloads: Vec<&str> = set.searches.iter().map(|s| s.workload.as_str()).collect();
     workloads.sort();
     workloads.dedup();
     let (mut higher, mut n, mut evidence, mut unclear) = (0, 0, Vec::new(), Vec::new());
     for w in workloads {
         let (Some(d), Some(m)) =
-            (best_search(&set.searches, DATAFLOW, w), best_search(&set.searches, MICROBATCH, w))
+            (best_search(&set.searches, pair.continuous, w), best_search(&set.searches, pair.microbatch, w))
         else {
             continue;
         };
-        evidence.push(format!("{w}: dataflow {}, micro-batch {}", d.figure(), m.figure()));
+        evidence.push(format!("{w}: {} {}, {} {}", pair.continuous, d.figure(), pair.microbatch, m.figure()));
         if !above(d, m) && !above(m, d) {
             unclear.push(w.to_string());
             continue;
@@ -284,7 +328,7 @@ fn higher_throughput(set: &ResultSet) -> Claim {
     } else {
         let mut v =
             Verdict::tally(higher, n, "needs a throughput search of both engines on a workload", || {
-                format!("dataflow sustains more on {higher} of {n} workloads")
+                format!("{} sustains more on {higher} of {n} workloads", pair.continuous)
             });
         if !unclear.is_empty() && v != Verdict::Refuted {
             v = Verdict::Depends(format!(
@@ -296,6 +340,7 @@ fn higher_throughput(set: &ResultSet) -> Claim {
     };
     Claim {
         number: 2,
+        pair,
         statement: "Continuous dataflow sustains a higher throughput than micro-batching",
         rule: "holds when, on every workload searched for both, the best dataflow configuration \
                sustained a rate the best micro-batch configuration did not (its search's bracket — \
@@ -306,7 +351,7 @@ fn higher_throughput(set: &ResultSet) -> Claim {
     }
 }
 
-fn processing_time(set: &ResultSet) -> Claim {
+fn processing_time(set: &ResultSet, pair: Pair) -> Claim {
     // per (workload, disorder): processing-time errors and whether the event-time runs were exact
     type Level<'a> = (Vec<&'a Run>, Vec<&'a Run>);
     let mut levels: BTreeMap<(String, String), Level> = BTreeMap::new();
@@ -314,7 +359,8 @@ fn processing_time(set: &ResultSet) -> Claim {
     for r in set
         .runs
         .iter()
-        .filter(|r| !r.is_baseline() && r.faults.is_empty() && !searched.contains(&r.id.as_str()))
+        .filter(|r| r.engine == pair.continuous || r.engine == pair.microbatch)
+        .filter(|r| r.faults.is_empty() && !searched.contains(&r.id.as_str()))
     {
         let e = levels.entry((r.workload.clone(), r.disorder.clone())).or_default();
         if r.metrics.domain_error.is_some() { e.0.push(r) } else { e.1.push(r) }
@@ -343,6 +389,7 @@ fn processing_time(set: &ResultSet) -> Claim {
     }
     Claim {
         number: 3,
+        pair,
         statement: "Micro-batching without event time (processing-time windows) gives wrong results \
                     under disorder; event time with watermarks gives correct ones",
         rule: "holds when, at every workload and disorder level that puts events in another window \
@@ -435,8 +482,14 @@ fn setting_cost(set: &ResultSet, engine: &str, setting: &str, label: &str) -> Ve
         } else {
             Cost::Unresolved
         };
-        let figures: Vec<String> =
-            searches.iter().map(|(v, s)| format!("{setting}={v}: {}", s.figure())).collect();
+        let figures: Vec<String> = searches
+            .iter()
+            .map(|(v, s)| {
+                let p99 = set.nearest_half(s).and_then(|r| metrics::named("due_p99_ms")?.value(r));
+                let at_half = p99.map_or(String::new(), |p| format!(", p99 {} at half of it", ms(p)));
+                format!("{setting}={v}: {}{at_half}", s.figure())
+            })
+            .collect();
         let estimate = 1.0 - often.sustainable / rarely.sustainable.max(f64::MIN_POSITIVE);
         out.push((
             cost,
@@ -456,11 +509,13 @@ fn setting_cost(set: &ResultSet, engine: &str, setting: &str, label: &str) -> Ve
     out
 }
 
-fn checkpoint_cost(set: &ResultSet) -> Claim {
-    let dataflow = setting_cost(set, DATAFLOW, "checkpoint", "dataflow checkpoints");
-    let microbatch = setting_cost(set, MICROBATCH, "snapshot_every", "micro-batch full snapshots");
+fn checkpoint_cost(set: &ResultSet, pair: Pair) -> Claim {
+    let dataflow =
+        setting_cost(set, pair.continuous, "checkpoint", &format!("{} checkpoints", pair.continuous));
+    let microbatch =
+        setting_cost(set, pair.microbatch, "snapshot_every", &format!("{} full snapshots", pair.microbatch));
     let mut evidence: Vec<String> = dataflow.iter().chain(&microbatch).map(|(_, l)| l.clone()).collect();
-    for engine in [DATAFLOW, MICROBATCH] {
+    for engine in [pair.continuous, pair.microbatch] {
         let durations: Vec<f64> = set
             .runs
             .iter()
@@ -479,9 +534,10 @@ fn checkpoint_cost(set: &ResultSet) -> Claim {
     let cheap = dataflow.iter().filter(|(c, _)| *c == Cost::Cheap).count();
     let dear = dataflow.iter().filter(|(c, _)| *c == Cost::Dear).count();
     let verdict = match (dataflow.len(), cheap, dear) {
-        (0, ..) => Verdict::NoData(
-            "needs throughput searches of the dataflow engine at two or more checkpoint intervals".into(),
-        ),
+        (0, ..) => Verdict::NoData(format!(
+            "needs throughput searches of {} at two or more checkpoint intervals",
+            pair.continuous
+        )),
         (n, c, _) if c == n => Verdict::Holds,
         (n, _, d) if d == n => Verdict::Refuted,
         (n, c, d) => Verdict::Depends(format!(
@@ -491,6 +547,7 @@ fn checkpoint_cost(set: &ResultSet) -> Claim {
     };
     Claim {
         number: 4,
+        pair,
         statement: "Asynchronous barrier snapshots cost little throughput — less than micro-batching's \
                     checkpointing of state and offsets every batch",
         rule: "holds when, wherever the dataflow engine was searched at two or more checkpoint \
@@ -504,9 +561,9 @@ fn checkpoint_cost(set: &ResultSet) -> Claim {
     }
 }
 
-fn fast_recovery(set: &ResultSet) -> Claim {
+fn fast_recovery(set: &ResultSet, pair: Pair) -> Claim {
     let (mut fast, mut n, mut evidence) = (0, 0, Vec::new());
-    for engine in [DATAFLOW, MICROBATCH] {
+    for engine in [pair.continuous, pair.microbatch] {
         // (from the restart, the recovery's line) of every recovery of the engine
         let mut all: Vec<(f64, String)> = Vec::new();
         for r in set.runs.iter().filter(|r| r.engine == engine) {
@@ -537,25 +594,66 @@ fn fast_recovery(set: &ResultSet) -> Claim {
             ms(all[all.len() / 2].0),
             ms(*slowest)
         ));
-        if engine == DATAFLOW {
+        if engine == pair.continuous {
             (fast, n) = (under, all.len());
         }
+        evidence.extend(recovery_by_workload(set, engine));
     }
     Claim {
         number: 5,
+        pair,
         statement: "The continuous engine recovers from a failure fast (\"in milliseconds\")",
         rule: "holds when every recovery of the dataflow engine — from its restart (or its own \
                detection of a task failure) until latency and backlog are back within their \
                levels before the failure — takes less than one second",
-        verdict: Verdict::tally(fast, n, "needs dataflow runs with a crash or task failure", || {
-            format!("under a second in {fast} of {n} recoveries")
-        }),
+        verdict: Verdict::tally(
+            fast,
+            n,
+            &format!("needs runs of {} with a crash or task failure", pair.continuous),
+            || format!("under a second in {fast} of {n} recoveries"),
+        ),
         evidence,
         charts: vec!["timeline-".into()],
     }
 }
 
-fn batch_floor(set: &ResultSet, plain: &Plain) -> Claim {
+/// Recovery against the size of the state, where an engine recovered on several workloads (the
+/// claims suite's 1 k, 100 k and 1 M keys): per workload the median recovery from the restart,
+/// restore and catch-up, beside the mean size of the runs' checkpoints.
+fn recovery_by_workload(set: &ResultSet, engine: &str) -> Vec<String> {
+    let mut by: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
+    for r in set.runs.iter().filter(|r| r.engine == engine && !r.recoveries.is_empty()) {
+        by.entry(&r.workload).or_default().push(r);
+    }
+    if by.len() < 2 {
+        return Vec::new();
+    }
+    let bytes = metrics::named("checkpoint_bytes").expect("a metric of the registry");
+    by.into_iter()
+        .map(|(workload, runs)| {
+            let all = || runs.iter().flat_map(|r| &r.recoveries);
+            let of = |f: &dyn Fn(&crate::results::Recovery) -> Option<f64>| {
+                let v: Vec<f64> = all().filter_map(f).collect();
+                if v.is_empty() { "–".into() } else { ms(crate::stats::median(&v)) }
+            };
+            let sizes: Vec<f64> = runs.iter().filter_map(|r| bytes.value(r)).collect();
+            let size = if sizes.is_empty() {
+                "unknown".into()
+            } else {
+                format!("{:.1} MB", sizes.iter().sum::<f64>() / sizes.len() as f64 / 1e6)
+            };
+            format!(
+                "{engine} on {workload}: {} recoveries, median from the restart {}, restore {}, catch-up {}; checkpoints of {size} (mean)",
+                all().count(),
+                of(&|x| x.from_restart_ms),
+                of(&|x| Some(x.restore_ms)),
+                of(&|x| x.catch_up_ms),
+            )
+        })
+        .collect()
+}
+
+fn batch_floor(set: &ResultSet, plain: &Plain, pair: Pair) -> Claim {
     let interval_ms = |settings: &str| -> Option<f64> {
         let batch = settings.split(' ').find_map(|kv| kv.strip_prefix("batch="))?;
         flowmark_core::time::duration::parse(batch).ok().map(|t| t as f64 / 1e6)
@@ -565,7 +663,7 @@ fn batch_floor(set: &ResultSet, plain: &Plain) -> Claim {
         // the micro-batch configurations that differ only in their batch interval
         let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
         for ((e, s), v) in &configs {
-            if e == MICROBATCH
+            if e == pair.microbatch
                 && let Some(i) = interval_ms(s)
             {
                 let rest: Vec<&str> = s.split(' ').filter(|kv| !kv.starts_with("batch=")).collect();
@@ -583,7 +681,8 @@ fn batch_floor(set: &ResultSet, plain: &Plain) -> Claim {
             held += usize::from(rises && floor);
         }
     }
-    for ((w, rest), searches) in searches_by(set, MICROBATCH, "batch") {
+    for ((w, rest), mut searches) in searches_by(set, pair.microbatch, "batch") {
+        searches.sort_by(|a, b| period(&a.0).total_cmp(&period(&b.0)));
         if searches.len() >= 2 {
             let figures: Vec<String> =
                 searches.iter().map(|(v, s)| format!("batch={v}: {}", s.figure())).collect();
@@ -592,6 +691,7 @@ fn batch_floor(set: &ResultSet, plain: &Plain) -> Claim {
     }
     Claim {
         number: 6,
+        pair,
         statement: "Micro-batching's latency floor follows its batch interval",
         rule: "holds when, at every workload and rate the micro-batch engine ran at two or more batch \
                intervals (otherwise alike), its due-time p50 rises with every longer interval and is \
@@ -599,7 +699,7 @@ fn batch_floor(set: &ResultSet, plain: &Plain) -> Claim {
         verdict: Verdict::tally(
             held,
             n,
-            "needs exact micro-batch runs at two or more batch intervals at one rate",
+            &format!("needs exact runs of {} at two or more batch intervals at one rate", pair.microbatch),
             || format!("it holds at {held} of {n} points"),
         ),
         evidence,
@@ -683,6 +783,37 @@ mod tests {
         for c in judge(&set(vec![], vec![])) {
             assert!(matches!(c.verdict, Verdict::NoData(_)), "claim {}: {:?}", c.number, c.verdict);
         }
+    }
+
+    #[test]
+    fn real_engines_are_judged_as_a_pair_of_their_own_and_only_when_the_set_has_them() {
+        let ours =
+            judge(&set(vec![run("dataflow", &[], 1e5, 5.0), run("microbatch", &[], 1e5, 900.0)], vec![]));
+        assert_eq!(ours.len(), 6, "flowmark's pair alone");
+        assert!(ours.iter().all(|c| c.pair == FLOWMARK));
+        // Flink against Spark, never against flowmark's engines: Flink's p99 is below Spark's,
+        // above the micro-batch engine's
+        let runs = vec![
+            run("dataflow", &[], 1e5, 5.0),
+            run("microbatch", &[], 1e5, 900.0),
+            run("flink", &[], 1e5, 1000.0),
+            run("spark", &[], 1e5, 2000.0),
+        ];
+        let both = judge(&set(runs, vec![]));
+        assert_eq!(both.len(), 12);
+        let real: Vec<&Claim> = both.iter().filter(|c| c.pair == REAL).collect();
+        assert_eq!(real.len(), 6);
+        assert_eq!(real[0].verdict, Verdict::Holds, "{:?}", real[0]);
+        assert!(
+            real[0].evidence.iter().all(|e| e.contains("flink") && e.contains("spark")),
+            "{:?}",
+            real[0].evidence
+        );
+        let only_spark = judge(&set(vec![run("spark", &[], 1e5, 2000.0)], vec![]));
+        assert!(
+            only_spark.iter().filter(|c| c.pair == REAL).all(|c| matches!(c.verdict, Verdict::NoData(_)))
+        );
+        assert!(text(&both).contains("On Apache Flink and Apache Spark (flink against spark):"));
     }
 
     #[test]
@@ -835,6 +966,54 @@ mod tests {
             verdict(&judge(&set(vec![crashed(Some(300.0)), crashed(Some(3000.0))], vec![])), 5),
             Verdict::Depends(_)
         ));
+    }
+
+    #[test]
+    fn recovery_is_shown_against_the_size_of_the_state_per_workload() {
+        let crashed = |workload: &str, from_restart: f64, bytes: f64| {
+            let mut r = run("dataflow", &[], 1e5, 5.0);
+            r.workload = workload.into();
+            r.id = format!("{workload}-{from_restart}");
+            r.metrics.checkpoints.mean_bytes = bytes;
+            r.recoveries.push(Recovery {
+                kind: "crash".into(),
+                at_s: 3.0,
+                detection_ms: None,
+                restart_delay_ms: 0.0,
+                restore_ms: from_restart / 2.0,
+                catch_up_ms: Some(from_restart / 2.0),
+                total_ms: Some(from_restart),
+                from_restart_ms: Some(from_restart),
+            });
+            r
+        };
+        let one = set(vec![crashed("small", 100.0, 1e3)], vec![]);
+        assert!(
+            recovery_by_workload(&one, "dataflow").is_empty(),
+            "one workload: the engine's line says it all"
+        );
+        let runs = vec![
+            crashed("small", 100.0, 1e3),
+            crashed("small", 300.0, 3e3),
+            crashed("small", 200.0, 2e3),
+            crashed("large", 900.0, 4e7),
+        ];
+        let lines = recovery_by_workload(&set(runs, vec![]), "dataflow");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("dataflow on large: 1 recoveries, median from the restart 900"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains("40.0 MB"), "{}", lines[0]);
+        // the median of 100, 200 and 300, restore half of it, checkpoints of 2 kB on average
+        assert!(
+            lines[1].contains("median from the restart 200") && lines[1].contains("restore 100"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("0.0 MB"), "{}", lines[1]);
+        assert!(recovery_by_workload(&set(vec![], vec![]), "microbatch").is_empty());
     }
 
     #[test]

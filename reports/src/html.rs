@@ -99,7 +99,18 @@ fn claims(h: &mut String, set: &ResultSet, charts: &[Chart]) {
          <th class=l>claim</th><th class=l>verdict</th><th class=l>rule</th><th class=l>numbers</th>\
          <th class=l>charts</th></tr>\n",
     );
+    let mut pair = None;
     for c in crate::claims::judge(set) {
+        if pair != Some(c.pair) {
+            let _ = writeln!(
+                h,
+                "<tr><th colspan=6 class=l>On {} ({} against {})</th></tr>",
+                esc(c.pair.name),
+                esc(c.pair.continuous),
+                esc(c.pair.microbatch)
+            );
+            pair = Some(c.pair);
+        }
         let colour = match c.verdict {
             crate::claims::Verdict::Holds => "#dff3df",
             crate::claims::Verdict::Refuted => "#fde0e0",

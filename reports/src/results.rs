@@ -525,6 +525,15 @@ pub fn run_path(dir: &Path, id: &str) -> PathBuf {
 }
 
 impl ResultSet {
+    /// The run a search made at the fraction of its sustainable rate nearest one half: the
+    /// configuration's latency under load.
+    pub fn nearest_half(&self, s: &Search) -> Option<&Run> {
+        let runs = self.runs.iter().filter(|r| s.runs.contains(&r.id));
+        runs.min_by(|a, b| {
+            (a.rate / s.sustainable - 0.5).abs().total_cmp(&(b.rate / s.sustainable - 0.5).abs())
+        })
+    }
+
     /// Reads a result directory.
     pub fn load(dir: &Path) -> Result<ResultSet, ResultsError> {
         let manifest: Manifest = json(&dir.join("manifest.json"))?;

@@ -26,21 +26,21 @@ impl DueClock {
     /// entry), in arrival order; the input ends at `end`. Partitions with no entries do not
     /// hold the watermark back.
     pub fn new(partitions: &[Vec<(Time, Time)>], end: Time) -> Self {
-        let mut events: Vec<(Time, usize, Time)> = partitions
-            .iter()
-            .enumerate()
-            .flat_map(|(p, entries)| entries.iter().map(move |&(a, wm)| (a, p, wm)))
-            .collect();
-        events.sort_by_key(|e| (e.0, e.1));
         let live: Vec<bool> = partitions.iter().map(|p| !p.is_empty()).collect();
         let mut wm = vec![Time::MIN; partitions.len()];
+        // the next entry of each partition: the partitions are merged by arrival
+        let mut next = vec![0usize; partitions.len()];
+        let arrival_of = |p: usize, next: &[usize]| partitions[p].get(next[p]).map(|e| e.0);
         let mut steps: Vec<(Time, Time)> = Vec::new();
-        let mut i = 0;
-        while i < events.len() {
-            let arrival = events[i].0;
-            while i < events.len() && events[i].0 == arrival {
-                wm[events[i].1] = wm[events[i].1].max(events[i].2);
-                i += 1;
+        while let Some(arrival) = (0..partitions.len()).filter_map(|p| arrival_of(p, &next)).min() {
+            // every entry that arrived at this instant, in every partition, before the minimum
+            for (p, entries) in partitions.iter().enumerate() {
+                while let Some(&(a, w)) = entries.get(next[p])
+                    && a == arrival
+                {
+                    wm[p] = wm[p].max(w);
+                    next[p] += 1;
+                }
             }
             let global =
                 wm.iter().zip(&live).filter(|(_, l)| **l).map(|(w, _)| *w).min().unwrap_or(Time::MIN);

@@ -7,7 +7,7 @@ use crate::{Late, RefStream, Reference, Shared};
 use flowmark_core::{
     Aggregate, Data, Key, KeyedStream, Rec, Time, Update, Window, WindowResult, WindowSpec, Windows,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A record with its key and due instant.
 type KeyedItem<K, V> = (K, Time, Rec<V>);
@@ -26,15 +26,15 @@ impl<K, V> RefKeyed<K, V> {
     }
 }
 
-/// Groups on-time records by (key, fixed window), counting the late ones. `assign` names the
-/// windows of a record.
-fn group_fixed<K: Key, V: Clone>(
+/// Hands every on-time (record, fixed window) pair to `add`, in input order, and counts the
+/// late ones. `assign` names the windows of a record.
+fn on_time<K: Key, V>(
     items: Vec<KeyedItem<K, V>>,
     spec: &WindowSpec,
     assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
     late: &mut Late,
-) -> BTreeMap<(K, Window), Vec<Item<V>>> {
-    let mut groups: BTreeMap<(K, Window), Vec<Item<V>>> = BTreeMap::new();
+    mut add: impl FnMut(&K, Window, Time, &Rec<V>),
+) {
     for (k, due, r) in items {
         let mut on_time = false;
         assign(&r, &mut |w| {
@@ -42,14 +42,48 @@ fn group_fixed<K: Key, V: Clone>(
                 late.windows += 1;
             } else {
                 on_time = true;
-                groups.entry((k.clone(), w)).or_default().push((due, r.clone()));
+                add(&k, w, due, &r);
             }
         });
         if !on_time {
             late.events += 1;
         }
     }
-    groups
+}
+
+/// Groups on-time records by (key, fixed window), members in input order, counting the late
+/// ones. `assign` names the windows of a record.
+fn group_fixed<K: Key, V: Clone>(
+    items: Vec<KeyedItem<K, V>>,
+    spec: &WindowSpec,
+    assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
+    late: &mut Late,
+) -> BTreeMap<(K, Window), Vec<Item<V>>> {
+    let mut groups: HashMap<(K, Window), Vec<Item<V>>> = HashMap::new();
+    on_time(items, spec, assign, late, |k, w, due, r| {
+        groups.entry((k.clone(), w)).or_default().push((due, r.clone()));
+    });
+    groups.into_iter().collect()
+}
+
+/// The aggregate of every (key, fixed window) over its on-time records, counting the late
+/// ones: the aggregate of [`group_fixed`]'s groups, folded as the records come instead of
+/// held (a log of hundreds of millions of events would not fit), in the groups' order.
+fn aggregate_fixed<K: Key, V, A: Aggregate<V>>(
+    ctx: &Shared,
+    hold: Time,
+    agg: &A,
+    items: Vec<KeyedItem<K, V>>,
+    spec: &WindowSpec,
+    assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
+    late: &mut Late,
+) -> Vec<Item<WindowResult<K, A::Out>>> {
+    let mut folds: HashMap<(K, Window), Fold<A::Acc>> = HashMap::new();
+    on_time(items, spec, assign, late, |k, w, due, r| {
+        folds.entry((k.clone(), w)).or_insert_with(|| Fold::new(agg.init())).add(agg, due, r);
+    });
+    let ordered: BTreeMap<(K, Window), Fold<A::Acc>> = folds.into_iter().collect();
+    ordered.into_iter().map(|((k, w), fold)| fold.finish(ctx, hold, agg, k, w)).collect()
 }
 
 /// When a window's result is due: when the watermark, `hold` behind, reaches its last instant,
@@ -57,6 +91,41 @@ fn group_fixed<K: Key, V: Clone>(
 fn window_due<V>(ctx: &Shared, hold: Time, w: Window, members: &[Item<V>]) -> Time {
     let fired = ctx.borrow().clock.when_watermark_reaches(w.max_time().saturating_add(hold));
     members.iter().map(|m| m.0).fold(fired, Time::max)
+}
+
+/// A window's aggregate over the members added so far (in input order), with the latest
+/// arrival and due instant among them.
+struct Fold<Acc> {
+    acc: Acc,
+    arrival: Time,
+    due: Time,
+}
+
+impl<Acc> Fold<Acc> {
+    fn new(acc: Acc) -> Self {
+        Fold { acc, arrival: Time::MIN, due: Time::MIN }
+    }
+
+    fn add<V, A: Aggregate<V, Acc = Acc>>(&mut self, agg: &A, due: Time, r: &Rec<V>) {
+        agg.add(&mut self.acc, &r.data);
+        self.arrival = self.arrival.max(r.arrival);
+        self.due = self.due.max(due);
+    }
+
+    /// The window's result: due when the watermark, `hold` behind, reaches its last instant,
+    /// or when its latest member was due.
+    fn finish<K, V, A: Aggregate<V, Acc = Acc>>(
+        self,
+        ctx: &Shared,
+        hold: Time,
+        agg: &A,
+        key: K,
+        window: Window,
+    ) -> Item<WindowResult<K, A::Out>> {
+        let fired = ctx.borrow().clock.when_watermark_reaches(window.max_time().saturating_add(hold));
+        let value = agg.finish(&self.acc);
+        (fired.max(self.due), Rec::window_result(window, self.arrival, WindowResult { key, window, value }))
+    }
 }
 
 /// The result of one key and window.
@@ -68,13 +137,11 @@ fn aggregate<K, V, A: Aggregate<V>>(
     window: Window,
     members: &[Item<V>],
 ) -> Item<WindowResult<K, A::Out>> {
-    let mut acc = agg.init();
-    for (_, r) in members {
-        agg.add(&mut acc, &r.data);
+    let mut fold = Fold::new(agg.init());
+    for (due, r) in members {
+        fold.add(agg, *due, r);
     }
-    let arrival = members.iter().map(|(_, r)| r.arrival).max().unwrap_or(Time::MIN);
-    let due = window_due(ctx, hold, window, members);
-    (due, Rec::window_result(window, arrival, WindowResult { key, window, value: agg.finish(&acc) }))
+    fold.finish(ctx, hold, agg, key, window)
 }
 
 /// Merges the on-time records of one key into sessions: `[t, t + gap)` per record, merged where
@@ -138,9 +205,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
             }
             Windows::Tumbling { .. } | Windows::Sliding { .. } => {
                 let assign = |r: &Rec<V>, f: &mut dyn FnMut(Window)| spec.windows.assign(r.time, f);
-                for ((k, w), members) in group_fixed(self.items, &spec, assign, &mut late) {
-                    out.push(aggregate(&self.ctx, self.hold, &agg, k, w, &members));
-                }
+                out = aggregate_fixed(&self.ctx, self.hold, &agg, self.items, &spec, assign, &mut late);
             }
         }
         self.ctx.borrow_mut().out.late.push(late);
@@ -157,10 +222,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         let spec = WindowSpec::new(Windows::tumbling(1)).with_lateness(allowed_lateness);
         let mut late = Late::default();
         let assign = |r: &Rec<V>, f: &mut dyn FnMut(Window)| f(window(&r.data));
-        let mut out = Vec::new();
-        for ((key, w), members) in group_fixed(self.items, &spec, assign, &mut late) {
-            out.push(aggregate(&self.ctx, self.hold, &agg, key, w, &members));
-        }
+        let out = aggregate_fixed(&self.ctx, self.hold, &agg, self.items, &spec, assign, &mut late);
         self.ctx.borrow_mut().out.late.push(late);
         RefStream::new(out, self.ctx, self.hold).windowed(allowed_lateness)
     }

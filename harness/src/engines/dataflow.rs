@@ -3,6 +3,7 @@
 use super::{Engine, EngineSpec, Registered, Table};
 use crate::spec::WorkerSpec;
 use crate::suite::fields::{Locate, SuiteError, spanned_durations, spanned_intervals, unplaced};
+use crate::suite::scope::Scope;
 use crate::worker;
 use anyhow::{Context, Result};
 use flowmark_core::output::Emission;
@@ -124,6 +125,8 @@ pub struct DataflowTable {
     pub delivery: Vec<Delivery>,
     /// Time domains.
     pub time_domain: Vec<TimeDomain>,
+    /// Where its configurations run (everywhere when left out).
+    pub only: Option<Spanned<Scope>>,
 }
 
 impl Default for DataflowTable {
@@ -134,11 +137,16 @@ impl Default for DataflowTable {
             buffer_timeout: unplaced(vec![flowmark_dataflow::DEFAULT_BUFFER_TIMEOUT]),
             delivery: vec![Delivery::ExactlyOnce],
             time_domain: vec![TimeDomain::Event],
+            only: None,
         }
     }
 }
 
 impl Table for DataflowTable {
+    fn only(&self) -> Option<&Spanned<Scope>> {
+        self.only.as_ref()
+    }
+
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
         let intervals = self.checkpoint_interval.get_ref();

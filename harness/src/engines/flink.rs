@@ -3,6 +3,7 @@
 use super::{Engine, EngineSpec, Registered, Table, jvm};
 use crate::spec::{Injection, WorkerSpec};
 use crate::suite::fields::{Locate, SuiteError, spanned_durations, unplaced};
+use crate::suite::scope::Scope;
 use anyhow::Result;
 use flowmark_core::output::Emission;
 use flowmark_core::time::{MILLISECOND, SECOND, human};
@@ -109,6 +110,8 @@ pub struct FlinkTable {
     pub cluster: Option<Spanned<String>>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+    /// Where its configurations run (everywhere when left out).
+    pub only: Option<Spanned<Scope>>,
 }
 
 impl Default for FlinkTable {
@@ -119,11 +122,16 @@ impl Default for FlinkTable {
             watermark_interval: unplaced(vec![WATERMARK_INTERVAL]),
             cluster: None,
             advertise: LOOPBACK.into(),
+            only: None,
         }
     }
 }
 
 impl Table for FlinkTable {
+    fn only(&self) -> Option<&Spanned<Scope>> {
+        self.only.as_ref()
+    }
+
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
         at.positive("checkpoint_interval", &self.checkpoint_interval)?;

@@ -4,6 +4,7 @@
 use super::{Engine, EngineSpec, Registered, Table};
 use crate::spec::WorkerSpec;
 use crate::suite::fields::{Locate, SuiteError, spanned_durations, unplaced};
+use crate::suite::scope::Scope;
 use crate::worker;
 use anyhow::{Context, Result};
 use flowmark_core::output::Emission;
@@ -137,6 +138,8 @@ pub struct MicrobatchTable {
     pub backpressure: Vec<bool>,
     /// Batches between full state snapshots.
     pub snapshot_every: Spanned<Vec<u64>>,
+    /// Where its configurations run (everywhere when left out).
+    pub only: Option<Spanned<Scope>>,
 }
 
 impl Default for MicrobatchTable {
@@ -147,11 +150,16 @@ impl Default for MicrobatchTable {
             time_domain: vec![TimeDomain::Event],
             backpressure: vec![false],
             snapshot_every: unplaced(vec![SNAPSHOT_EVERY]),
+            only: None,
         }
     }
 }
 
 impl Table for MicrobatchTable {
+    fn only(&self) -> Option<&Spanned<Scope>> {
+        self.only.as_ref()
+    }
+
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
         let every = self.snapshot_every.get_ref();

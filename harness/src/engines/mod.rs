@@ -21,6 +21,7 @@ pub mod spark;
 use crate::limits::Feed;
 use crate::spec::{Injection, WorkerSpec};
 use crate::suite::fields::{Locate, SuiteError};
+use crate::suite::scope::Scope;
 use anyhow::Result;
 use flowmark_core::output::Emission;
 use flowmark_core::{Job, Log, Time, TimeDomain};
@@ -28,6 +29,7 @@ use flowmark_workloads::WorkloadSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use toml::Spanned;
 
 /// An engine with its settings, as the harness sees it.
 pub trait Engine {
@@ -101,6 +103,22 @@ pub trait Table {
 
     /// Every configuration the table names.
     fn configurations(&self) -> Vec<EngineSpec>;
+
+    /// Where its configurations run (`only`; everywhere when `None`).
+    fn only(&self) -> Option<&Spanned<Scope>> {
+        None
+    }
+
+    /// Every `only` of the table or tables, for the suite to check the names they give.
+    fn scopes(&self) -> Vec<&Spanned<Scope>> {
+        self.only().into_iter().collect()
+    }
+
+    /// Its configurations, each with the scopes it runs in (one per table that names it).
+    fn scoped(&self) -> Vec<(EngineSpec, Vec<Scope>)> {
+        let scope = self.only().map(|s| s.get_ref().clone()).unwrap_or_default();
+        self.configurations().into_iter().map(|c| (c, vec![scope.clone()])).collect()
+    }
 }
 
 /// Several tables of one engine (`[[dataflow]]`): the union of their configurations, each once,
@@ -114,10 +132,20 @@ impl<T: Table> Table for crate::suite::fields::Tables<T> {
     }
 
     fn configurations(&self) -> Vec<EngineSpec> {
-        let mut out: Vec<EngineSpec> = Vec::new();
-        for c in self.0.iter().flat_map(|t| t.configurations()) {
-            if !out.contains(&c) {
-                out.push(c);
+        self.scoped().into_iter().map(|(c, _)| c).collect()
+    }
+
+    fn scopes(&self) -> Vec<&Spanned<Scope>> {
+        self.0.iter().flat_map(|t| t.scopes()).collect()
+    }
+
+    /// A configuration that several tables name runs wherever any of them says.
+    fn scoped(&self) -> Vec<(EngineSpec, Vec<Scope>)> {
+        let mut out: Vec<(EngineSpec, Vec<Scope>)> = Vec::new();
+        for (c, scopes) in self.0.iter().flat_map(|t| t.scoped()) {
+            match out.iter_mut().find(|(o, _)| *o == c) {
+                Some((_, all)) => all.extend(scopes),
+                None => out.push((c, scopes)),
             }
         }
         out

@@ -3,6 +3,7 @@
 use super::{Engine, EngineSpec, Registered, Table, flink::LOOPBACK, jvm};
 use crate::spec::{Injection, WorkerSpec};
 use crate::suite::fields::{Locate, SuiteError, spanned_durations, unplaced};
+use crate::suite::scope::Scope;
 use anyhow::Result;
 use flowmark_core::output::Emission;
 use flowmark_core::time::{SECOND, human};
@@ -94,6 +95,8 @@ pub struct SparkTable {
     pub master: Option<Spanned<String>>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+    /// Where its configurations run (everywhere when left out).
+    pub only: Option<Spanned<Scope>>,
 }
 
 impl Default for SparkTable {
@@ -103,11 +106,16 @@ impl Default for SparkTable {
             trigger: unplaced(vec![SECOND]),
             master: None,
             advertise: LOOPBACK.into(),
+            only: None,
         }
     }
 }
 
 impl Table for SparkTable {
+    fn only(&self) -> Option<&Spanned<Scope>> {
+        self.only.as_ref()
+    }
+
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
         at.positive("trigger", &self.trigger)?;
