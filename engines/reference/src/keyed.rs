@@ -78,19 +78,29 @@ fn aggregate_fixed<K: Key, V, A: Aggregate<V>>(
     assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
     late: &mut Late,
 ) -> Vec<Item<WindowResult<K, A::Out>>> {
-    let mut folds: HashMap<(K, Window), Fold<A::Acc>> = HashMap::new();
+    // by key, then window: a record's key is cloned only when the key is new
+    let mut folds: HashMap<K, HashMap<Window, Fold<A::Acc>>> = HashMap::new();
     on_time(items, spec, assign, late, |k, w, due, r| {
-        folds.entry((k.clone(), w)).or_insert_with(|| Fold::new(agg.init())).add(agg, due, r);
+        let windows = match folds.get_mut(k) {
+            Some(windows) => windows,
+            None => folds.entry(k.clone()).or_default(),
+        };
+        windows.entry(w).or_insert_with(|| Fold::new(agg.init())).add(agg, due, r);
     });
-    let ordered: BTreeMap<(K, Window), Fold<A::Acc>> = folds.into_iter().collect();
+    let ordered: BTreeMap<(K, Window), Fold<A::Acc>> =
+        folds.into_iter().flat_map(|(k, ws)| ws.into_iter().map(move |(w, f)| ((k.clone(), w), f))).collect();
     ordered.into_iter().map(|((k, w), fold)| fold.finish(ctx, hold, agg, k, w)).collect()
 }
 
 /// When a window's result is due: when the watermark, `hold` behind, reaches its last instant,
 /// or when its latest member was due.
 fn window_due<V>(ctx: &Shared, hold: Time, w: Window, members: &[Item<V>]) -> Time {
-    let fired = ctx.borrow().clock.when_watermark_reaches(w.max_time().saturating_add(hold));
-    members.iter().map(|m| m.0).fold(fired, Time::max)
+    members.iter().map(|m| m.0).fold(fires(ctx, hold, w), Time::max)
+}
+
+/// When the watermark, `hold` behind, reaches the window's last instant.
+fn fires(ctx: &Shared, hold: Time, w: Window) -> Time {
+    ctx.borrow().clock.when_watermark_reaches(w.max_time().saturating_add(hold))
 }
 
 /// A window's aggregate over the members added so far (in input order), with the latest
@@ -122,9 +132,11 @@ impl<Acc> Fold<Acc> {
         key: K,
         window: Window,
     ) -> Item<WindowResult<K, A::Out>> {
-        let fired = ctx.borrow().clock.when_watermark_reaches(window.max_time().saturating_add(hold));
         let value = agg.finish(&self.acc);
-        (fired.max(self.due), Rec::window_result(window, self.arrival, WindowResult { key, window, value }))
+        (
+            fires(ctx, hold, window).max(self.due),
+            Rec::window_result(window, self.arrival, WindowResult { key, window, value }),
+        )
     }
 }
 
