@@ -43,14 +43,18 @@ pub fn refuses(workload: &WorkloadSpec, log: &LogSpec, rate: f64, duration: Time
             "{rate:e} events/s is above the most a log can offer, {MAX_RATE:e} events/s (one event per nanosecond of log time)"
         ));
     }
+    // a profile offers what its schedule says, not its highest rate throughout
+    let (events, at) = match &log.rate {
+        RateProfile::Constant { .. } => (rate * duration as f64 / SECOND as f64, "at"),
+        profile => (profile.schedule().ok()?.due_before(duration) as f64, "at up to"),
+    };
     let log = LogSpec { rate: RateProfile::constant(rate), ..log.clone() };
     let per_event = reference_bytes_per_event(workload, &log)?;
     let available = available_memory()?;
-    let events = rate * duration as f64 / SECOND as f64;
     let needed = events * per_event as f64;
     (needed > available as f64).then(|| {
         format!(
-            "at {rate:e} events/s for {} the log of {} holds about {events:.2e} events, which the reference needs about {:.1} GiB to hold ({per_event} bytes each); {:.1} GiB of memory is available",
+            "{at} {rate:e} events/s for {} the log of {} holds about {events:.2e} events, which the reference needs about {:.1} GiB to hold ({per_event} bytes each); {:.1} GiB of memory is available",
             human(duration),
             workload.name(),
             needed / (1u64 << 30) as f64,

@@ -2,10 +2,12 @@
 //! `docs/metrics.md` defines: latencies against the reference's instants, throughput and
 //! backlog per second, recovery and its phases, correctness.
 
+mod load;
+
 use crate::observe::{Incarnation, Observed, SAMPLE_EVERY};
 use crate::reference::Truth;
 use crate::spec::RunSpec;
-use flowmark_core::Expected;
+use flowmark_core::check::check_lines;
 use flowmark_core::output::Emission;
 use flowmark_core::protocol::Sample;
 use flowmark_core::time::{MILLISECOND, SECOND, Time};
@@ -13,6 +15,7 @@ use flowmark_reports::results::{
     Anatomy, Checkpoints, Correctness, Curves, Metrics, Percentiles, Recovery, Second,
 };
 use hdrhistogram::Histogram;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// The backlog counts as back under its pre-failure level (its largest value in the measured
@@ -85,16 +88,27 @@ impl Delivered {
 /// trailing emissions that carry its last value (a re-emission of the same value after a crash
 /// does not make it later). Ordered by emission.
 pub fn delivered(emissions: &[Emission], truth: &Truth) -> Vec<Delivered> {
-    let mut by_id: HashMap<&str, Vec<&Emission>> = HashMap::new();
-    for e in emissions {
-        by_id.entry(e.line.id.as_str()).or_default().push(e);
+    // in order of emission (a stable sort: ties keep the order read), each identity's latest
+    // value and the emission that started its trailing run of that value
+    let mut in_order: Vec<&Emission> = emissions.iter().collect();
+    in_order.sort_by_key(|e| e.emitted);
+    let mut final_by_id: FxHashMap<&str, (&str, &Emission)> =
+        FxHashMap::with_capacity_and_hasher(truth.results.len(), Default::default());
+    for e in in_order {
+        let value = e.line.value.as_str();
+        final_by_id
+            .entry(e.line.id.as_str())
+            .and_modify(|(last, since)| {
+                if *last != value {
+                    *last = value;
+                    *since = e;
+                }
+            })
+            .or_insert((value, e));
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(truth.results.len());
     for r in &truth.results {
-        let Some(list) = by_id.get_mut(r.line.id.as_str()) else { continue };
-        list.sort_by_key(|e| e.emitted);
-        let last = &list[list.len() - 1].line.value;
-        let first_of_run = list.iter().rev().take_while(|e| &e.line.value == last).last().expect("not empty");
+        let Some(&(_, first_of_run)) = final_by_id.get(r.line.id.as_str()) else { continue };
         out.push(Delivered {
             emit: first_of_run.emitted,
             due: r.due,
@@ -109,8 +123,7 @@ pub fn delivered(emissions: &[Emission], truth: &Truth) -> Vec<Delivered> {
 
 /// Correctness of the committed results against the reference.
 pub fn correctness(emissions: &[Emission], truth: &Truth, observed: &Observed) -> Correctness {
-    let expected = Expected::from_lines(truth.results.iter().map(|e| e.line.clone()));
-    let v = expected.check(emissions.iter().map(|e| &e.line));
+    let v = check_lines(truth.results.iter().map(|e| &e.line), emissions.iter().map(|e| &e.line));
     Correctness {
         correct: v.correct,
         missing: v.missing,
@@ -213,6 +226,8 @@ pub fn measure(run: &RunSpec, observed: &Observed, emissions: &[Emission], truth
     metrics.checkpoints = checkpoints(run, observed, &commits);
     let (timeline, intervals) = per_second(run, &line, &delivered, &commits, emissions);
     let recoveries = recoveries(run, observed, &line, &delivered);
+    metrics.load_change = load::load_change(run, &line, &delivered);
+    metrics.stages = load::stages(run, observed);
     Measured { metrics, recoveries, timeline, intervals }
 }
 
@@ -377,6 +392,10 @@ fn per_second(
         .filter_map(|d| visible_at(d, commits).map(|at| (at, at - d.due)))
         .collect();
     visible.sort_unstable();
+    let schedule = run.log.rate.schedule().ok();
+    let offered = |from: Time, to: Time| {
+        schedule.as_ref().map_or(0.0, |s| s.due_before(to).saturating_sub(s.due_before(from)) as f64)
+    };
     let mut timeline = Vec::new();
     let mut intervals = Vec::new();
     let mut k = 0;
@@ -408,6 +427,8 @@ fn per_second(
             p99_ms: q(0.99),
             max_ms: if h.is_empty() { 0.0 } else { ms(h.max() as Time) },
             visible_p99_ms: visible_p99,
+            offered_rate: if from < end { offered(from, to.min(end)) } else { 0.0 },
+            rate_limit: line.at(to).and_then(|(_, s)| s.rate_limit),
         });
         intervals.push((from, h));
         k += 1;
@@ -633,7 +654,7 @@ mod tests {
     }
 
     /// A run of the baseline with a 1 s warm-up and a 1 s measured period.
-    fn test_run() -> RunSpec {
+    pub(crate) fn test_run() -> RunSpec {
         RunSpec {
             id: "r".into(),
             key: "r".into(),
@@ -648,6 +669,8 @@ mod tests {
                 disorder: Default::default(),
             },
             rate: 1.0,
+            load: String::new(),
+            pending: None,
             disorder: "none".into(),
             failure: Injection::default(),
             warmup: SECOND,

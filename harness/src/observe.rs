@@ -43,6 +43,28 @@ pub struct Observed {
     pub wall: Duration,
     /// CPU time the harness process itself spent meanwhile (user + system, all its threads).
     pub harness_cpu: Time,
+    /// When the harness stopped the run early because its [`GiveUp`] rule was met, and the
+    /// backlog that met it.
+    pub gave_up: Option<(Time, Time)>,
+}
+
+/// When a run's outcome is already decided and the harness stops it early: once a sample
+/// taken at or after `after` shows a backlog above `backlog_above`. A throughput probe whose
+/// backlog has passed the bound is not sustained whatever comes next, and draining its
+/// backlog would only take time.
+#[derive(Clone, Copy, Debug)]
+pub struct GiveUp {
+    /// From when on (log time) the rule holds.
+    pub after: Time,
+    /// The backlog beyond which the run is stopped.
+    pub backlog_above: Time,
+}
+
+impl GiveUp {
+    /// Whether `sample` meets the rule.
+    fn met_by(&self, sample: &Sample) -> bool {
+        sample.at >= self.after && sample.backlog > self.backlog_above
+    }
 }
 
 /// CPU time this process has spent so far, user + system, over all its threads.
@@ -57,12 +79,14 @@ fn own_cpu() -> Time {
 #[error("interrupted")]
 pub struct Interrupted;
 
-/// Runs the engine process(es) of `run` in `dir` on the shared schedule, injecting its crashes.
-/// `tick` is called now and then with the log time, for progress.
+/// Runs the engine process(es) of `run` in `dir` on the shared schedule, injecting its crashes,
+/// and stops early if `give_up` says so. `tick` is called now and then with the log time, for
+/// progress.
 pub fn observe(
     run: &RunSpec,
     dir: &Path,
     cancel: &AtomicBool,
+    give_up: Option<GiveUp>,
     mut tick: impl FnMut(Time),
 ) -> Result<Result<Observed, Interrupted>> {
     let started = Instant::now();
@@ -119,8 +143,14 @@ pub fn observe(
         match process.next(Duration::from_nanos(wait as u64)) {
             None => {}
             Some(Event::Report(Report::Sample(s))) => {
+                let decided = give_up.filter(|g| g.met_by(&s)).map(|_| (s.at, s.backlog));
                 if let Some(i) = out.incarnations.last_mut() {
                     i.samples.push(s);
+                }
+                if decided.is_some() {
+                    process.kill();
+                    out.gave_up = decided;
+                    break;
                 }
             }
             Some(Event::Report(Report::Finished { events, busy, .. })) => {
@@ -159,4 +189,19 @@ pub fn observe(
     out.wall = started.elapsed();
     out.harness_cpu = own_cpu() - cpu_before;
     Ok(Ok(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowmark_core::time::SECOND;
+
+    #[test]
+    fn a_run_is_given_up_only_past_the_backlog_and_from_the_time_the_rule_names() {
+        let rule = GiveUp { after: 2 * SECOND, backlog_above: SECOND };
+        let sample = |at, backlog| Sample { at, backlog, ..Default::default() };
+        assert!(rule.met_by(&sample(2 * SECOND, SECOND + 1)));
+        assert!(!rule.met_by(&sample(2 * SECOND, SECOND)), "at the bound itself it goes on");
+        assert!(!rule.met_by(&sample(2 * SECOND - 1, 5 * SECOND)), "not during the warm-up");
+    }
 }

@@ -36,7 +36,7 @@ pub fn run(
     let feed_capacity = (!engine.is_baseline())
         .then(|| limits::feed_capacity(engine.feed(), &run.workload, &run.log))
         .flatten();
-    let mut observed = match observe::observe(run, &work, cancel, |t| progress.tick(t))? {
+    let mut observed = match observe::observe(run, &work, cancel, None, |t| progress.tick(t))? {
         Ok(o) => o,
         Err(i) => return Ok(Err(i)),
     };
@@ -121,6 +121,7 @@ fn record(run: &RunSpec, status: Status, m: Measured, wall_s: f64, feed_capacity
         disorder: run.disorder.clone(),
         failure: run.failure.name.clone(),
         rate: run.rate,
+        load: run.load.clone(),
         settings: settings(run),
         seed: run.log.seed,
         watermark_bound_ms: run.workload.bound() as f64 / 1e6,

@@ -2,11 +2,13 @@
 //! directory as it finishes — raw data first, the run's record last — so that an interrupted
 //! suite keeps every run it finished and `--resume` completes it.
 
+use crate::limits;
 use crate::observe::Interrupted;
 use crate::pipeline;
 use crate::progress::Progress;
 use crate::spec::RunSpec;
 use crate::suite::Suite;
+use crate::suite::rates::Offered;
 use anyhow::Result;
 use flowmark_reports::results::{self, Manifest, ResultSet, Status};
 use std::path::Path;
@@ -125,10 +127,31 @@ pub fn run_suite(
         progress.line(&format!("resuming: {already} of {} runs already done", plan.len()));
     }
     let work_root = std::env::temp_dir().join(format!("flowmark-work-{}", std::process::id()));
+    // loads relative to the sustainable rate need the searches' results first
+    let searches_first = suite.searches_first();
+    if searches_first && !run_searches(suite, selection, dir, cancel)? {
+        let _ = std::fs::remove_dir_all(&work_root);
+        ResultSet::load(dir)?.write_tables()?;
+        return Ok(Outcome::Interrupted);
+    }
     for (run, done) in plan.iter().zip(done) {
         if done {
             continue;
         }
+        let resolved;
+        let run = match &run.pending {
+            None => run,
+            Some(offered) => match scaled(run, offered, dir) {
+                Ok(r) => {
+                    resolved = r;
+                    &resolved
+                }
+                Err(why) => {
+                    progress.line(&format!("{}: not run: {why}", run.id));
+                    continue;
+                }
+            },
+        };
         progress.start_run(&run.id, run.end());
         // repetitions share their truth: it is kept in the result directory for the next one
         let keep_truth = *suite.repetitions.get_ref() > 1;
@@ -146,25 +169,53 @@ pub fn run_suite(
         ResultSet::load(dir)?.write_tables()?;
     }
     progress.finish();
-    if let Some(t) = &suite.throughput {
-        for base in selection.searches(suite)? {
-            if dir.join("throughput").join(format!("{}.json", base.key)).exists() {
-                continue;
-            }
-            let plan = t.get_ref().plan();
-            let progress = Progress::new(u64::from(plan.steps) + plan.fractions.len() as u64, 0);
-            progress.line(&format!("sustainable throughput of {}", base.key));
-            if crate::throughput::search(&base, &plan, dir, cancel, &progress)?.is_err() {
-                let _ = std::fs::remove_dir_all(&work_root);
-                ResultSet::load(dir)?.write_tables()?;
-                return Ok(Outcome::Interrupted);
-            }
-        }
-    }
     let _ = std::fs::remove_dir_all(&work_root);
+    if !searches_first && !run_searches(suite, selection, dir, cancel)? {
+        ResultSet::load(dir)?.write_tables()?;
+        return Ok(Outcome::Interrupted);
+    }
     let set = ResultSet::load(dir)?;
     set.write_tables()?;
     Ok(Outcome::Done { ok: set.runs.iter().all(|r| r.status == Status::Ok) })
+}
+
+/// Runs the suite's sustainable-throughput searches that `dir` does not hold yet; false when
+/// interrupted.
+fn run_searches(suite: &Suite, selection: &Selection, dir: &Path, cancel: &AtomicBool) -> Result<bool> {
+    let Some(t) = &suite.throughput else { return Ok(true) };
+    for base in selection.searches(suite)? {
+        if results::search_path(dir, &base.key).exists() {
+            continue;
+        }
+        let plan = t.get_ref().plan();
+        let progress = Progress::new(u64::from(plan.steps) + plan.fractions.len() as u64, 0);
+        progress.line(&format!("sustainable throughput of {}", base.key));
+        if crate::throughput::search(&base, &plan, dir, cancel, &progress)?.is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `run` with its load set from the sustainable rate its search found (in `dir`); why not,
+/// when the search is missing or sustained nothing.
+fn scaled(run: &RunSpec, offered: &Offered, dir: &Path) -> Result<RunSpec, String> {
+    let key = run.search_key();
+    let search = ResultSet::read_search(dir, &key).map_err(|e| {
+        format!("its load is relative to the sustainable rate of {key}, which cannot be read: {e:#}")
+    })?;
+    if search.sustainable <= 0.0 {
+        return Err(format!(
+            "its load is relative to the sustainable rate of {key}, and the search sustained no rate"
+        ));
+    }
+    let profile = offered.resolve(run.warmup, Some(search.sustainable)).ok_or("a level stayed unknown")?;
+    let mut out = run.clone();
+    out.offer(profile);
+    if let Some(why) = limits::refuses(&out.workload, &out.log, out.rate, out.end()) {
+        return Err(why);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! results.
 
 pub use crate::engines::EngineSpec;
-use flowmark_core::time::Time;
+use crate::suite::rates::Offered;
+use flowmark_core::time::{SECOND, Time};
 use flowmark_core::{CpuTax, Straggler, TaskFault};
-use flowmark_workloads::{LogSpec, WorkloadSpec};
+use flowmark_workloads::{LogSpec, RateProfile, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -65,8 +66,15 @@ pub struct RunSpec {
     pub workload_name: String,
     /// The log.
     pub log: LogSpec,
-    /// The log's (constant) input rate, events per second.
+    /// The log's input rate, events per second: its highest, when it changes.
     pub rate: f64,
+    /// The load as the suite names it: the rate, `0.5x`, a profile's name.
+    #[serde(default)]
+    pub load: String,
+    /// A load given as a multiple of the sustainable rate: the run's log is set from the
+    /// search's result (by [`RunSpec::offer`]) before it runs.
+    #[serde(skip)]
+    pub pending: Option<Offered>,
     /// The disorder level's name.
     pub disorder: String,
     /// The failure scenario.
@@ -91,7 +99,7 @@ impl RunSpec {
         warmup: Time,
         measure: Time,
     ) -> RunSpec {
-        let key = flowmark_reports::slug(&format!("{workload_name}.{}", engine.key()));
+        let key = search_key(workload_name, &engine);
         RunSpec {
             id: key.clone(),
             key,
@@ -100,13 +108,15 @@ impl RunSpec {
             workload,
             workload_name: workload_name.into(),
             rate: 0.0,
+            load: String::new(),
+            pending: None,
             log,
             disorder: disorder.into(),
             failure: Injection { name: "none".into(), ..Default::default() },
             warmup,
             measure,
             // an engine that cannot keep up takes as long again to drain its backlog
-            timeout: 3 * (warmup + measure) + 30 * flowmark_core::time::SECOND,
+            timeout: 3 * (warmup + measure) + 30 * SECOND,
         }
     }
 
@@ -114,6 +124,36 @@ impl RunSpec {
     pub fn end(&self) -> Time {
         self.warmup + self.measure
     }
+
+    /// The key of the search that finds this run's sustainable rate.
+    pub fn search_key(&self) -> String {
+        search_key(&self.workload_name, &self.engine)
+    }
+
+    /// Offers `profile`: the run's log takes it, its rate is its highest, and its timeout
+    /// grows by the time the reference may take over its events (see [`REFERENCE_FLOOR`]).
+    pub fn offer(&mut self, profile: RateProfile) {
+        let events = profile.schedule().map_or(0, |s| s.due_before(self.end()));
+        self.timeout += (events as f64 / REFERENCE_FLOOR * SECOND as f64) as Time;
+        self.rate = profile.peak();
+        if let RateProfile::Constant { rate } = profile
+            && self.load.is_empty()
+        {
+            self.load = format!("{rate}");
+        }
+        self.log.rate = profile;
+        self.pending = None;
+    }
+}
+
+/// The reference evaluates at least this many events per second (about 2 M on one core of
+/// the machine the docs were measured on): a run whose rate is set late (a probe, a load
+/// relative to the sustainable rate) gets this long more for it.
+pub const REFERENCE_FLOOR: f64 = 1e6;
+
+/// The key of the search of `engine`'s sustainable rate on the workload named `workload_name`.
+pub fn search_key(workload_name: &str, engine: &EngineSpec) -> String {
+    flowmark_reports::slug(&format!("{workload_name}.{}", engine.key()))
 }
 
 /// What an engine process is told: the run, the shared origin and where to keep its files.

@@ -6,6 +6,7 @@
 //! impossible value is an error that names the file, the line and the field.
 
 pub mod fields;
+pub mod rates;
 pub mod scope;
 
 use crate::engines::dataflow::DataflowTable;
@@ -21,6 +22,7 @@ use flowmark_core::time::duration;
 use flowmark_core::{CpuTax, Straggler, TaskFault, Time};
 use flowmark_reports::slug;
 use flowmark_workloads::{Disorder, LogSpec, RateProfile, SplitMix64, WorkloadSpec};
+use rates::Offered;
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -52,8 +54,12 @@ pub struct Suite {
     pub partitions: Spanned<u32>,
     /// The engines, by name (`flowmark list`).
     pub engines: Spanned<Vec<String>>,
-    /// Input rates, events per second.
-    pub rates: Spanned<Vec<f64>>,
+    /// The loads offered: rates (events per second, or multiples of the sustainable rate like
+    /// `"0.5x"`) and rate profiles (`rates::Profile`), as written.
+    pub rates: Spanned<Vec<Spanned<toml::Value>>>,
+    /// The same, read (by [`Suite::parse`]).
+    #[serde(skip)]
+    offered: Vec<Offered>,
     /// The workloads.
     pub workloads: Vec<Spanned<SuiteWorkload>>,
     /// The disorder levels.
@@ -218,7 +224,16 @@ pub enum Failure {
         /// Extra time per unit of work while slow.
         #[serde(with = "duration")]
         delay: Time,
+        /// The stage of the slow task: by default the first after the sources (1); 0 is a
+        /// source task — in the micro-batch engine a map task reading the input, which a
+        /// speculative copy can stand in for.
+        #[serde(default = "first_after_sources")]
+        stage: usize,
     },
+}
+
+fn first_after_sources() -> usize {
+    1
 }
 
 impl Suite {
@@ -235,12 +250,32 @@ impl Suite {
     /// Parses and checks a suite from text (`path` names it in errors).
     pub fn parse(path: &Path, text: &str) -> Result<Suite, SuiteError> {
         let at = Locate::new(path, text);
-        let suite: Suite = toml::from_str(text).map_err(|e| {
+        let mut suite: Suite = toml::from_str(text).map_err(|e| {
             let mut error = at.at(0..0, e.message());
             error.line = e.span().map_or(0, |s| at.line(s.start));
             error
         })?;
         suite.check_run(&at)?;
+        suite.offered = suite
+            .rates
+            .get_ref()
+            .iter()
+            .map(|r| {
+                Offered::read(r.get_ref(), *suite.warmup.get_ref())
+                    .map_err(|e| at.at(r.span(), format!("`rates`: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        for (i, o) in suite.offered.iter().enumerate() {
+            if suite.offered[..i].iter().any(|p| p.label() == o.label()) {
+                return Err(at.at(
+                    suite.rates.get_ref()[i].span(),
+                    format!(
+                        "`rates`: a second load named `{}`: give a profile a `name` of its own",
+                        o.label()
+                    ),
+                ));
+            }
+        }
         suite.check_matrix(&at)?;
         for (_, table) in suite.tables() {
             table.check(&at)?;
@@ -248,6 +283,7 @@ impl Suite {
         suite.check_scopes(&at)?;
         suite.check_refusals(&at)?;
         suite.check_search(&at)?;
+        suite.check_relative(&at)?;
         Ok(suite)
     }
 
@@ -302,12 +338,7 @@ impl Suite {
                 format!("unknown engine `{e}` in `engines`; the engines are: {}", engines::names()),
             ));
         }
-        if let Some(r) = self.rates.get_ref().iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-            return Err(
-                at.at(self.rates.span(), format!("`rates` must be positive events per second, got {r}"))
-            );
-        }
-        if self.rates.get_ref().is_empty() || self.workloads.is_empty() || self.disorder.is_empty() {
+        if self.offered.is_empty() || self.workloads.is_empty() || self.disorder.is_empty() {
             return Err(
                 at.at(0..0, "a suite needs at least one rate, one `[[workloads]]` and one `[[disorder]]`")
             );
@@ -337,15 +368,18 @@ impl Suite {
         }
         let (warmup, measure) = (*self.warmup.get_ref(), *self.measure.get_ref());
         for w in &self.workloads {
-            for &rate in self.rates.get_ref() {
+            for (offered, written) in self.offered.iter().zip(self.rates.get_ref()) {
+                // a multiple of the sustainable rate is checked when it is known, before its run
+                let Some(profile) = offered.resolve(warmup, None) else { continue };
+                let rate = profile.peak();
                 let log = LogSpec {
                     seed: self.seed,
                     partitions: *self.partitions.get_ref(),
-                    rate: RateProfile::constant(rate),
+                    rate: profile,
                     disorder: Disorder::default(),
                 };
                 if let Some(why) = limits::refuses(&w.get_ref().spec, &log, rate, warmup + measure) {
-                    return Err(at.at(self.rates.span(), format!("`rates`: {why}")));
+                    return Err(at.at(written.span(), format!("`rates`: {why}")));
                 }
             }
         }
@@ -414,11 +448,12 @@ impl Suite {
     /// The names every table's `only` gives.
     fn check_scopes(&self, at: &Locate) -> Result<(), SuiteError> {
         let workloads: Vec<String> = self.workloads.iter().map(|w| w.get_ref().name()).collect();
+        let rates: Vec<String> = self.offered.iter().map(Offered::label).collect();
         let disorder: Vec<String> = self.disorder.iter().map(|d| d.get_ref().name.clone()).collect();
         let failures: Vec<String> = self.failure_list().iter().map(|f| f.name().to_string()).collect();
         for (_, table) in self.tables() {
             for only in table.scopes() {
-                scope::Scope::check(only, at, &workloads, &disorder, &failures)?;
+                scope::Scope::check(only, at, &workloads, &rates, &disorder, &failures)?;
             }
         }
         Ok(())
@@ -451,6 +486,33 @@ impl Suite {
         Ok(())
     }
 
+    /// A load given as a multiple of the sustainable rate needs a search for every run that
+    /// offers it.
+    fn check_relative(&self, at: &Locate) -> Result<(), SuiteError> {
+        let searches: Vec<String> = self.searches().iter().map(|s| s.key.clone()).collect();
+        for run in self.plan() {
+            let Some(offered) = &run.pending else { continue };
+            if !searches.contains(&run.search_key()) {
+                let i = self.offered.iter().position(|o| o == offered).unwrap_or(0);
+                return Err(at.at(
+                    self.rates.get_ref()[i].span(),
+                    format!(
+                        "`rates`: `{}` is relative to the sustainable rate, but [throughput] does not search {} on {} (add the workload to [throughput] `workloads`, or let the engine table's `only` search)",
+                        offered.label(),
+                        run.workload_name,
+                        run.engine.key()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a run's load depends on a search: the searches then come first.
+    pub fn searches_first(&self) -> bool {
+        self.offered.iter().any(Offered::relative)
+    }
+
     /// Every run of the suite, in the order they run: repetitions outermost (so an early stop
     /// still covers every configuration), then workloads, rates, disorders, failures, engines.
     pub fn plan(&self) -> Vec<RunSpec> {
@@ -459,17 +521,21 @@ impl Suite {
         let configurations = self.scoped_configurations();
         let mut plan = Vec::new();
         for repetition in 0..*self.repetitions.get_ref() {
-            for (workload, rate, disorder, log) in self.logs() {
+            for (workload, offered, disorder) in self.logs() {
                 for failure in &failures {
                     for (engine, scopes) in &configurations {
-                        if !scopes.iter().any(|s| s.admits(&workload.name(), &disorder.name, failure.name()))
+                        let load = offered.label();
+                        if !scopes
+                            .iter()
+                            .any(|s| s.admits(&workload.name(), &load, &disorder.name, failure.name()))
                         {
                             continue;
                         }
                         let key = slug(&format!(
-                            "{}.{}.{rate}.{}.{}",
+                            "{}.{}.{}.{}.{}",
                             workload.name(),
                             engine.key(),
+                            offered.label(),
                             disorder.name,
                             failure.name()
                         ));
@@ -477,6 +543,15 @@ impl Suite {
                         if engine.engine().skips(&workload.spec, &injection) {
                             continue;
                         }
+                        // the baseline runs flat out, and has no sustainable rate to scale by
+                        if engine.engine().is_baseline() && offered.relative() {
+                            continue;
+                        }
+                        // a load relative to the sustainable rate is set once the search
+                        // has found it
+                        let profile = offered.resolve(warmup, None);
+                        let rate = profile.as_ref().map_or(0.0, RateProfile::peak);
+                        let log = self.log(profile.unwrap_or(RateProfile::constant(1.0)), disorder);
                         plan.push(RunSpec {
                             id: format!("{key}.{repetition}"),
                             key,
@@ -484,8 +559,10 @@ impl Suite {
                             engine: engine.clone(),
                             workload: workload.spec.clone(),
                             workload_name: workload.name(),
-                            log: log.clone(),
+                            log,
                             rate,
+                            load: offered.label(),
+                            pending: offered.relative().then(|| offered.clone()),
                             disorder: disorder.name.clone(),
                             failure: injection,
                             warmup,
@@ -499,25 +576,24 @@ impl Suite {
         plan
     }
 
-    /// Every workload × rate × disorder level, with its log.
-    fn logs(&self) -> Vec<(&SuiteWorkload, f64, &NamedDisorder, LogSpec)> {
+    /// Every workload × load × disorder level.
+    fn logs(&self) -> Vec<(&SuiteWorkload, &Offered, &NamedDisorder)> {
         let mut out = Vec::new();
         for workload in &self.workloads {
-            for &rate in self.rates.get_ref() {
+            for offered in &self.offered {
                 for disorder in &self.disorder {
-                    let log = self.log(rate, disorder.get_ref());
-                    out.push((workload.get_ref(), rate, disorder.get_ref(), log));
+                    out.push((workload.get_ref(), offered, disorder.get_ref()));
                 }
             }
         }
         out
     }
 
-    fn log(&self, rate: f64, disorder: &NamedDisorder) -> LogSpec {
+    fn log(&self, rate: RateProfile, disorder: &NamedDisorder) -> LogSpec {
         LogSpec {
             seed: self.seed,
             partitions: *self.partitions.get_ref(),
-            rate: RateProfile::constant(rate),
+            rate,
             disorder: disorder.disorder(),
         }
     }
@@ -544,7 +620,7 @@ impl Suite {
                 !e.engine().is_baseline()
                     && scopes.iter().any(|s| s.admits_search(name, &disorder.name, &unfailing))
             }) {
-                let log = self.log(1.0, disorder);
+                let log = self.log(RateProfile::constant(1.0), disorder);
                 // a micro-batch engine's backlog is a saw-tooth over the batch interval: a
                 // probe shorter than a few intervals cannot tell it from growth
                 let interval = engine.engine().batch_interval();
@@ -620,9 +696,9 @@ impl Failure {
                 out.task_failure = Some(TaskFault { stage, task, at: warmup + at });
             }
             Failure::CpuTax { fraction, .. } => out.cpu_tax = Some(CpuTax { fraction: *fraction }),
-            Failure::Straggler { at, length, delay, .. } => {
+            Failure::Straggler { at, length, delay, stage, .. } => {
                 out.straggler = Some(Straggler {
-                    stage,
+                    stage: *stage,
                     task,
                     from: warmup + at,
                     until: warmup + at + length,
@@ -638,6 +714,7 @@ impl Failure {
 mod tests {
     use super::*;
     use crate::engines::flink::Flink;
+    use flowmark_core::time::SECOND;
 
     fn parse(text: &str) -> Result<Suite, SuiteError> {
         Suite::parse(Path::new("suites/test.toml"), text)
@@ -731,12 +808,76 @@ parallelism = [1, 2]
         let ids: std::collections::BTreeSet<_> = plan.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids.len(), plan.len(), "ids are unique");
         let crash = plan.iter().find(|r| r.failure.name == "crash").unwrap();
-        assert_eq!(
-            crash.failure.crashes,
-            vec![7 * flowmark_core::time::SECOND],
-            "5 s into the measured period"
-        );
+        assert_eq!(crash.failure.crashes, vec![7 * SECOND], "5 s into the measured period");
         assert!(plan.iter().all(|r| r.engine.name() != "baseline" || r.failure.name == "none"));
+    }
+
+    #[test]
+    fn rates_may_be_profiles_and_multiples_of_the_sustainable_rate() {
+        let text = GOOD
+            .replace(
+                "rates = [100000, 200000]",
+                r#"rates = [
+  100000,
+  { profile = "burst", base = "0.5x", peak = "1.5x", at = "3s", length = "2s" },
+  { profile = "ramp", name = "up", from = 100000, to = 300000, over = "5s" },
+  { profile = "step", from = 100000, to = 200000, at = "4s" },
+  { profile = "sine", mean = 200000, amplitude = 100000, period = "5s" },
+]"#,
+            )
+            .replace(
+                "[dataflow]",
+                r#"[throughput]
+workloads = ["wordcount", "nexmark-q5"]
+start = 100000
+probe = "3s"
+warmup = "1s"
+
+[dataflow]"#,
+            );
+        let s = parse(&text).unwrap();
+        let plan = s.plan();
+        let run = |label: &str| plan.iter().find(|r| r.key.contains(&format!(".{label}."))).unwrap();
+        assert_eq!(run("100000").log.rate, RateProfile::constant(1e5));
+        assert_eq!(run("100000").pending, None);
+        let burst = run("burst-0.5x-1.5x");
+        assert!(burst.pending.is_some(), "set from the search before it runs");
+        assert!(s.searches_first());
+        let mut resolved = burst.clone();
+        resolved.offer(burst.pending.as_ref().unwrap().resolve(burst.warmup, Some(4e5)).unwrap());
+        assert_eq!(
+            resolved.log.rate,
+            RateProfile::Burst { base: 2e5, peak: 6e5, length: 2 * SECOND, at: 5 * SECOND, every: None }
+        );
+        assert_eq!(resolved.rate, 6e5, "a run's rate is its highest");
+        assert_eq!(
+            run("up").log.rate,
+            RateProfile::Ramp { from: 1e5, to: 3e5, over: 5 * SECOND, at: 2 * SECOND }
+        );
+        assert_eq!(run("step-100000-200000").rate, 2e5);
+        assert!(matches!(run("sine-200000-100000").log.rate, RateProfile::Sine { .. }));
+        assert!(
+            plan.iter().all(|r| r.engine.name() != "baseline" || r.pending.is_none()),
+            "the baseline has no sustainable rate to scale by"
+        );
+        // a bad profile is an error at its own line
+        let e = parse(&text.replace("length = \"2s\"", "lenght = \"2s\"")).unwrap_err();
+        assert_eq!(e.line, 11, "{e}");
+        assert!(e.message.contains("lenght"), "{e}");
+        let e = parse(&text.replace("period = \"5s\"", "period = \"0s\"")).unwrap_err();
+        assert_eq!(e.line, 14, "{e}");
+        // a multiple of the sustainable rate needs the search
+        let e = parse(&text.replace("\"nexmark-q5\"]", "]")).unwrap_err();
+        assert_eq!(e.line, 11, "{e}");
+        assert!(
+            e.message.contains("relative to the sustainable rate") && e.message.contains("nexmark-q5"),
+            "{e}"
+        );
+        assert!(!parse(GOOD).unwrap().searches_first());
+        // two loads of one name would be runs of one id
+        let e = parse(&text.replace(r#"name = "up""#, r#"name = "step-100000-200000""#)).unwrap_err();
+        assert_eq!(e.line, 13, "{e}");
+        assert!(e.message.contains("a second load named `step-100000-200000`"), "{e}");
     }
 
     #[test]
@@ -894,7 +1035,7 @@ parallelism = [1, 2]
             .filter(|r| r.engine.name() == "microbatch")
             .map(|r| (r.engine.settings()["batch"].clone(), r.warmup, r.measure))
             .collect();
-        let second = flowmark_core::time::SECOND;
+        let second = SECOND;
         assert_eq!(
             spans,
             vec![("200ms".into(), second / 2, 3 * second / 5), ("2s".into(), 2 * second, 6 * second)]
@@ -939,7 +1080,7 @@ parallelism = [1, 2]
         assert_eq!(plan.len(), 24);
         assert!(plan.iter().any(|r| matches!(
             &r.engine,
-            EngineSpec::Flink(Flink { checkpoint_interval, cluster: None, .. }) if *checkpoint_interval == 5 * flowmark_core::time::SECOND
+            EngineSpec::Flink(Flink { checkpoint_interval, cluster: None, .. }) if *checkpoint_interval == 5 * SECOND
         )));
         assert!(plan.iter().any(|r| r.engine.name() == "spark" && r.engine.settings()["batch"] == "500ms"));
 

@@ -12,7 +12,7 @@
 use crate::engines::{self, SearchSettings};
 use crate::limits;
 use crate::measure::Timeline;
-use crate::observe::{self, Interrupted, Observed, SAMPLE_EVERY};
+use crate::observe::{self, GiveUp, Interrupted, Observed, SAMPLE_EVERY};
 use crate::pipeline;
 use crate::progress::Progress;
 use crate::spec::{Injection, RunSpec, SearchPlan};
@@ -163,16 +163,10 @@ impl Args {
     }
 }
 
-/// The reference evaluates at least this many events per second (about 2 M on one core of
-/// the machine the docs were measured on): a run's timeout leaves it this long.
-const REFERENCE_FLOOR: f64 = 1e6;
-
 fn at_rate(base: &RunSpec, rate: f64, label: &str) -> RunSpec {
     let mut run = base.clone();
-    let events = rate * run.end() as f64 / SECOND as f64;
-    run.timeout = base.timeout + (events / REFERENCE_FLOOR * SECOND as f64) as Time;
-    run.rate = rate;
-    run.log.rate = RateProfile::constant(rate);
+    run.load = format!("{rate}");
+    run.offer(RateProfile::constant(rate));
     run.key = slug(&format!("{}.{label}", base.key));
     run.id = format!("{}.0", run.key);
     run
@@ -216,17 +210,24 @@ fn probe_and_measure(
     let mut probes = Vec::new();
     for _ in 0..plan.steps {
         let run = at_rate(base, rate, &format!("probe-{rate:.0}"));
-        let observed = match observe_one(&run, work_root, cancel, progress)? {
+        let observed = match observe_one(&run, work_root, cancel, Some(hopeless(&run)), progress)? {
             Ok(o) => o,
             Err(i) => return Ok(Err(i)),
         };
         let probe = judge(&run, &observed);
-        progress.end_run(&format!(
-            "probe {rate:.0}/s: {} (backlog max {:.1} ms, at the end {:.1} ms)",
-            if probe.sustained { "sustained" } else { "NOT sustained" },
-            probe.max_backlog_ms,
-            probe.end_backlog_ms
-        ));
+        progress.end_run(&match observed.gave_up {
+            Some((at, _)) => format!(
+                "probe {rate:.0}/s: NOT sustained (backlog {:.1} ms at {}: stopped there)",
+                probe.max_backlog_ms,
+                time::human(at)
+            ),
+            None => format!(
+                "probe {rate:.0}/s: {} (backlog max {:.1} ms, at the end {:.1} ms)",
+                if probe.sustained { "sustained" } else { "NOT sustained" },
+                probe.max_backlog_ms,
+                probe.end_backlog_ms
+            ),
+        });
         probes.push(probe);
         match bracket.next(rate, probe.sustained, limit) {
             Some(next) => rate = next,
@@ -307,17 +308,33 @@ fn observe_one(
     run: &RunSpec,
     work_root: &Path,
     cancel: &AtomicBool,
+    give_up: Option<GiveUp>,
     progress: &Progress,
 ) -> Result<Result<Observed, Interrupted>> {
     progress.start_run(&run.id, run.end());
     let work = work_root.join(&run.id);
-    let observed = observe::observe(run, &work, cancel, |t| progress.tick(t));
+    let observed = observe::observe(run, &work, cancel, give_up, |t| progress.tick(t));
     let _ = std::fs::remove_dir_all(&work);
     observed
 }
 
+/// The most backlog a sustained probe of `run` may show: [`BOUND`] plus the batch interval.
+fn most_backlog(run: &RunSpec) -> Time {
+    BOUND + run.engine.engine().batch_interval()
+}
+
+/// A probe is decided, not sustained, as soon as its backlog passes [`most_backlog`] in the
+/// measured period: the harness stops it there rather than wait for the engine to drain.
+fn hopeless(run: &RunSpec) -> GiveUp {
+    GiveUp { after: run.warmup, backlog_above: most_backlog(run) }
+}
+
 /// A probe's verdict: sustained when the engine finished and its backlog was bounded.
 fn judge(run: &RunSpec, observed: &Observed) -> Probe {
+    if let Some((_, backlog)) = observed.gave_up {
+        let ms = backlog as f64 / 1e6;
+        return Probe { rate: run.rate, sustained: false, max_backlog_ms: ms, end_backlog_ms: ms };
+    }
     let line = Timeline::new(observed);
     let interval = run.engine.engine().batch_interval();
     let (bounded, max_backlog, last) = bounded(|t| line.backlog(t), run.warmup, run.end(), interval);
@@ -354,7 +371,7 @@ fn baseline_rate(
 ) -> Result<Result<Option<f64>, Interrupted>> {
     let mut run = at_rate(base, sustainable, "baseline");
     run.engine = (engines::baseline::REGISTERED.default)();
-    let observed = match observe_one(&run, work_root, cancel, progress)? {
+    let observed = match observe_one(&run, work_root, cancel, None, progress)? {
         Ok(o) => o,
         Err(i) => return Ok(Err(i)),
     };

@@ -8,7 +8,7 @@
 
 use crate::spec::WorkerSpec;
 use anyhow::{Context, Result, anyhow};
-use flowmark_core::protocol::{Report, Sample};
+use flowmark_core::protocol::{Report, Sample, TaskSample};
 use flowmark_core::{Job, Log, LogClock, Metrics, Time};
 use flowmark_workloads::Visitor;
 use std::io::Write;
@@ -110,6 +110,19 @@ pub fn sample(m: &Metrics, at: Time) -> Sample {
         checkpoint_bytes: load(&m.last_checkpoint_bytes),
         cpu,
         peak_rss,
+        rate_limit: m.rate_limit(),
+        tasks: m
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|t| TaskSample {
+                stage: t.stage.clone(),
+                index: t.index,
+                events: load(&t.events),
+                blocked: t.blocked.load(Ordering::Relaxed),
+            })
+            .collect(),
     }
 }
 

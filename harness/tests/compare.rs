@@ -40,6 +40,7 @@ fn run(key: &str, repetition: u32, slower: f64) -> Run {
         disorder: "uniform".into(),
         failure: "none".into(),
         rate: 100_000.0,
+        load: String::new(),
         settings: Default::default(),
         seed: 1,
         watermark_bound_ms: 500.0,

@@ -367,3 +367,79 @@ fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         })
         .collect()
 }
+
+#[test]
+fn a_burst_at_a_multiple_of_the_sustainable_rate_is_exact_and_measured_on_both_engines() {
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch_dir = scratch("burst");
+    let dir = scratch_dir.path();
+    // a search of one probe sustains its start rate: the runs offer a tenth of it, then all of
+    // it for a second; a hot key (Zipf 1.5) makes the window stage uneven
+    let suite = HEAD.replace(
+        "rates = [20000]",
+        r#"rates = [{ profile = "burst", base = "0.1x", peak = "1x", at = "1s", length = "1s" }]"#,
+    ) + r#"
+engines = ["dataflow", "microbatch"]
+warmup = "1s"
+measure = "5s"
+timeout = "60s"
+
+[[workloads]]
+workload = "wordcount"
+skew = 1.5
+
+[[disorder]]
+name = "uniform"
+delay = { model = "uniform", max = "100ms" }
+
+[dataflow]
+parallelism = [2]
+
+[microbatch]
+parallelism = [2]
+batch_interval = ["200ms"]
+backpressure = [false, true]
+
+[throughput]
+workloads = ["wordcount"]
+start = 200000
+probe = "1s"
+warmup = "500ms"
+steps = 1
+"#;
+    let (out, results) = run_suite(dir, &suite);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let runs = runs(&results);
+    assert_eq!(runs.len(), 3, "{}", text(&out));
+    for r in &runs {
+        let id = r["id"].as_str().unwrap();
+        assert_eq!(r["status"]["status"], "ok", "exact under the burst: {r}");
+        assert_eq!(r["load"], "burst-0.1x-1x");
+        assert_eq!(r["rate"].as_f64(), Some(200_000.0), "{id}: the peak, the whole sustainable rate");
+        let change = &r["metrics"]["load_change"];
+        assert_eq!(
+            (change["kind"].as_str(), change["start_s"].as_f64(), change["end_s"].as_f64()),
+            (Some("burst"), Some(1.0), Some(2.0)),
+            "{id}"
+        );
+        assert!(change["drain_ms"].as_f64().is_some(), "{id}: a sustainable burst drains: {change}");
+        // the schedule offered 20 k events in a second of the base rate and 200 k in the burst's
+        let offered = |t: f64| {
+            r["timeline"].as_array().unwrap().iter().find(|s| s["t_s"] == t).unwrap()["offered_rate"]
+                .as_f64()
+                .unwrap()
+        };
+        assert!((offered(0.0) - 20_000.0).abs() <= 1.0 && (offered(1.0) - 200_000.0).abs() <= 1.0, "{id}");
+        let stages = r["metrics"]["stages"].as_array().unwrap();
+        assert!(stages.len() >= 2, "{id}: {stages:?}");
+        let events: u64 = stages[0]["events"].as_array().unwrap().iter().map(|e| e.as_u64().unwrap()).sum();
+        assert!(events > 0, "{id}: {stages:?}");
+    }
+    let bounded = runs.iter().find(|r| r["settings"]["backpressure"] == "true").unwrap();
+    assert!(
+        bounded["timeline"].as_array().unwrap().iter().any(|s| s["rate_limit"].as_f64().is_some()),
+        "the PID controller's bound over time"
+    );
+    let rows = csv_rows(&results.join("runs.csv"));
+    assert!(rows.iter().all(|r| !r["drain_ms"].is_empty() && !r["imbalance"].is_empty()), "{rows:?}");
+}

@@ -5,6 +5,7 @@
 
 use crate::results::{BASELINE, ResultSet, Run, Second, Status};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
@@ -96,7 +97,7 @@ fn e<E: std::fmt::Display>(e: E) -> DrawError {
 fn groups(set: &ResultSet) -> BTreeMap<(String, String), Vec<&Run>> {
     let mut g: BTreeMap<(String, String), Vec<&Run>> = BTreeMap::new();
     for r in set.runs.iter().filter(|r| !r.is_baseline() && !r.key.contains("sustainable")) {
-        g.entry((r.workload.clone(), r.scenario())).or_default().push(r);
+        g.entry((r.workload.clone(), r.situation())).or_default().push(r);
     }
     g
 }
@@ -165,11 +166,41 @@ pub fn render(set: &ResultSet, dir: &Path) -> Result<Vec<Chart>, ChartError> {
             charts,
             dir,
             format!("rates-{stem}"),
-            format!("Input and output rate over time: {workload}, {scenario}"),
+            format!("Offered, read and output rate over time: {workload}, {scenario}"),
             section.clone(),
             SIZE,
             |a| rates_over_time(a, &labels, &first, &workload)
         );
+        // the load changed: how far behind each engine fell, and how it caught up
+        if first.iter().any(|r| r.metrics.load_change.is_some()) {
+            both!(
+                charts,
+                dir,
+                format!("backlog-{stem}"),
+                format!("Backlog over time: {workload}, {scenario}"),
+                section.clone(),
+                SIZE,
+                |a| backlog_over_time(a, &labels, &first, &workload)
+            );
+        }
+        let tasks = task_bars(&labels, &first);
+        if tasks.iter().any(|(_, imbalance)| *imbalance >= UNEVEN) {
+            let bars: Vec<Bar> = tasks.into_iter().flat_map(|(b, _)| b).collect();
+            both!(
+                charts,
+                dir,
+                format!("tasks-{stem}"),
+                format!("Events per task: {workload}, {scenario}"),
+                section.clone(),
+                (SIZE.0.max(60 * bars.len() as u32), SIZE.1),
+                |a| bar_chart(
+                    a,
+                    &format!("Events per task over the measured period: {workload}"),
+                    "events",
+                    &bars
+                )
+            );
+        }
     }
     let workloads: Vec<String> = {
         let mut w: Vec<String> = set.runs.iter().map(|r| r.workload.clone()).collect();
@@ -570,6 +601,104 @@ fn latency_over_time<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
+/// A stage whose busiest task takes in this many times the mean gets its tasks drawn.
+const UNEVEN: f64 = 1.1;
+
+/// Per run, a bar per task of each stage (events it took in), and the run's largest imbalance.
+fn task_bars(labels: &Labels, runs: &[&Run]) -> Vec<(Vec<Bar>, f64)> {
+    runs.iter()
+        .filter(|r| !r.metrics.stages.is_empty())
+        .map(|r| {
+            let imbalance = r.metrics.stages.iter().filter_map(|s| s.imbalance()).fold(1.0, f64::max);
+            let bars = r
+                .metrics
+                .stages
+                .iter()
+                .flat_map(|s| {
+                    let imbalance = s.imbalance().unwrap_or(1.0);
+                    s.events.iter().enumerate().map(move |(i, &n)| Bar {
+                        label: format!("{} · {} #{i}", labels.of(r), s.stage),
+                        engine: r.engine.clone(),
+                        value: n as f64,
+                        note: if i == 0 { format!("max/mean {imbalance:.2}") } else { String::new() },
+                    })
+                })
+                .collect();
+            (bars, imbalance)
+        })
+        .collect()
+}
+
+/// A chart over the runs' seconds (`t0` to `t1`) and values from 0 to `hi`, its mesh drawn.
+fn seconds_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: String,
+    (t0, t1): (f64, f64),
+    hi: f64,
+    y_desc: &str,
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, DrawError> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(t0..t1, 0.0..hi)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds from the start of the measured period")
+        .y_desc(y_desc)
+        .label_style((FONT, 13))
+        .y_label_formatter(y_label)
+        .draw()
+        .map_err(e)?;
+    Ok(chart)
+}
+
+fn backlog_over_time<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &Labels,
+    runs: &[&Run],
+    workload: &str,
+) -> Result<(), DrawError> {
+    let (t0, t1) = time_range(runs);
+    let hi = runs.iter().flat_map(|r| r.timeline.iter().map(|s| s.backlog_ms)).fold(1.0, f64::max) * 1.15;
+    let mut chart = seconds_chart(
+        area,
+        format!("Backlog at the end of each second, {workload}: the change of load shaded"),
+        (t0, t1),
+        hi,
+        "backlog",
+        &axis_ms,
+    )?;
+    for r in runs {
+        let c = engine_colour(&r.engine);
+        if let Some(x) = &r.metrics.load_change {
+            let to = x.end_s.max(x.start_s + 0.05);
+            chart
+                .draw_series([Rectangle::new([(x.start_s, 0.0), (to, hi)], c.mix(0.12).filled())])
+                .map_err(e)?;
+            if let Some(d) = x.drain_ms {
+                let at = x.end_s + d / 1e3;
+                chart
+                    .draw_series([PathElement::new(vec![(at, 0.0), (at, hi)], c.stroke_width(1))])
+                    .map_err(e)?;
+                chart
+                    .draw_series([Text::new(format!(" drained {}", r.engine), (at, hi * 0.9), (FONT, 12))])
+                    .map_err(e)?;
+            }
+        }
+        let points: Vec<(f64, f64)> = r.timeline.iter().map(|s| (s.t_s + 1.0, s.backlog_ms)).collect();
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))
+            .map_err(e)?
+            .label(labels.of(r))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
 fn rates_over_time<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     labels: &Labels,
@@ -579,26 +708,42 @@ fn rates_over_time<DB: DrawingBackend>(
     let (t0, t1) = time_range(runs);
     let hi = runs
         .iter()
-        .flat_map(|r| r.timeline.iter().map(|s| s.input_rate.max(s.output_rate)))
+        .flat_map(|r| {
+            r.timeline
+                .iter()
+                .map(|s| s.input_rate.max(s.output_rate).max(s.offered_rate).max(s.rate_limit.unwrap_or(0.0)))
+        })
         .fold(1.0, f64::max)
         * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .caption(format!("Input (thick) and output (thin) per second: {workload}"), (FONT, 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(80)
-        .build_cartesian_2d(t0..t1, 0.0..hi)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds from the start of the measured period")
-        .y_desc("per second")
-        .label_style((FONT, 13))
-        .y_label_formatter(&|v| format!("{:.0}k", v / 1e3))
-        .draw()
-        .map_err(e)?;
+    let mut chart = seconds_chart(
+        area,
+        format!(
+            "Offered (shaded), read (thick), output (thin), rate controller's bound (dashed) per second: {workload}"
+        ),
+        (t0, t1),
+        hi,
+        "per second",
+        &|v| format!("{:.0}k", v / 1e3),
+    )?;
+    // the offered load behind everything: the profile each run was given (runs at a multiple
+    // of their own sustainable rate are offered different rates)
     for r in runs {
         let c = engine_colour(&r.engine);
+        let offered: Vec<(f64, f64)> = r
+            .timeline
+            .iter()
+            .filter(|s| s.offered_rate > 0.0)
+            .map(|s| (s.t_s + 0.5, s.offered_rate))
+            .collect();
+        chart.draw_series(AreaSeries::new(offered, 0.0, c.mix(0.08))).map_err(e)?;
+    }
+    for r in runs {
+        let c = engine_colour(&r.engine);
+        let bound: Vec<(f64, f64)> =
+            r.timeline.iter().filter_map(|s| s.rate_limit.map(|l| (s.t_s + 1.0, l))).collect();
+        if !bound.is_empty() {
+            chart.draw_series(DashedLineSeries::new(bound, 6, 4, c.stroke_width(2))).map_err(e)?;
+        }
         for f in &r.faults {
             if f.to_s > f.from_s {
                 chart

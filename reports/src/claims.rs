@@ -742,6 +742,7 @@ mod tests {
             disorder: "uniform".into(),
             failure: "none".into(),
             rate,
+            load: String::new(),
             settings,
             seed: 1,
             watermark_bound_ms: 200.0,

@@ -143,14 +143,17 @@ fn claims(h: &mut String, set: &ResultSet, charts: &[Chart]) {
 /// The summary: one row per engine configuration × workload × scenario, one column per
 /// metric of the summary view, the best of each ranked column in bold.
 fn summary(h: &mut String, set: &ResultSet) {
-    let cols: Vec<&Metric> = crate::metrics::in_view(View::Summary).collect();
+    // a column no run has a value in (no processing-time run, no change of load) is left out
+    let cols: Vec<&Metric> = crate::metrics::in_view(View::Summary)
+        .filter(|c| set.runs.iter().any(|r| c.value(r).is_some()))
+        .collect();
     let mut rows: BTreeMap<(String, String, String, String), Row> = BTreeMap::new();
     for r in &set.runs {
-        let key = (r.workload.clone(), r.scenario(), r.engine.clone(), r.settings_string());
+        let key = (r.workload.clone(), r.situation(), r.engine.clone(), r.settings_string());
         rows.entry(key)
             .or_insert_with(|| Row {
                 workload: &r.workload,
-                scenario: r.scenario(),
+                scenario: r.situation(),
                 engine: &r.engine,
                 settings: r.settings_string(),
                 runs: Vec::new(),

@@ -95,6 +95,11 @@ pub fn ms(v: f64) -> String {
     }
 }
 
+/// A drain time: `not drained` when it never ended.
+fn drain(v: f64) -> String {
+    if v.is_infinite() { "not drained".into() } else { ms(v) }
+}
+
 /// A rate per second.
 pub fn rate(v: f64) -> String {
     if v < 10.0 { format!("{v:.2}") } else { format!("{v:.0}") }
@@ -313,6 +318,59 @@ pub const METRICS: &[Metric] = &[
         r,
         |x| x.catch_up_ms
     )),
+    // a change of the offered load (`docs/metrics.md`, "Changes of load")
+    Metric {
+        scheduled: true,
+        ..metric!(
+            "change_peak_backlog_ms",
+            "peak backlog after change",
+            "ms",
+            Some(Better::Smaller),
+            3,
+            ms,
+            &[Csv, Summary],
+            |r| r.metrics.load_change.as_ref().map(|c| c.peak_backlog_ms)
+        )
+    },
+    Metric {
+        scheduled: true,
+        ..metric!(
+            "change_p99_ms",
+            "due p99 during change",
+            "ms",
+            Some(Better::Smaller),
+            3,
+            ms,
+            &[Csv, Summary],
+            |r| r.metrics.load_change.as_ref().map(|c| c.p99_during_ms)
+        )
+    },
+    Metric {
+        scheduled: true,
+        // infinite (not drained) like a recovery that never caught up
+        ..metric!("drain_ms", "drain", "ms", Some(Better::Smaller), 3, drain, &[Csv, Summary], |r| r
+            .metrics
+            .load_change
+            .as_ref()
+            .map(|c| c.drain_ms.unwrap_or(f64::INFINITY)))
+    },
+    metric!(
+        "imbalance",
+        "imbalance",
+        "max/mean",
+        Some(Better::Smaller),
+        3,
+        |v| format!("{v:.2}"),
+        &[Csv, Summary],
+        |r| r.metrics.stages.iter().filter_map(|s| s.imbalance()).reduce(f64::max)
+    ),
+    metric!("blocked_pct", "blocked", "%", Some(Better::Smaller), 2, percent, &[Csv, Summary], |r| r
+        .metrics
+        .stages
+        .iter()
+        .flat_map(|s| s.blocked_share.iter().copied())
+        .reduce(f64::max)
+        .map(|x| 100.0 * x)),
     metric!("cpu_s", "CPU s", "s", Some(Better::Smaller), 3, one_decimal, &[Csv, Summary], |r| Some(
         r.metrics.cpu_s
     )),

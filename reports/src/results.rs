@@ -294,6 +294,60 @@ pub struct Metrics {
     /// A run in processing time: how far its results are from the event-time truth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain_error: Option<DomainError>,
+    /// A run whose offered load changes (a burst, a step, a ramp): how it coped with the
+    /// first change in the measured period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_change: Option<LoadChange>,
+    /// Per stage, what its tasks took in over the measured period and how long they waited
+    /// on full output channels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageLoad>,
+}
+
+/// How a run coped with a change of its offered load (`docs/metrics.md`, "Changes of load").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadChange {
+    /// The profile: burst, step or ramp.
+    pub kind: String,
+    /// When the change started, seconds into the measured period.
+    pub start_s: f64,
+    /// When it ended (the burst's or the ramp's end; a step ends as it starts).
+    pub end_s: f64,
+    /// The backlog level before it: the largest backlog before the change, with its slack
+    /// (as a recovery's level).
+    pub backlog_level_ms: f64,
+    /// The latency level before it: the largest due-time latency of a result before the
+    /// change, with its slack.
+    pub latency_level_ms: f64,
+    /// The largest backlog from the change's start to the end of the input.
+    pub peak_backlog_ms: f64,
+    /// The due-time p99 of the results due from the change's start until it drained (or
+    /// the input ended).
+    pub p99_during_ms: f64,
+    /// From the change's end until the backlog and every result's latency were back within
+    /// their levels, to stay; `None` when that did not happen before the input ended.
+    pub drain_ms: Option<f64>,
+}
+
+/// One stage's tasks over the measured period.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageLoad {
+    /// The stage (`1 window`, `stage 0`).
+    pub stage: String,
+    /// Events or records each task took in, by task index.
+    pub events: Vec<u64>,
+    /// The share of the measured period each task spent blocked on a full output channel.
+    pub blocked_share: Vec<f64>,
+}
+
+impl StageLoad {
+    /// Load imbalance: the most events a task took in over the mean (1 when even; `None`
+    /// when no task took any).
+    pub fn imbalance(&self) -> Option<f64> {
+        let total: u64 = self.events.iter().sum();
+        let max = *self.events.iter().max()?;
+        (total > 0).then(|| max as f64 * self.events.len() as f64 / total as f64)
+    }
 }
 
 /// How far the results of a run in processing time are from the event-time reference's:
@@ -336,6 +390,13 @@ pub struct Second {
     /// checkpoint or batch committed) in this second; 0 when none did.
     #[serde(default)]
     pub visible_p99_ms: f64,
+    /// Events the log offered in this second (its schedule: the rate profile).
+    #[serde(default)]
+    pub offered_rate: f64,
+    /// Micro-batch with back-pressure: the rate its controller allowed at the end of the
+    /// second, events per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<f64>,
 }
 
 /// One finished run.
@@ -356,8 +417,12 @@ pub struct Run {
     pub disorder: String,
     /// The failure scenario's name.
     pub failure: String,
-    /// Input rate, events per second.
+    /// Input rate, events per second (the highest, when the load changes).
     pub rate: f64,
+    /// The load as the suite named it: the rate, a multiple of the sustainable rate (`0.5x`),
+    /// a rate profile's name.
+    #[serde(default)]
+    pub load: String,
     /// Engine settings, as `name=value`.
     pub settings: BTreeMap<String, String>,
     /// The log's seed.
@@ -430,6 +495,13 @@ impl Run {
     /// The run's scenario: disorder and failure.
     pub fn scenario(&self) -> String {
         format!("{}/{}", self.disorder, self.failure)
+    }
+
+    /// The scenario under its load (`burst-0.5x-3x — uniform/none`): what the report's
+    /// tables and charts group runs by, so that runs at other loads are never averaged or
+    /// drawn together.
+    pub fn situation(&self) -> String {
+        if self.load.is_empty() { self.scenario() } else { format!("{} — {}", self.load, self.scenario()) }
     }
 
     /// Settings as one string (`a=1 b=2`).
@@ -524,6 +596,11 @@ pub fn run_path(dir: &Path, id: &str) -> PathBuf {
     dir.join("runs").join(format!("{id}.json"))
 }
 
+/// Where a result directory keeps the search named `name`.
+pub fn search_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join("throughput").join(format!("{name}.json"))
+}
+
 impl ResultSet {
     /// The run a search made at the fraction of its sustainable rate nearest one half: the
     /// configuration's latency under load.
@@ -580,7 +657,12 @@ impl ResultSet {
     pub fn write_search(dir: &Path, name: &str, search: &Search) -> Result<(), ResultsError> {
         let sub = dir.join("throughput");
         std::fs::create_dir_all(&sub).map_err(DurableError::io("create", &sub))?;
-        write_json(&sub.join(format!("{name}.json")), search)
+        write_json(&search_path(dir, name), search)
+    }
+
+    /// Reads one sustainable-throughput search.
+    pub fn read_search(dir: &Path, name: &str) -> Result<Search, ResultsError> {
+        json(&search_path(dir, name))
     }
 
     /// Regenerates `runs.csv` and `timeline.csv` from the run records.
@@ -652,6 +734,8 @@ pub fn timeline_csv(runs: &[Run]) -> String {
         "p99_ms",
         "max_ms",
         "visible_p99_ms",
+        "offered_rate",
+        "rate_limit",
     ])
     .expect("writing to memory cannot fail");
     // a second without results has no latency (0 is not one: every latency is at least 1 ns)
@@ -668,6 +752,8 @@ pub fn timeline_csv(runs: &[Run]) -> String {
                 latency(s.p99_ms),
                 latency(s.max_ms),
                 latency(s.visible_p99_ms),
+                format!("{:.0}", s.offered_rate),
+                s.rate_limit.map_or(String::new(), |l| format!("{l:.0}")),
             ])
             .expect("writing to memory cannot fail");
         }
@@ -706,6 +792,7 @@ pub(crate) mod tests {
             disorder: "none".into(),
             failure: "none".into(),
             rate: 1000.0,
+            load: String::new(),
             settings: BTreeMap::from([
                 ("parallelism".into(), "2".into()),
                 ("note".into(), "a, \"b\"".into()),

@@ -19,7 +19,7 @@ pub enum RateProfile {
         /// Events per second.
         rate: f64,
     },
-    /// From `from` to `to` linearly over `over`, then `to`.
+    /// `from` until `at`, then linearly to `to` over `over`, then `to`.
     Ramp {
         /// Rate at the start.
         from: f64,
@@ -28,6 +28,9 @@ pub enum RateProfile {
         /// Length of the ramp.
         #[serde(with = "duration")]
         over: Time,
+        /// When the ramp starts (0 when left out).
+        #[serde(default, with = "duration")]
+        at: Time,
     },
     /// `from` until `at`, then `to`.
     Step {
@@ -39,18 +42,26 @@ pub enum RateProfile {
         #[serde(with = "duration")]
         at: Time,
     },
-    /// `base`, with a burst at `peak` for `length` at the start of every `every`.
+    /// `base`, with a burst at `peak` for `length` from `at`, and again every `every` after
+    /// when that is given.
     Burst {
         /// Rate between bursts.
         base: f64,
         /// Rate during a burst.
         peak: f64,
-        /// Period of the bursts.
-        #[serde(with = "duration")]
-        every: Time,
         /// Length of each burst.
         #[serde(with = "duration")]
         length: Time,
+        /// When the first burst starts (0 when left out).
+        #[serde(default, with = "duration")]
+        at: Time,
+        /// Period of the bursts; a single burst when left out.
+        #[serde(
+            default,
+            with = "flowmark_core::time::optional_duration",
+            skip_serializing_if = "Option::is_none"
+        )]
+        every: Option<Time>,
     },
     /// `mean + amplitude · sin(2π t / period)`.
     Sine {
@@ -70,14 +81,42 @@ impl RateProfile {
         RateProfile::Constant { rate }
     }
 
+    /// The highest rate it offers.
+    pub fn peak(&self) -> f64 {
+        match *self {
+            RateProfile::Constant { rate } => rate,
+            RateProfile::Ramp { from, to, .. } | RateProfile::Step { from, to, .. } => from.max(to),
+            RateProfile::Burst { base, peak, .. } => base.max(peak),
+            RateProfile::Sine { mean, amplitude, .. } => mean + amplitude,
+        }
+    }
+
+    /// The first change of load that starts at or after `t`: when it starts and when it
+    /// ends (a step ends as it starts). None for a constant rate or a sine, which changes
+    /// all the time.
+    pub fn change_from(&self, t: Time) -> Option<(Time, Time)> {
+        match *self {
+            RateProfile::Constant { .. } | RateProfile::Sine { .. } => None,
+            RateProfile::Ramp { over, at, .. } => (at >= t).then_some((at, at + over)),
+            RateProfile::Step { at, .. } => (at >= t).then_some((at, at)),
+            RateProfile::Burst { length, at, every: None, .. } => (at >= t).then_some((at, at + length)),
+            RateProfile::Burst { length, at, every: Some(every), .. } => {
+                let k = if t <= at { 0 } else { (t - at + every - 1) / every };
+                let start = at + k * every;
+                Some((start, start + length))
+            }
+        }
+    }
+
     /// Checks the parameters: every rate positive, every duration positive.
     pub fn validate(&self) -> Result<(), WorkloadError> {
         let secs = |t: Time| t as f64 / SECOND as f64;
         match *self {
             RateProfile::Constant { rate } => error::rate("rate", rate),
-            RateProfile::Ramp { from, to, over } => {
+            RateProfile::Ramp { from, to, over, at } => {
                 error::rate("ramp `from` rate", from)?;
                 error::rate("ramp `to` rate", to)?;
+                error::non_negative("ramp start `at`", secs(at))?;
                 error::positive("ramp length `over`", secs(over))
             }
             RateProfile::Step { from, to, at } => {
@@ -85,17 +124,27 @@ impl RateProfile {
                 error::rate("step `to` rate", to)?;
                 error::positive("step time `at`", secs(at))
             }
-            RateProfile::Burst { base, peak, every, length } => {
+            RateProfile::Burst { base, peak, length, at, every } => {
                 error::rate("burst `base` rate", base)?;
                 error::rate("burst `peak` rate", peak)?;
-                error::positive("burst period `every`", secs(every))?;
                 error::positive("burst `length`", secs(length))?;
-                if length >= every {
-                    return Err(WorkloadError::Invalid(format!(
-                        "burst length {} must be shorter than its period {}",
-                        flowmark_core::time::human(length),
-                        flowmark_core::time::human(every)
-                    )));
+                error::non_negative("burst start `at`", secs(at))?;
+                if let Some(every) = every {
+                    error::positive("burst period `every`", secs(every))?;
+                    if at.saturating_add(length) > every {
+                        return Err(WorkloadError::Invalid(format!(
+                            "a burst from {} for {} must end within its period {}",
+                            flowmark_core::time::human(at),
+                            flowmark_core::time::human(length),
+                            flowmark_core::time::human(every)
+                        )));
+                    }
+                    if length == every {
+                        return Err(WorkloadError::Invalid(format!(
+                            "burst length {} must be shorter than its period",
+                            flowmark_core::time::human(length)
+                        )));
+                    }
                 }
                 Ok(())
             }
@@ -123,7 +172,8 @@ impl RateProfile {
                 b.push(rate, rate, f64::INFINITY);
                 false
             }
-            RateProfile::Ramp { from, to, over } => {
+            RateProfile::Ramp { from, to, over, at } => {
+                b.push(from, from, secs(at));
                 b.push(from, to, secs(over));
                 b.push(to, to, f64::INFINITY);
                 false
@@ -133,10 +183,19 @@ impl RateProfile {
                 b.push(to, to, f64::INFINITY);
                 false
             }
-            RateProfile::Burst { base, peak, every, length } => {
+            RateProfile::Burst { base, peak, length, at, every } => {
+                b.push(base, base, secs(at));
                 b.push(peak, peak, secs(length));
-                b.push(base, base, secs(every - length));
-                true
+                match every {
+                    Some(every) => {
+                        b.push(base, base, secs(every - at - length));
+                        true
+                    }
+                    None => {
+                        b.push(base, base, f64::INFINITY);
+                        false
+                    }
+                }
             }
             RateProfile::Sine { mean, amplitude, period } => {
                 // 64 linear pieces per period: the rate is within 0.12 % of the amplitude of the
@@ -202,6 +261,9 @@ struct Builder {
 
 impl Builder {
     fn push(&mut self, from: f64, to: f64, dur: f64) {
+        if dur == 0.0 {
+            return;
+        }
         let slope = if dur.is_finite() { (to - from) / dur } else { 0.0 };
         let s = Segment { t0: self.t, n0: self.n, rate: from, slope, dur, inv_rate: 1.0 / from };
         self.t += dur;
@@ -299,7 +361,7 @@ mod tests {
     #[test]
     fn ramp_doubles_the_count_rate() {
         // 0→2000/s over 1 s: N(t) = 1000 t², so event 250 is due at 0.5 s
-        let s = sched(RateProfile::Ramp { from: 1e-9, to: 2000.0, over: SECOND });
+        let s = sched(RateProfile::Ramp { from: 1e-9, to: 2000.0, over: SECOND, at: 0 });
         let a = s.arrival(250);
         assert!((a - 500 * MILLISECOND).abs() < MILLISECOND / 100, "{a}");
         // after the ramp: 1000 events in the first second, then 2000/s
@@ -312,12 +374,72 @@ mod tests {
         let s = sched(RateProfile::Step { from: 100.0, to: 1000.0, at: SECOND });
         assert_eq!(s.due_before(SECOND), 100);
         assert_eq!(s.due_before(2 * SECOND), 1100);
-        let b =
-            sched(RateProfile::Burst { base: 100.0, peak: 1000.0, every: SECOND, length: 100 * MILLISECOND });
+        let b = sched(RateProfile::Burst {
+            base: 100.0,
+            peak: 1000.0,
+            length: 100 * MILLISECOND,
+            at: 0,
+            every: Some(SECOND),
+        });
         // each second: 100 events in the burst, then 90
         assert_eq!(b.due_before(SECOND), 190);
         assert_eq!(b.due_before(10 * SECOND), 1900);
         assert_eq!(b.due_before(10 * SECOND + 100 * MILLISECOND), 2000);
+    }
+
+    #[test]
+    fn a_single_burst_and_a_late_ramp_start_where_they_say() {
+        let b = sched(RateProfile::Burst {
+            base: 100.0,
+            peak: 1000.0,
+            length: SECOND,
+            at: 2 * SECOND,
+            every: None,
+        });
+        assert_eq!(b.due_before(2 * SECOND), 200, "the base rate until the burst");
+        assert_eq!(b.due_before(3 * SECOND), 1200, "the peak for its length");
+        assert_eq!(b.due_before(13 * SECOND), 2200, "then the base for good");
+        // a periodic burst in the middle of its period
+        let p = RateProfile::Burst {
+            base: 100.0,
+            peak: 1000.0,
+            length: SECOND,
+            at: SECOND,
+            every: Some(4 * SECOND),
+        };
+        let s = sched(p);
+        assert_eq!(s.due_before(SECOND), 100);
+        assert_eq!(s.due_before(2 * SECOND), 1100);
+        assert_eq!(s.due_before(4 * SECOND), 1300);
+        assert_eq!(s.due_before(6 * SECOND), 2400, "the second period's burst, from 5 s");
+        let r = sched(RateProfile::Ramp { from: 100.0, to: 300.0, over: SECOND, at: SECOND });
+        assert_eq!(r.due_before(SECOND), 100);
+        assert_eq!(r.due_before(2 * SECOND), 300, "the ramp's mean, 200/s, for a second");
+        assert_eq!(r.due_before(3 * SECOND), 600);
+    }
+
+    #[test]
+    fn the_first_change_of_load_is_the_first_to_start_at_or_after_the_time_asked() {
+        let burst =
+            |every| RateProfile::Burst { base: 1.0, peak: 2.0, length: SECOND, at: 3 * SECOND, every };
+        assert_eq!(burst(None).change_from(3 * SECOND), Some((3 * SECOND, 4 * SECOND)));
+        assert_eq!(burst(None).change_from(3 * SECOND + 1), None, "a single burst already begun");
+        let periodic = burst(Some(10 * SECOND));
+        assert_eq!(periodic.change_from(0), Some((3 * SECOND, 4 * SECOND)));
+        assert_eq!(periodic.change_from(3 * SECOND), Some((3 * SECOND, 4 * SECOND)));
+        assert_eq!(periodic.change_from(3 * SECOND + 1), Some((13 * SECOND, 14 * SECOND)));
+        let ramp = RateProfile::Ramp { from: 1.0, to: 3.0, over: SECOND, at: 2 * SECOND };
+        assert_eq!(ramp.change_from(2 * SECOND), Some((2 * SECOND, 3 * SECOND)));
+        assert_eq!(ramp.peak(), 3.0);
+        assert_eq!(RateProfile::constant(5.0).change_from(0), None);
+    }
+
+    #[test]
+    fn a_burst_must_end_within_its_period() {
+        let burst = |at, every| RateProfile::Burst { base: 1.0, peak: 2.0, length: SECOND, at, every };
+        assert!(burst(SECOND, Some(2 * SECOND)).validate().is_ok(), "ends as the period does");
+        assert!(burst(SECOND + 1, Some(2 * SECOND)).validate().is_err(), "a nanosecond past it");
+        assert!(burst(100 * SECOND, None).validate().is_ok(), "a single burst may start any time");
     }
 
     #[test]
@@ -333,13 +455,22 @@ mod tests {
     fn arrivals_never_decrease_and_agree_with_due_before() {
         for p in [
             RateProfile::constant(3333.0),
-            RateProfile::Ramp { from: 10.0, to: 5000.0, over: SECOND },
+            RateProfile::Ramp { from: 10.0, to: 5000.0, over: SECOND, at: 0 },
             RateProfile::Burst {
                 base: 50.0,
                 peak: 4000.0,
-                every: 300 * MILLISECOND,
                 length: 20 * MILLISECOND,
+                at: 100 * MILLISECOND,
+                every: Some(300 * MILLISECOND),
             },
+            RateProfile::Burst {
+                base: 50.0,
+                peak: 4000.0,
+                length: 20 * MILLISECOND,
+                at: SECOND,
+                every: None,
+            },
+            RateProfile::Ramp { from: 10.0, to: 5000.0, over: SECOND, at: SECOND / 2 },
             RateProfile::Sine { mean: 2000.0, amplitude: 1999.0, period: 700 * MILLISECOND },
         ] {
             let s = sched(p.clone());
@@ -367,9 +498,11 @@ mod tests {
         assert!(RateProfile::constant(f64::NAN).validate().is_err());
         assert!(RateProfile::Sine { mean: 10.0, amplitude: 10.0, period: SECOND }.validate().is_err());
         assert!(
-            RateProfile::Burst { base: 1.0, peak: 2.0, every: SECOND, length: SECOND }.validate().is_err()
+            RateProfile::Burst { base: 1.0, peak: 2.0, length: SECOND, at: 0, every: Some(SECOND) }
+                .validate()
+                .is_err()
         );
-        assert!(RateProfile::Ramp { from: 1.0, to: 2.0, over: 0 }.validate().is_err());
+        assert!(RateProfile::Ramp { from: 1.0, to: 2.0, over: 0, at: 0 }.validate().is_err());
     }
 
     #[test]
@@ -380,7 +513,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             p,
-            RateProfile::Burst { base: 1000.0, peak: 5000.0, every: 10 * SECOND, length: 500 * MILLISECOND }
+            RateProfile::Burst {
+                base: 1000.0,
+                peak: 5000.0,
+                length: 500 * MILLISECOND,
+                at: 0,
+                every: Some(10 * SECOND)
+            }
         );
         let e = toml::from_str::<RateProfile>("profile = \"constant\"\nrat = 5").unwrap_err();
         assert!(e.to_string().contains("rat"), "{e}");

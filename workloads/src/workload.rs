@@ -64,6 +64,26 @@ pub struct NexmarkSpec {
     /// Longest auction.
     #[serde(default = "twenty_seconds", with = "duration")]
     pub max_auction_length: Time,
+    /// Key skew: all but one in this many bids go to a hot auction (1: none; the NEXMark
+    /// generators' `hotAuctionRatio`, 2 by default).
+    #[serde(default = "hot_auction_ratio")]
+    pub hot_auction_ratio: u64,
+    /// All but one in this many auctions are a hot seller's (4 by default).
+    #[serde(default = "hot_seller_ratio")]
+    pub hot_seller_ratio: u64,
+    /// All but one in this many bids are a hot bidder's (4 by default).
+    #[serde(default = "hot_bidder_ratio")]
+    pub hot_bidder_ratio: u64,
+}
+
+fn hot_auction_ratio() -> u64 {
+    nexmark::HOT_AUCTION_RATIO
+}
+fn hot_seller_ratio() -> u64 {
+    nexmark::HOT_SELLER_RATIO
+}
+fn hot_bidder_ratio() -> u64 {
+    nexmark::HOT_BIDDER_RATIO
 }
 
 fn half_second() -> Time {
@@ -86,6 +106,9 @@ impl NexmarkSpec {
             lateness: 0,
             min_auction_length: g.min_auction_length,
             max_auction_length: g.max_auction_length,
+            hot_auction_ratio: g.hot_auction_ratio,
+            hot_seller_ratio: g.hot_seller_ratio,
+            hot_bidder_ratio: g.hot_bidder_ratio,
         }
     }
 }
@@ -199,9 +222,17 @@ impl WorkloadSpec {
                         "nexmark bound and lateness must be zero or more".into(),
                     ));
                 }
+                if s.hot_auction_ratio == 0 || s.hot_seller_ratio == 0 || s.hot_bidder_ratio == 0 {
+                    return Err(WorkloadError::Invalid(
+                        "nexmark hot_auction_ratio, hot_seller_ratio and hot_bidder_ratio must be at least 1 (1: nothing is hot)".into(),
+                    ));
+                }
                 let g = NexmarkGenerator {
                     min_auction_length: s.min_auction_length,
                     max_auction_length: s.max_auction_length,
+                    hot_auction_ratio: s.hot_auction_ratio,
+                    hot_seller_ratio: s.hot_seller_ratio,
+                    hot_bidder_ratio: s.hot_bidder_ratio,
                 };
                 let log = GeneratedLog::new(log, g)?;
                 let p = Params { bound: s.bound, lateness: s.lateness };

@@ -35,7 +35,7 @@ pub use clock::LogClock;
 pub use error::ApiError;
 pub use faults::{CpuTax, Straggler, TaskFault};
 pub use join_group::JoinGroup;
-pub use metrics::{Commit, Metrics};
+pub use metrics::{Commit, Metrics, TaskLoad};
 pub use output::{Output, ResultLine, Update, WindowResult};
 pub use record::{All, Data, Key, Rec, Side, key_hash, owner};
 pub use source::{Entry, Log, PartitionReader, ReaderPosition, VecLog};

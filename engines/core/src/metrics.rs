@@ -3,8 +3,8 @@
 use crate::time::Time;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Counters (monotonic, read as differences per interval) and latency histograms (swapped out
 /// per interval).
@@ -52,6 +52,38 @@ pub struct Metrics {
     pub event_time_latency: Mutex<Histogram<u64>>,
     /// Processing-time latency of results (emit − latest arrival covered), in nanoseconds.
     pub processing_time_latency: Mutex<Histogram<u64>>,
+    /// Micro-batch: the most events per second the rate controller lets the next batch read
+    /// (`f64` bits; 0 while it sets no bound).
+    pub rate_limit: AtomicU64,
+    /// Every task's load, in the order the tasks first reported.
+    pub tasks: Mutex<Vec<Arc<TaskLoad>>>,
+}
+
+/// What one task has done: events (or records) it took in and time it spent blocked on a
+/// full output channel. Cumulative over the process, restarts inside it included.
+#[derive(Debug, Default)]
+pub struct TaskLoad {
+    /// The stage it belongs to.
+    pub stage: String,
+    /// Its index in the stage.
+    pub index: u32,
+    /// Events or records it took in.
+    pub events: AtomicU64,
+    /// Nanoseconds it waited for room in a full output channel (back-pressure).
+    pub blocked: AtomicI64,
+}
+
+impl TaskLoad {
+    /// Counts `n` events taken in.
+    #[inline]
+    pub fn took(&self, n: usize) {
+        self.events.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts `nanos` spent blocked on a full output channel.
+    pub fn blocked_for(&self, nanos: Time) {
+        self.blocked.fetch_add(nanos, Ordering::Relaxed);
+    }
 }
 
 fn histogram() -> Histogram<u64> {
@@ -81,6 +113,8 @@ impl Default for Metrics {
             batch_processing_time: Mutex::new(histogram()),
             event_time_latency: Mutex::new(histogram()),
             processing_time_latency: Mutex::new(histogram()),
+            rate_limit: AtomicU64::new(0),
+            tasks: Mutex::new(Vec::new()),
         }
     }
 }
@@ -141,6 +175,28 @@ impl Metrics {
     /// The commits since the last call.
     pub fn take_commits(&self) -> Vec<Commit> {
         std::mem::take(&mut *self.commits.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The load counters of task `index` of `stage`: the same ones each time it is asked for
+    /// (a task that restarts inside the process goes on counting where it was).
+    pub fn task(&self, stage: &str, index: u32) -> Arc<TaskLoad> {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = tasks.iter().find(|t| t.stage == stage && t.index == index) {
+            return t.clone();
+        }
+        let t = Arc::new(TaskLoad { stage: stage.to_string(), index, ..Default::default() });
+        tasks.push(t.clone());
+        t
+    }
+
+    /// Sets the rate controller's bound (events per second), or clears it.
+    pub fn set_rate_limit(&self, rate: Option<f64>) {
+        self.rate_limit.store(rate.map_or(0, f64::to_bits), Ordering::Relaxed);
+    }
+
+    /// The rate controller's bound, if it sets one.
+    pub fn rate_limit(&self) -> Option<f64> {
+        Some(f64::from_bits(self.rate_limit.load(Ordering::Relaxed))).filter(|r| *r > 0.0)
     }
 
     /// Adds to a counter.

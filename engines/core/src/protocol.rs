@@ -59,4 +59,24 @@ pub struct Sample {
     pub cpu: Time,
     /// Peak resident memory of the process, bytes.
     pub peak_rss: u64,
+    /// Micro-batch: the rate controller's bound on the next batch, events per second (none
+    /// when it sets none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<f64>,
+    /// Every task's load so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSample>,
+}
+
+/// One task's load so far (cumulative over its process).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskSample {
+    /// Its stage.
+    pub stage: String,
+    /// Its index in the stage.
+    pub index: u32,
+    /// Events or records it took in.
+    pub events: u64,
+    /// Time it spent blocked on a full output channel.
+    pub blocked: Time,
 }

@@ -83,6 +83,27 @@ pub mod interval_or_off {
     }
 }
 
+/// An optional duration in configuration files, left out for none. Use with
+/// `#[serde(default, with = "…::optional_duration")]` on an `Option<Time>`.
+pub mod optional_duration {
+    use super::Time;
+    use serde::{Deserializer, Serializer};
+
+    /// Writes the duration (a field that is `None` is skipped by its
+    /// `skip_serializing_if`, or written as a unit).
+    pub fn serialize<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            None => s.serialize_none(),
+            Some(t) => super::duration::serialize(t, s),
+        }
+    }
+
+    /// Reads a duration.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
+        super::duration::deserialize(d).map(Some)
+    }
+}
+
 /// Durations in configuration files: either a whole number of nanoseconds or a string with a
 /// unit — `"250ms"`, `"1.5s"`, `"40us"`, `"2m"`. Use with `#[serde(with = "…::duration")]`.
 pub mod duration {

@@ -143,7 +143,8 @@ impl<E: Data> DStream<E> {
                         let op = next(&TaskInfo { id, env });
                         let partitions: Vec<u32> =
                             (0..log.partitions()).filter(|p| *p as usize % n == index).collect();
-                        let (cx, log) = (Context::new(id, logical.clone(), env.clone()), log.clone());
+                        let cx = Context::new(id, "source", logical.clone(), env.clone());
+                        let log = log.clone();
                         task::spawn(id, "source", status.clone(), move || {
                             task::run_source(cx, log, strategy, partitions, op)
                         });
@@ -220,7 +221,7 @@ where
                     let id = TaskId { stage, index };
                     let info = TaskInfo { id, env };
                     let op: Box<dyn Operator<I>> = Box::new(Chained::new(make(&info), next(&info)));
-                    let cx = Context::new(id, logical.clone(), env.clone());
+                    let cx = Context::new(id, name, logical.clone(), env.clone());
                     task::spawn(id, name, status.clone(), move || task::run_input(cx, rx, inputs, op));
                 }
             }),

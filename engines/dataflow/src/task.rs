@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use flowmark_core::Metrics;
 use flowmark_core::time::{MAX_WATERMARK, MICROSECOND, MILLISECOND};
 use flowmark_core::{
-    CpuTax, Log, PartitionReader, ReaderPosition, Time, WatermarkStrategy, WatermarkTracker,
+    CpuTax, Log, PartitionReader, ReaderPosition, TaskLoad, Time, WatermarkStrategy, WatermarkTracker,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -32,14 +32,17 @@ pub struct Context {
     /// Late records dropped by the task's operators since the job started (restored ones
     /// included): (events, pairs).
     late: (u64, u64),
+    /// What the task took in and how long it waited on full output channels.
+    load: Arc<TaskLoad>,
 }
 
 impl Context {
     /// The context of task `id`, with its late counts restored (and added to the metrics,
     /// which the attempt started from zero).
-    pub(crate) fn new(id: TaskId, stages: std::ops::Range<usize>, env: Arc<Env>) -> Self {
+    pub(crate) fn new(id: TaskId, name: &str, stages: std::ops::Range<usize>, env: Arc<Env>) -> Self {
         let late = env.restore.get(&id).map_or((0, 0), |s| s.late);
         env.metrics.late(late.0, late.1);
+        let load = env.metrics.task(&format!("{} {name}", id.stage), id.index as u32);
         Context {
             id,
             stages,
@@ -48,7 +51,13 @@ impl Context {
             outputs: Vec::new(),
             sources: Vec::new(),
             late,
+            load,
         }
+    }
+
+    /// Counts time the task spent blocked on a full output channel.
+    pub fn blocked_for(&self, nanos: Time) {
+        self.load.blocked_for(nanos);
     }
 
     /// Counts late records an operator dropped: `events` late for all their windows,
@@ -201,6 +210,7 @@ pub(crate) fn run_input<T: Send>(
         let Some(msg) = aligner.admit(i, msg) else { continue };
         let aligned = CpuTax::levy(tax, || match msg {
             Message::Data(mut batch) => {
+                cx.load.took(batch.len());
                 op.data(&mut batch, &mut cx);
                 None
             }
@@ -291,6 +301,7 @@ pub(crate) fn run_source<L: Log>(
             if read > 0 {
                 env.metrics.mark_input(now);
                 Metrics::add(&env.metrics.events_in, read as u64);
+                cx.load.took(read);
                 op.data(&mut batch, &mut cx);
             }
             read

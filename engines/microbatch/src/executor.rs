@@ -80,6 +80,15 @@ impl Executor {
         }
     }
 
+    /// Counts what the tasks of the stage that ran last took in: `records[j]` for task `j`
+    /// (stages are numbered in the order a batch runs them, the same in every batch).
+    pub fn took(&self, records: impl IntoIterator<Item = u64>) {
+        let stage = self.stage.load(Ordering::Relaxed).saturating_sub(1);
+        for (j, n) in records.into_iter().enumerate() {
+            self.metrics.task(&format!("stage {stage}"), j as u32).took(n as usize);
+        }
+    }
+
     /// Starts counting stages for a new batch.
     pub fn new_batch(&self) {
         self.stage.store(0, Ordering::Relaxed);

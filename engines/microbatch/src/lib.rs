@@ -175,6 +175,7 @@ impl<L: Log> Driver<'_, L> {
         let (config, clock) = (self.config, self.clock);
         let mut pid = rate::PidRateEstimator::default();
         let mut max_rate: Option<f64> = if config.backpressure { config.initial_rate } else { None };
+        self.metrics.set_rate_limit(max_rate);
         let mut next_at = if version == 0 { config.interval } else { clock.now() };
         let mut batch_id = version + 1;
         let mut batches = 0;
@@ -195,6 +196,7 @@ impl<L: Log> Driver<'_, L> {
             if config.backpressure {
                 max_rate =
                     pid.update(finished, records, finished - started, started - scheduled, config.interval);
+                self.metrics.set_rate_limit(max_rate);
             }
             // the next batch: at the next tick, or at once (cut now) if this one overran it
             next_at = next_tick(scheduled, config.interval);

@@ -247,22 +247,26 @@ impl<T: Data> MStream<T> {
         collector: impl Fn() -> C + Clone + Send,
     ) -> Result<Vec<C::Out>, EngineError> {
         let parts = (self.input)(batch)?;
-        let work = |p| -> Work<'_, C::Out> {
+        // a task's result, and the records its chain passed on
+        let work = |p| -> Work<'_, (C::Out, u64)> {
             let mut chain = (self.chain)();
             let collector = collector.clone();
             Box::new(move |_, stop: &AtomicBool| {
-                let mut c = collector();
+                let (mut c, mut records) = (collector(), 0);
                 chain(p, &mut |chunk| {
+                    records += chunk.len() as u64;
                     c.add(chunk);
                     !stop.load(Ordering::Relaxed)
                 });
-                c.finish()
+                (c.finish(), records)
             })
         };
         // a map task is a pure function of its partition: it may run as two copies
-        let tasks: Vec<Task<'_, C::Out>> =
+        let tasks: Vec<Task<'_, (C::Out, u64)>> =
             parts.iter().map(|p| Task::speculatable(work(p), work(p))).collect();
-        batch.executor.run(tasks)
+        let (out, records): (Vec<C::Out>, Vec<u64>) = batch.executor.run(tasks)?.into_iter().unzip();
+        batch.executor.took(records);
+        Ok(out)
     }
 }
 
@@ -312,7 +316,9 @@ fn reduce_stage<I: Send + Sync, S: Versioned + 'static, O: Data>(
             }))
         })
         .collect();
-    batch.executor.run(tasks)?.into_iter().map(|r| r.map(|v| Arc::new(v) as Part)).collect()
+    let out = batch.executor.run(tasks)?;
+    batch.executor.took(input.iter().map(|items| items.len() as u64));
+    out.into_iter().map(|r| r.map(|v| Arc::new(v) as Part)).collect()
 }
 
 /// A stream whose input is the results of a reduce stage, whose readers fire `hold` behind

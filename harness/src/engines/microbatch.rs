@@ -26,6 +26,7 @@ pub const REGISTERED: Registered = Registered {
             time_domain: TimeDomain::Event,
             backpressure: false,
             snapshot_every: SNAPSHOT_EVERY,
+            speculation: false,
         })
     }),
     default: || MicrobatchTable::default().configurations().remove(0),
@@ -46,7 +47,14 @@ pub struct Microbatch {
     /// A full snapshot of the state every this many batches (what changed in between).
     #[serde(default = "snapshot_every")]
     pub snapshot_every: u64,
+    /// Speculative copies of straggling tasks (Spark's `spark.speculation`, at its default
+    /// multiplier: a task running 1.5 times its stage's median).
+    #[serde(default)]
+    pub speculation: bool,
 }
+
+/// Spark's `spark.speculation.multiplier` default.
+const SPECULATION_MULTIPLIER: f64 = 1.5;
 
 /// The engine's default: a full snapshot every ten batches.
 const SNAPSHOT_EVERY: u64 = 10;
@@ -63,6 +71,7 @@ impl Microbatch {
         c.domain = self.time_domain;
         c.backpressure = self.backpressure;
         c.snapshot_every = self.snapshot_every;
+        c.speculation = self.speculation.then_some(SPECULATION_MULTIPLIER);
         c.faults.task_failure = spec.run.failure.task_failure;
         c.faults.straggler = spec.run.failure.straggler;
         c.faults.cpu_tax = spec.run.failure.cpu_tax;
@@ -90,6 +99,9 @@ impl Engine for Microbatch {
         // existed stay as they were
         if self.snapshot_every != SNAPSHOT_EVERY {
             labels.insert("snapshot_every".into(), self.snapshot_every.to_string());
+        }
+        if self.speculation {
+            labels.insert("speculation".into(), "true".into());
         }
         labels
     }
@@ -138,6 +150,8 @@ pub struct MicrobatchTable {
     pub backpressure: Vec<bool>,
     /// Batches between full state snapshots.
     pub snapshot_every: Spanned<Vec<u64>>,
+    /// Speculation on or off.
+    pub speculation: Vec<bool>,
     /// Where its configurations run (everywhere when left out).
     pub only: Option<Spanned<Scope>>,
 }
@@ -150,6 +164,7 @@ impl Default for MicrobatchTable {
             time_domain: vec![TimeDomain::Event],
             backpressure: vec![false],
             snapshot_every: unplaced(vec![SNAPSHOT_EVERY]),
+            speculation: vec![false],
             only: None,
         }
     }
@@ -176,13 +191,16 @@ impl Table for MicrobatchTable {
                 for &time_domain in &self.time_domain {
                     for &backpressure in &self.backpressure {
                         for &snapshot_every in self.snapshot_every.get_ref() {
-                            out.push(EngineSpec::Microbatch(Microbatch {
-                                parallelism,
-                                batch_interval,
-                                time_domain,
-                                backpressure,
-                                snapshot_every,
-                            }));
+                            for &speculation in &self.speculation {
+                                out.push(EngineSpec::Microbatch(Microbatch {
+                                    parallelism,
+                                    batch_interval,
+                                    time_domain,
+                                    backpressure,
+                                    snapshot_every,
+                                    speculation,
+                                }));
+                            }
                         }
                     }
                 }

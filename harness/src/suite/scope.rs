@@ -1,7 +1,7 @@
-//! Where an engine table's configurations run: `only = { workloads, disorder, failures,
-//! search }` narrows them to some of the suite's workloads, disorder levels and failure
-//! scenarios (and keeps them out of the throughput searches), so that a table varying one
-//! setting runs only where that setting matters.
+//! Where an engine table's configurations run: `only = { workloads, rates, disorder,
+//! failures, search }` narrows them to some of the suite's workloads, loads, disorder levels
+//! and failure scenarios (and keeps them out of the throughput searches), so that a table
+//! varying one setting runs only where that setting matters.
 
 use super::fields::{Locate, SuiteError};
 use serde::Deserialize;
@@ -13,6 +13,8 @@ use toml::Spanned;
 pub struct Scope {
     /// Workloads, by the names their runs go by.
     pub workloads: Option<Vec<String>>,
+    /// Loads, by the names their runs go by (`1000000`, `0.5x`, a profile's name).
+    pub rates: Option<Vec<String>>,
     /// Disorder levels, by name.
     pub disorder: Option<Vec<String>>,
     /// Failure scenarios, by name.
@@ -27,9 +29,12 @@ fn names(list: &Option<Vec<String>>, name: &str) -> bool {
 }
 
 impl Scope {
-    /// Whether a run of this workload, disorder level and failure scenario is in scope.
-    pub fn admits(&self, workload: &str, disorder: &str, failure: &str) -> bool {
-        names(&self.workloads, workload) && names(&self.disorder, disorder) && names(&self.failures, failure)
+    /// Whether a run of this workload, load, disorder level and failure scenario is in scope.
+    pub fn admits(&self, workload: &str, load: &str, disorder: &str, failure: &str) -> bool {
+        names(&self.workloads, workload)
+            && names(&self.rates, load)
+            && names(&self.disorder, disorder)
+            && names(&self.failures, failure)
     }
 
     /// Whether a throughput search on `workload` is in scope: it reads `disorder` (the suite's
@@ -48,12 +53,14 @@ impl Scope {
         only: &Spanned<Scope>,
         at: &Locate,
         workloads: &[String],
+        rates: &[String],
         disorder: &[String],
         failures: &[String],
     ) -> Result<(), SuiteError> {
         let s = only.get_ref();
         for (key, list, known) in [
             ("workloads", &s.workloads, workloads),
+            ("rates", &s.rates, rates),
             ("disorder", &s.disorder, disorder),
             ("failures", &s.failures, failures),
         ] {
@@ -86,11 +93,17 @@ mod tests {
     #[test]
     fn a_list_left_out_admits_everything_and_a_list_only_its_names() {
         let all = Scope::default();
-        assert!(all.admits("w", "d", "f"));
-        let some = Scope { workloads: list(&["a"]), failures: list(&["none"]), ..Default::default() };
-        assert!(some.admits("a", "any", "none"));
-        assert!(!some.admits("b", "any", "none"), "another workload");
-        assert!(!some.admits("a", "any", "crash"), "another failure");
+        assert!(all.admits("w", "r", "d", "f"));
+        let some = Scope {
+            workloads: list(&["a"]),
+            rates: list(&["burst"]),
+            failures: list(&["none"]),
+            ..Default::default()
+        };
+        assert!(some.admits("a", "burst", "any", "none"));
+        assert!(!some.admits("b", "burst", "any", "none"), "another workload");
+        assert!(!some.admits("a", "0.5x", "any", "none"), "another load");
+        assert!(!some.admits("a", "burst", "any", "crash"), "another failure");
     }
 
     #[test]
@@ -104,6 +117,6 @@ mod tests {
         assert!(!other_level.admits_search("w", "d", &unfailing), "searches read the first level");
         assert!(Scope::default().admits_search("w", "d", &[]), "no failure list: a search is in scope");
         let unsearched = Scope { search: Some(false), ..Default::default() };
-        assert!(!unsearched.admits_search("w", "d", &unfailing) && unsearched.admits("w", "d", "none"));
+        assert!(!unsearched.admits_search("w", "d", &unfailing) && unsearched.admits("w", "r", "d", "none"));
     }
 }

@@ -27,9 +27,13 @@ const FIRST_PERSON_ID: u64 = 1000;
 const FIRST_AUCTION_ID: u64 = 1000;
 const FIRST_CATEGORY_ID: u64 = 10;
 const NUM_CATEGORIES: u64 = 5;
-const HOT_AUCTION_RATIO: u64 = 2;
-const HOT_SELLER_RATIO: u64 = 4;
-const HOT_BIDDER_RATIO: u64 = 4;
+/// Of every `HOT_AUCTION_RATIO` bids, all but one go to a hot auction (the Beam and Flink
+/// generators' `hotAuctionRatio`); likewise for sellers and bidders.
+pub const HOT_AUCTION_RATIO: u64 = 2;
+/// The default share of auctions by hot sellers: all but one in this many.
+pub const HOT_SELLER_RATIO: u64 = 4;
+/// The default share of bids by hot bidders: all but one in this many.
+pub const HOT_BIDDER_RATIO: u64 = 4;
 const NUM_ACTIVE_PEOPLE: u64 = 1000;
 const NUM_IN_FLIGHT_AUCTIONS: u64 = 100;
 const PERSON_ID_LEAD: u64 = 10;
@@ -45,11 +49,23 @@ pub struct NexmarkGenerator {
     /// Longest auction.
     #[serde(with = "flowmark_core::time::duration")]
     pub max_auction_length: Time,
+    /// All but one in this many bids go to a hot auction (1: none do).
+    pub hot_auction_ratio: u64,
+    /// All but one in this many auctions are a hot seller's.
+    pub hot_seller_ratio: u64,
+    /// All but one in this many bids are a hot bidder's.
+    pub hot_bidder_ratio: u64,
 }
 
 impl Default for NexmarkGenerator {
     fn default() -> Self {
-        NexmarkGenerator { min_auction_length: SECOND, max_auction_length: 20 * SECOND }
+        NexmarkGenerator {
+            min_auction_length: SECOND,
+            max_auction_length: 20 * SECOND,
+            hot_auction_ratio: HOT_AUCTION_RATIO,
+            hot_seller_ratio: HOT_SELLER_RATIO,
+            hot_bidder_ratio: HOT_BIDDER_RATIO,
+        }
     }
 }
 
@@ -108,8 +124,8 @@ impl Generator for NexmarkGenerator {
                 date_time: time,
             })
         } else if offset < PERSON_PROPORTION + AUCTION_PROPORTION {
-            let seller = if rng.below(HOT_SELLER_RATIO) > 0 {
-                last_person(n) / HOT_SELLER_RATIO * HOT_SELLER_RATIO
+            let seller = if rng.below(self.hot_seller_ratio) > 0 {
+                last_person(n) / self.hot_seller_ratio * self.hot_seller_ratio
             } else {
                 some_person(n, rng)
             };
@@ -126,13 +142,13 @@ impl Generator for NexmarkGenerator {
                 category: FIRST_CATEGORY_ID + rng.below(NUM_CATEGORIES),
             })
         } else {
-            let auction = if rng.below(HOT_AUCTION_RATIO) > 0 {
-                last_auction(n) / HOT_AUCTION_RATIO * HOT_AUCTION_RATIO
+            let auction = if rng.below(self.hot_auction_ratio) > 0 {
+                last_auction(n) / self.hot_auction_ratio * self.hot_auction_ratio
             } else {
                 some_auction(n, rng)
             };
-            let bidder = if rng.below(HOT_BIDDER_RATIO) > 0 {
-                last_person(n) / HOT_BIDDER_RATIO * HOT_BIDDER_RATIO + 1
+            let bidder = if rng.below(self.hot_bidder_ratio) > 0 {
+                last_person(n) / self.hot_bidder_ratio * self.hot_bidder_ratio + 1
             } else {
                 some_person(n, rng)
             };
@@ -153,8 +169,32 @@ mod tests {
     use super::*;
 
     fn events(k: u64) -> Vec<Event> {
-        let g = NexmarkGenerator::default();
+        events_of(&NexmarkGenerator::default(), k)
+    }
+
+    fn events_of(g: &NexmarkGenerator, k: u64) -> Vec<Event> {
         (0..k).map(|n| g.event(n, n as Time, &mut crate::rng::for_event(1, 1, n))).collect()
+    }
+
+    /// The share of bids whose auction's id (from the first) is a multiple of `r`: where the
+    /// hot auctions of ratio `r` are.
+    fn on_multiples(g: &NexmarkGenerator, r: u64) -> f64 {
+        let bids: Vec<u64> = events_of(g, 50_000).iter().filter_map(|e| e.bid()).map(|b| b.auction).collect();
+        bids.iter().filter(|a| (*a - FIRST_AUCTION_ID).is_multiple_of(r)).count() as f64 / bids.len() as f64
+    }
+
+    #[test]
+    fn the_hot_auction_ratio_sets_how_many_bids_go_to_hot_auctions() {
+        let with = |ratio| NexmarkGenerator { hot_auction_ratio: ratio, ..Default::default() };
+        // all but one in ten bids to a hot auction, and a tenth of the rest by chance
+        let hot = on_multiples(&with(10), 10);
+        assert!((0.88..0.93).contains(&hot), "{hot}");
+        // ratio 1: nothing is hot, a tenth land on multiples of ten by chance
+        let cold = on_multiples(&with(1), 10);
+        assert!((0.07..0.13).contains(&cold), "{cold}");
+        // the default: half the bids
+        let default = on_multiples(&NexmarkGenerator::default(), 2);
+        assert!((0.72..0.78).contains(&default), "{default}");
     }
 
     #[test]

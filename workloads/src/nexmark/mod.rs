@@ -29,7 +29,7 @@ pub mod q5;
 pub(crate) mod q7;
 pub(crate) mod q8;
 
-pub use generator::NexmarkGenerator;
+pub use generator::{HOT_AUCTION_RATIO, HOT_BIDDER_RATIO, HOT_SELLER_RATIO, NexmarkGenerator};
 pub use model::{Auction, Bid, Event, Name, Person};
 pub use q0::Q0;
 pub use q1::Q1;

@@ -5,7 +5,7 @@
 use super::Operator;
 use crate::message::{Barrier, Message, Tagged};
 use crate::task::Context;
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Sender, TrySendError};
 use flowmark_core::{Rec, Time};
 
 pub use flowmark_core::record::{key_hash, owner};
@@ -39,26 +39,36 @@ impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
         }
     }
 
-    fn send(&mut self, target: usize) {
+    fn send(&mut self, target: usize, cx: &Context) {
         let full = std::mem::replace(&mut self.buffers[target], Vec::with_capacity(self.size));
         self.since[target] = None;
-        // a closed channel means the next stage is gone: the attempt is being torn down
-        let _ = self.senders[target].send((self.input, Message::Data(full)));
+        put(&self.senders[target], (self.input, Message::Data(full)), cx);
     }
 
-    fn send_all_buffers(&mut self) {
+    fn send_all_buffers(&mut self, cx: &Context) {
         for t in 0..self.buffers.len() {
             if !self.buffers[t].is_empty() {
-                self.send(t);
+                self.send(t, cx);
             }
         }
     }
 
-    fn broadcast(&mut self, make: impl Fn() -> Message<O>) {
-        self.send_all_buffers();
+    fn broadcast(&mut self, make: impl Fn() -> Message<O>, cx: &Context) {
+        self.send_all_buffers(cx);
         for s in &self.senders {
-            let _ = s.send((self.input, make()));
+            put(s, (self.input, make()), cx);
         }
+    }
+}
+
+/// Sends `message`, counting the time spent waiting when the channel is full (back-pressure:
+/// the next stage is behind).
+fn put<O>(to: &Sender<Tagged<O>>, message: Tagged<O>, cx: &Context) {
+    // a closed channel means the next stage is gone: the attempt is being torn down
+    if let Err(TrySendError::Full(message)) = to.try_send(message) {
+        let waited = std::time::Instant::now();
+        let _ = to.send(message);
+        cx.blocked_for(waited.elapsed().as_nanos() as Time);
     }
 }
 
@@ -75,17 +85,17 @@ impl<T, O: Send, F: Fn(Rec<T>) -> (u64, Rec<O>) + Send> Operator<T> for Exchange
             }
             self.buffers[t].push(rec);
             if self.buffers[t].len() >= self.size {
-                self.send(t);
+                self.send(t, cx);
             }
         }
     }
 
-    fn watermark(&mut self, wm: Time, _: &mut Context) {
-        self.broadcast(|| Message::Watermark(wm));
+    fn watermark(&mut self, wm: Time, cx: &mut Context) {
+        self.broadcast(|| Message::Watermark(wm), cx);
     }
 
-    fn barrier(&mut self, barrier: Barrier, _: &mut Context) {
-        self.broadcast(|| Message::Barrier(barrier));
+    fn barrier(&mut self, barrier: Barrier, cx: &mut Context) {
+        self.broadcast(|| Message::Barrier(barrier), cx);
     }
 
     fn flush(&mut self, cx: &mut Context) {
@@ -95,12 +105,12 @@ impl<T, O: Send, F: Fn(Rec<T>) -> (u64, Rec<O>) + Send> Operator<T> for Exchange
         let now = cx.now();
         for t in 0..self.buffers.len() {
             if self.since[t].is_some_and(|s| now - s >= self.timeout) {
-                self.send(t);
+                self.send(t, cx);
             }
         }
     }
 
-    fn end(&mut self, _: &mut Context) {
-        self.broadcast(|| Message::End);
+    fn end(&mut self, cx: &mut Context) {
+        self.broadcast(|| Message::End, cx);
     }
 }

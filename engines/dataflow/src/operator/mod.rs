@@ -129,7 +129,7 @@ pub(crate) mod testing {
             positions: HashMap::new(),
             restored_from: 0,
         };
-        Context::new(TaskId { stage: 0, index: 0 }, 0..1, Arc::new(env))
+        Context::new(TaskId { stage: 0, index: 0 }, "test", 0..1, Arc::new(env))
     }
 
     /// Late events counted so far.
