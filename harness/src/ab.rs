@@ -23,8 +23,9 @@ use flowmark_core::rng::SplitMix64;
 use flowmark_reports::compare::{self, Comparison, Thresholds, Verdict};
 use flowmark_reports::results::{ResultSet, Status};
 use serde::{Deserialize, Serialize};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `flowmark ab`'s arguments.
@@ -387,14 +388,18 @@ fn run_interleaved(dir: &Path, plan: &Plan, cancel: &AtomicBool) -> Result<bool>
             cmd.arg("--set").arg(change);
         }
         let file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let status = cmd
+        // in a process group of its own, so that a signal reaches it once, from here; it stops
+        // when this process dies
+        let child = flowmark_core::lifeline::tie(&mut cmd)
             .stdout(file.try_clone()?)
             .stderr(file)
-            .status()
+            .process_group(0)
+            .spawn()
             .with_context(|| format!("running {}", side.binary.display()))?;
+        let status = wait_passing_on_stop(child, cancel)?;
         match status.code() {
             Some(0 | 1) if done(&side_dir, unit) => {}
-            Some(130) => return Ok(false),
+            Some(c) if c == i32::from(crate::INTERRUPTED) => return Ok(false),
             _ if cancel.load(Ordering::Relaxed) => return Ok(false),
             _ => bail!(
                 "the {} side stopped at `{unit}` ({status}); its output is in {}",
@@ -404,6 +409,23 @@ fn run_interleaved(dir: &Path, plan: &Plan, cancel: &AtomicBool) -> Result<bool>
         }
     }
     Ok(true)
+}
+
+/// Waits for a side's harness; when this one is told to stop, tells it to (SIGTERM: it kills
+/// its run and exits, leaving its directory resumable).
+fn wait_passing_on_stop(mut child: std::process::Child, cancel: &AtomicBool) -> Result<ExitStatus> {
+    let mut told = false;
+    loop {
+        if let Some(status) = child.try_wait().context("waiting for a side's harness")? {
+            return Ok(status);
+        }
+        if cancel.load(Ordering::Relaxed) && !told {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            told = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Whether a side's result directory holds `unit` (a run, or a search).

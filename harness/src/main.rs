@@ -36,6 +36,7 @@ mod process;
 mod progress;
 mod reference;
 mod runner;
+mod signals;
 mod spec;
 mod suite;
 mod throughput;
@@ -48,8 +49,6 @@ use flowmark_reports::results::ResultSet;
 use flowmark_workloads::WorkloadSpec;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(name = "flowmark", version, about = "Benchmark and compare stream processing engines")]
@@ -155,21 +154,22 @@ struct CompareArgs {
 const RUN_FAILED: u8 = 1;
 /// Exit code for bad input.
 const BAD_INPUT: u8 = 2;
-/// Exit code after Ctrl-C.
-const INTERRUPTED: u8 = 130;
+/// Exit code after Ctrl-C, SIGTERM or SIGHUP.
+use signals::INTERRUPTED;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(&args),
-        Command::Throughput(args) => throughput::main(&args, &cancel_on_ctrl_c()),
+        Command::Throughput(args) => throughput::main(&args, &signals::cancel_flag()),
         Command::List => list().map(|()| ExitCode::SUCCESS),
         Command::Report { dir } => report(&dir).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare(&args),
         Command::Claims { dir } => claims(&dir).map(|()| ExitCode::SUCCESS),
-        Command::Ab(args) => ab::main(&args, &cancel_on_ctrl_c()),
+        Command::Ab(args) => ab::main(&args, &signals::cancel_flag()),
         Command::Plan { suite } => plan(&suite).map(|()| ExitCode::SUCCESS),
         Command::Reference { spec, out } => {
+            flowmark_core::lifeline::watch_parent(flowmark_core::lifeline::end_group);
             return match reference::main(&spec, &out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -180,7 +180,9 @@ fn main() -> ExitCode {
         }
         Command::Worker { spec } => {
             // the harness kills the engine's whole process group; Ctrl-C in its terminal
-            // does not reach it (it has its own group)
+            // does not reach it (it has its own group); if the harness dies without killing
+            // it, the group ends itself
+            flowmark_core::lifeline::watch_parent(flowmark_core::lifeline::end_group);
             return match worker::main(&spec) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -197,20 +199,6 @@ fn main() -> ExitCode {
             ExitCode::from(BAD_INPUT)
         }
     }
-}
-
-/// A flag that Ctrl-C sets.
-fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::Relaxed) {
-            eprintln!("\nflowmark: interrupted twice; exiting now");
-            std::process::exit(i32::from(INTERRUPTED));
-        }
-        eprintln!("\nflowmark: stopping after killing the current run (Ctrl-C again to exit at once)");
-    });
-    cancel
 }
 
 /// A suite named on the command line: a path, or a name in `suites/`.
@@ -262,7 +250,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         manifest.revision,
         dir.display()
     );
-    let cancel = cancel_on_ctrl_c();
+    let cancel = signals::cancel_flag();
     let outcome = runner::run_suite(&suite, &selection, &manifest, &dir, &cancel)?;
     let set = ResultSet::load(&dir)?;
     say_raw!("{}", headline(&set));

@@ -40,7 +40,7 @@ impl EngineProcess {
             .append(true)
             .open(stderr)
             .with_context(|| format!("opening {}", stderr.display()))?;
-        let mut child = Command::new(exe)
+        let mut child = flowmark_core::lifeline::tie(&mut Command::new(exe))
             .arg("worker")
             .arg(spec)
             .stdin(Stdio::null())

@@ -131,7 +131,7 @@ fn evaluate_in_process(
     let exe = std::env::current_exe().context("locating the flowmark binary")?;
     let stderr = dir.join("reference.stderr");
     let log = std::fs::File::create(&stderr).with_context(|| format!("creating {}", stderr.display()))?;
-    let mut child = Command::new(exe)
+    let mut child = flowmark_core::lifeline::tie(&mut Command::new(exe))
         .arg("reference")
         .arg(&spec)
         .arg(out)

@@ -78,10 +78,10 @@ pub struct Suite {
     pub baseline: BaselineTable,
     /// Settings of real Apache Flink to try.
     #[serde(default)]
-    pub flink: FlinkTable,
+    pub flink: Tables<FlinkTable>,
     /// Settings of real Apache Spark to try.
     #[serde(default)]
-    pub spark: SparkTable,
+    pub spark: Tables<SparkTable>,
     /// Sustainable-throughput searches to run after the matrix.
     pub throughput: Option<Spanned<ThroughputSettings>>,
 }
@@ -1103,5 +1103,76 @@ warmup = "1s"
         );
         let s = parse(&remote).unwrap();
         assert!(s.plan().iter().any(|r| r.engine.settings()["cluster"] == "spark://127.0.0.1:7077"));
+
+        // like flowmark's engines, each may have several tables, each with its own scope
+        let tables = real.replace("\n[flink]\n", "\n[[flink]]\n")
+            + "\n[[flink]]\ncheckpoint_interval = [\"200ms\"]\nonly = { failures = [\"none\"] }\n";
+        let plan = parse(&tables).unwrap().plan();
+        let flink = |ms: Time| {
+            plan.iter()
+                .filter(|r| {
+                    matches!(&r.engine, EngineSpec::Flink(f) if f.checkpoint_interval == ms * flowmark_core::time::MILLISECOND)
+                })
+                .count()
+        };
+        assert_eq!((flink(1000), flink(5000), flink(200)), (8, 8, 4), "200 ms without the crash");
+    }
+
+    use proptest::prelude::*;
+
+    /// Every suite shipped in `suites/`: (path, text).
+    fn shipped() -> Vec<(String, String)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
+        let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(384))]
+
+        /// Fuzzing the suite parser: every shipped suite with a line dropped, doubled or given
+        /// an extreme value, and bytes flipped, parses and plans, or is an error naming the
+        /// file — never a panic, never a plan without end.
+        #[test]
+        fn a_damaged_suite_file_plans_or_is_an_error_naming_it(
+            which in any::<usize>(),
+            line in any::<usize>(),
+            how in 0..4u8,
+            by in prop::sample::select(vec!["-1", "0", "1e308", "18446744073709551615", "0.5", "\"\"", "[]", "{}", "\"1e9x\""]),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..2),
+        ) {
+            let suites = shipped();
+            let (name, text) = &suites[which % suites.len()];
+            let mut lines: Vec<String> = text.lines().map(String::from).collect();
+            let l = line % lines.len();
+            match how {
+                0 => drop(lines.remove(l)),
+                1 => lines.insert(l, lines[l].clone()),
+                2 => {
+                    if let Some((key, _)) = lines[l].split_once('=') {
+                        lines[l] = format!("{key}= {by}");
+                    }
+                }
+                _ => {}
+            }
+            let mut bytes = lines.join("\n").into_bytes();
+            for (at, x) in &flips {
+                let n = bytes.len();
+                bytes[at % n] ^= x;
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            match Suite::parse(Path::new(name), &text) {
+                Ok(suite) => {
+                    let _ = suite.plan();
+                }
+                Err(e) => prop_assert!(e.to_string().contains(name.as_str()), "{}", e),
+            }
+        }
     }
 }

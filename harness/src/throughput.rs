@@ -92,7 +92,7 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
     let progress = Progress::new(u64::from(args.steps) + args.fractions.len() as u64, 0);
     let Ok(search) = search(&base, &plan, &dir, cancel, &progress)? else {
         say!("interrupted");
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(crate::INTERRUPTED));
     };
     let set = ResultSet::load(&dir)?;
     set.write_tables()?;

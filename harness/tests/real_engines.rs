@@ -123,3 +123,61 @@ fn spark_word_count_equals_the_reference() {
     assert_eq!(runs.len(), 1);
     assert_exact(&runs[0]);
 }
+
+/// Polls `what` every 50 ms until it holds, at most `limit`.
+fn eventually(limit: std::time::Duration, mut what: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    what()
+}
+
+#[test]
+fn the_jvm_dies_with_the_harness_whether_it_is_terminated_or_killed() {
+    use flowmark_core::lifeline::{alive, children};
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::time::Duration;
+    if !installed() {
+        return;
+    }
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch_dir = tempfile::Builder::new().prefix("flowmark-real-orphans-").tempdir().unwrap();
+    let dir = scratch_dir.path();
+    let none = "\n[[failures]]\nkind = \"none\"\nname = \"none\"\n";
+    std::fs::write(dir.join("suite.toml"), suite("flink", "10s", none)).unwrap();
+    let mut args = vec!["run".into(), dir.join("suite.toml").display().to_string()];
+    args.extend(["--out".into(), dir.join("results").display().to_string()]);
+    for sig in [Signal::SIGTERM, Signal::SIGKILL] {
+        let mut harness = Command::new(env!("CARGO_BIN_EXE_flowmark"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = Pid::from_raw(harness.id() as i32);
+        // the harness's engine process, and the JVM it started
+        let mut family = Vec::new();
+        let found = eventually(Duration::from_secs(120), || {
+            family = children(pid).into_iter().flat_map(|w| [vec![w], children(w)].concat()).collect();
+            family.iter().any(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| c.contains("flowmark.FlinkJob"))
+            })
+        });
+        assert!(found, "{sig}: no JVM was started");
+        std::thread::sleep(Duration::from_secs(2));
+        kill(pid, sig).unwrap();
+        harness.wait().unwrap();
+        assert!(
+            eventually(Duration::from_secs(3), || family.iter().all(|p| !alive(*p))),
+            "{sig}: the engine process or its JVM outlived the harness"
+        );
+        let results = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();
+        args = vec!["run".into(), "--resume".into(), results.display().to_string()];
+    }
+}

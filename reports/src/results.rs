@@ -850,4 +850,64 @@ pub(crate) mod tests {
             "id,engine,workload,rate,disorder,failure,settings,repetition,seed,status,reason,input_rate,"
         ));
     }
+
+    use proptest::prelude::*;
+
+    /// Replaces the `k`-th number in a JSON text (mod their count) by `by`.
+    fn renumber(text: &str, k: usize, by: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut starts = Vec::new();
+        for i in 0..bytes.len() {
+            let prev = if i == 0 { b' ' } else { bytes[i - 1] };
+            if bytes[i].is_ascii_digit() && !(prev.is_ascii_alphanumeric() || prev == b'.' || prev == b'-') {
+                starts.push(i);
+            }
+        }
+        let Some(&at) = starts.get(k % starts.len().max(1)) else { return text.to_string() };
+        let end = at
+            + text[at..]
+                .find(|c: char| !(c.is_ascii_digit() || ".eE+-".contains(c)))
+                .unwrap_or(text.len() - at);
+        format!("{}{by}{}", &text[..at], &text[end..])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Fuzzing a result directory: its manifest or a run's record with bytes flipped, cut
+        /// short, or a number replaced by an extreme one loads (and renders into `runs.csv`)
+        /// or is an error naming the file — never a panic.
+        #[test]
+        fn a_damaged_result_directory_loads_or_names_the_file(
+            damage_run in any::<bool>(),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+            cut in proptest::option::of(any::<usize>()),
+            k in any::<usize>(),
+            by in prop::sample::select(vec!["-1", "0", "1e308", "-1e308", "18446744073709551615", "-9223372036854775809", "0.5", "3"]),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let dir = dir.path();
+            ResultSet::write_manifest(dir, &manifest()).unwrap();
+            let mut r = run("a.0");
+            r.metrics.due.p99_ms = 5.0;
+            ResultSet::write_run(dir, &r).unwrap();
+            let file = if damage_run { run_path(dir, "a.0") } else { dir.join("manifest.json") };
+            let text = renumber(&std::fs::read_to_string(&file).unwrap(), k, by);
+            let mut bytes = text.into_bytes();
+            for (at, x) in &flips {
+                let n = bytes.len();
+                bytes[at % n] ^= x;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c % (bytes.len() + 1));
+            }
+            std::fs::write(&file, &bytes).unwrap();
+            match ResultSet::load(dir) {
+                Ok(set) => {
+                    let _ = runs_csv(&set.runs);
+                }
+                Err(e) => prop_assert!(e.to_string().contains(&file.display().to_string()), "{}", e),
+            }
+        }
+    }
 }

@@ -138,4 +138,44 @@ mod tests {
         assert!(read_framed(&p).unwrap_err().to_string().contains("header"));
         fs::remove_dir_all(d).unwrap();
     }
+
+    use proptest::prelude::*;
+
+    /// What a checkpoint or state file holds, roughly: nested lengths and strings.
+    type Nested = Vec<(u32, String, Vec<(u64, Vec<u8>)>)>;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Fuzzing the framing: random bytes, and frames of random payloads with bytes flipped
+        /// and cut off, are a payload only when intact, otherwise an error naming the file;
+        /// a payload that verifies but is not what the reader expects does not decode, and
+        /// says so with the file's name — never a panic.
+        #[test]
+        fn damaged_files_are_errors_that_name_the_file(
+            payload in proptest::collection::vec(any::<u8>(), 0..300),
+            flips in proptest::collection::vec((any::<usize>(), 1..=255u8), 0..4),
+            cut in 0..8usize,
+            raw in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let path = Path::new("/state/chk-00000007/task-1-0");
+            let named = |e: DurableError| e.to_string().contains("/state/chk-00000007/task-1-0");
+            let mut bytes = frame(&payload);
+            for (at, x) in &flips {
+                let n = bytes.len();
+                bytes[at % n] ^= x;
+            }
+            bytes.truncate(bytes.len().saturating_sub(cut));
+            match unframe(path, &bytes) {
+                Ok(p) => prop_assert!(bytes == frame(&payload) && p == payload.as_slice(), "a damaged file verified"),
+                Err(e) => prop_assert!(named(e)),
+            }
+            if let Err(e) = unframe(path, &raw) {
+                prop_assert!(named(e));
+            }
+            if let Err(e) = decode::<Nested>(path, &payload) {
+                prop_assert!(named(e));
+            }
+        }
+    }
 }

@@ -18,6 +18,7 @@ pub mod durable;
 pub mod error;
 pub mod faults;
 pub mod join_group;
+pub mod lifeline;
 pub mod metrics;
 pub mod output;
 pub mod protocol;

@@ -20,6 +20,21 @@ pub enum Delivery {
     AtLeastOnce,
 }
 
+/// How a task with several inputs takes its part of a checkpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckpointMode {
+    /// Barriers travel with the data; a task waits for the barrier on every input, not
+    /// reading those that delivered it (back-pressure holds their data in their channels).
+    #[default]
+    Aligned,
+    /// Barriers overtake the data in flight; a task snapshots as soon as it has the barrier
+    /// from every input, and stores what its inputs had sent before the barrier and it had
+    /// not yet processed with the checkpoint (replayed on recovery). Flink's unaligned
+    /// checkpoints. The checkpoint at the end of the input is aligned.
+    Unaligned,
+}
+
 /// Faults to inject, for the harness's failure scenarios.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Faults {
@@ -52,6 +67,9 @@ pub struct Config {
     pub channel_capacity: usize,
     /// Time between checkpoints; none for no checkpoints.
     pub checkpoint_interval: Option<Time>,
+    /// Aligned or unaligned checkpoints.
+    #[serde(default)]
+    pub checkpoint_mode: CheckpointMode,
     /// Where checkpoints are written.
     pub checkpoint_dir: PathBuf,
     /// How many completed checkpoints to keep.
@@ -83,6 +101,7 @@ impl Config {
             buffer_timeout: DEFAULT_BUFFER_TIMEOUT,
             channel_capacity: 64,
             checkpoint_interval: Some(SECOND),
+            checkpoint_mode: CheckpointMode::Aligned,
             checkpoint_dir: dir.join("checkpoints"),
             keep_checkpoints: 3,
             output_dir: dir.join("output"),

@@ -10,8 +10,10 @@
 //!   hold it back ([`task`]);
 //! - keyed state per operator: windows fire when the watermark passes their end, allowed
 //!   lateness updates fired windows, late records are counted ([`operator`]);
-//! - exactly-once state through asynchronous barrier snapshots, durable checksummed
-//!   checkpoints, and a two-phase-commit sink ([`checkpoint`]); recovery in a new process from
+//! - exactly-once state through asynchronous barrier snapshots — aligned, with an input that
+//!   delivered the barrier left unread in its bounded channel ([`inputs`]), or unaligned, the
+//!   barrier overtaking the data in flight, which is stored with the checkpoint — durable
+//!   checksummed checkpoints, and a two-phase-commit sink ([`checkpoint`]); recovery in a new process from
 //!   the newest checkpoint that verifies; a failed task restarts the job from it in-process.
 //!
 //! [`run`] runs a job to the end of its input.
@@ -22,13 +24,14 @@ pub mod checkpoint;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod inputs;
 pub mod message;
 pub mod operator;
 pub mod output;
 pub mod stream;
 pub mod task;
 
-pub use config::{Config, DEFAULT_BUFFER_TIMEOUT, Delivery, Faults, Straggler, TaskFault};
+pub use config::{CheckpointMode, Config, DEFAULT_BUFFER_TIMEOUT, Delivery, Faults, Straggler, TaskFault};
 pub use error::EngineError;
 pub use flowmark_core::Metrics;
 pub use stream::{DKeyed, DStream};

@@ -13,6 +13,21 @@ pub struct Barrier {
     pub last: bool,
 }
 
+/// A checkpoint barrier sent ahead of the data in flight (an unaligned checkpoint), beside its
+/// sender's data channel to one task: `after` is how many messages the sender had put in that
+/// channel before it. The task snapshots once it has this barrier from every input; the
+/// messages sent before it that the task had not yet taken in are stored with the checkpoint
+/// (its *in-flight* data) and processed after the snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overtaking {
+    /// The input of the receiving task the barrier belongs to.
+    pub input: usize,
+    /// The barrier.
+    pub barrier: Barrier,
+    /// Messages sent on that input's channel before it.
+    pub after: u64,
+}
+
 /// One message on a channel between tasks.
 #[derive(Debug)]
 pub enum Message<T> {
@@ -25,6 +40,3 @@ pub enum Message<T> {
     /// The sender has nothing more to send.
     End,
 }
-
-/// A message tagged with the input it came from (a task's inputs share one channel).
-pub type Tagged<T> = (usize, Message<T>);

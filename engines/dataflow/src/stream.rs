@@ -16,8 +16,9 @@
 //! suite's failure names exists at every parallelism.
 
 use crate::checkpoint::TaskId;
+use crate::config::CheckpointMode;
 use crate::env::Env;
-use crate::message::Tagged;
+use crate::message::{Message, Overtaking};
 use crate::operator::exchange::{Exchange, key_hash};
 use crate::operator::join::Join;
 use crate::operator::reduce::Reduce;
@@ -29,7 +30,7 @@ use crate::operator::window::{By, Fixed, WindowAggregate};
 use crate::operator::window_join::{Side, WindowJoin};
 use crate::operator::{Chained, Logic, Operator};
 use crate::task::{self, Context, TaskInfo};
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use flowmark_core::{
     Aggregate, Data, Key, KeyedStream, Log, Output, Rec, Stream, Time, Update, WatermarkStrategy, Window,
     WindowResult, WindowSpec, Windows,
@@ -52,8 +53,13 @@ type Spawner = Box<dyn FnOnce(usize, Range<usize>, &Arc<Env>, &Sender<Status>)>;
 /// into them. Shared by every link of a chain (and both branches of a fork).
 type Hosts = Rc<Cell<usize>>;
 
-/// The senders (one per task, cloned by every upstream task) and receivers of a new stage.
-type Channels<T> = (Vec<Sender<Tagged<T>>>, Vec<Receiver<Tagged<T>>>);
+/// The sending ends of the channels into a new stage: data `[task][input]`, one from each
+/// upstream task to each task, and each task's control channel (for the barriers of unaligned
+/// checkpoints, [`Overtaking`]).
+type Outs<T> = (Vec<Vec<Sender<Message<T>>>>, Vec<Sender<Overtaking>>);
+
+/// The receiving ends, per task: its inputs, and its control channel.
+type Ins<T> = Vec<(Vec<Receiver<Message<T>>>, Receiver<Overtaking>)>;
 
 /// The graph under construction.
 pub(crate) struct Builder {
@@ -83,10 +89,23 @@ impl Builder {
         self.stages.borrow_mut().push((spawn, source, hosts));
     }
 
-    /// One channel per task of a new stage, for `inputs` upstream tasks each.
-    fn channels<T>(&self, inputs: usize) -> Channels<T> {
-        let capacity = self.env.config.channel_capacity * inputs;
-        (0..self.parallelism()).map(|_| bounded(capacity)).unzip()
+    /// A channel from each of `inputs` upstream tasks to each task of a new stage, and a
+    /// control channel into each.
+    fn channels<T>(&self, inputs: usize) -> (Outs<T>, Ins<T>) {
+        let capacity = self.env.config.channel_capacity;
+        let (mut outs, mut ins) = ((Vec::new(), Vec::new()), Vec::new());
+        for _ in 0..self.parallelism() {
+            let (data_tx, data_rx): (Vec<_>, Vec<_>) = (0..inputs).map(|_| bounded(capacity)).unzip();
+            let (control_tx, control_rx) = unbounded();
+            outs.0.push(data_tx);
+            outs.1.push(control_tx);
+            ins.push((data_rx, control_rx));
+        }
+        (outs, ins)
+    }
+
+    fn unaligned(&self) -> bool {
+        self.env.config.checkpoint_mode == CheckpointMode::Unaligned
     }
 
     /// Starts every task; returns the number of tasks and of source tasks.
@@ -181,10 +200,11 @@ impl<T: Data> DStream<T> {
 }
 
 impl<K: Key, V: Data> DStream<(K, V)> {
-    /// Ends the chain with an exchange into `senders`, as inputs `offset..offset + n` of the
+    /// Ends the chain with an exchange into `outs`, as inputs `offset..offset + n` of the
     /// next stage's tasks; `wrap` turns a payload into what the next stage takes.
-    fn exchange<X: Data>(self, senders: Vec<Sender<Tagged<(K, X)>>>, offset: usize, wrap: fn(V) -> X) {
+    fn exchange<X: Data>(self, outs: Outs<(K, X)>, offset: usize, wrap: fn(V) -> X) {
         let (size, timeout) = (self.b.env.config.buffer_size, self.b.env.config.buffer_timeout);
+        let unaligned = self.b.unaligned();
         if let Some(flag) = &self.final_only {
             flag.set(true); // a stateful operator reads this stream
         }
@@ -193,23 +213,26 @@ impl<K: Key, V: Data> DStream<(K, V)> {
                 let (k, v) = r.data;
                 (key_hash(&k), Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: (k, wrap(v)) })
             };
-            Box::new(Exchange::new(route, offset + info.id.index, senders.clone(), size, timeout))
+            let input = offset + info.id.index;
+            let mine = outs.0.iter().map(|task| task[input].clone()).collect();
+            let exchange = Exchange::new(route, mine, size, timeout);
+            if unaligned { Box::new(exchange.overtaking(outs.1.clone(), input)) } else { Box::new(exchange) }
         }));
     }
 }
 
-/// A stage of tasks reading `receivers` (`inputs` upstream tasks each) through a logic.
+/// A stage of tasks reading `ins` through a logic.
 fn stage<I: Data, L: Logic<I> + 'static>(
     b: &Rc<Builder>,
     name: &'static str,
-    receivers: Vec<Receiver<Tagged<I>>>,
-    inputs: usize,
+    ins: Ins<I>,
     make: impl Fn(&TaskInfo) -> L + 'static,
 ) -> DStream<L::Out>
 where
     L::Out: Data,
 {
     let builder = b.clone();
+    let unaligned = b.unaligned();
     let hosts = Hosts::new(Cell::new(1));
     let hosted = hosts.clone();
     let attach = move |next: Factory<L::Out>| {
@@ -217,12 +240,13 @@ where
             false,
             hosted,
             Box::new(move |stage, logical, env, status| {
-                for (index, rx) in receivers.into_iter().enumerate() {
+                for (index, (rx, control)) in ins.into_iter().enumerate() {
                     let id = TaskId { stage, index };
                     let info = TaskInfo { id, env };
                     let op: Box<dyn Operator<I>> = Box::new(Chained::new(make(&info), next(&info)));
                     let cx = Context::new(id, name, logical.clone(), env.clone());
-                    task::spawn(id, name, status.clone(), move || task::run_input(cx, rx, inputs, op));
+                    let control = unaligned.then_some(control);
+                    task::spawn(id, name, status.clone(), move || task::run_input(cx, rx, control, op));
                 }
             }),
         );
@@ -258,7 +282,7 @@ impl<K: Key, V: Data> DKeyed<K, V> {
         }
         let (senders, receivers) = b.channels::<(K, V)>(b.parallelism());
         self.stream.exchange(senders, 0, identity::<V>);
-        stage(&b, name, receivers, b.parallelism(), make)
+        stage(&b, name, receivers, make)
     }
 
     /// Exchanges this stream and `other` into a new stage of two-input tasks.
@@ -276,7 +300,7 @@ impl<K: Key, V: Data> DKeyed<K, V> {
         let (senders, receivers) = b.channels::<(K, Side<V, W>)>(2 * n);
         self.stream.exchange(senders.clone(), 0, Side::Left);
         other.stream.exchange(senders, n, Side::Right);
-        stage(&b, name, receivers, 2 * n, make)
+        stage(&b, name, receivers, make)
     }
 }
 

@@ -4,13 +4,14 @@
 use crate::checkpoint::align::BarrierAligner;
 use crate::checkpoint::{TaskId, TaskState, WriteRequest};
 use crate::env::Env;
-use crate::message::{Barrier, Message, Tagged};
+use crate::inputs::{Inputs, Received};
+use crate::message::{Barrier, Message, Overtaking};
 use crate::operator::Operator;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use flowmark_core::Metrics;
 use flowmark_core::time::{MAX_WATERMARK, MICROSECOND, MILLISECOND};
 use flowmark_core::{
-    CpuTax, Log, PartitionReader, ReaderPosition, TaskLoad, Time, WatermarkStrategy, WatermarkTracker,
+    CpuTax, Data, Log, PartitionReader, ReaderPosition, TaskLoad, Time, WatermarkStrategy, WatermarkTracker,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -174,60 +175,64 @@ fn poll_interval(env: &Env) -> Duration {
     Duration::from_nanos(env.config.buffer_timeout.clamp(100 * MICROSECOND, 10 * MILLISECOND) as u64)
 }
 
-/// Runs a task fed by `inputs` upstream tasks through `rx`.
+/// Runs a task fed by upstream tasks through `inputs`, one channel each (and with unaligned
+/// checkpoints, `control`, on which barriers overtake the data).
 ///
 /// Watermarks: the task's watermark is the minimum over its inputs ([`WatermarkTracker`]); an
 /// input that has ended no longer holds it back. Barriers: aligned by a [`BarrierAligner`];
-/// once aligned the operators snapshot, the barrier goes on, and the held-back messages are
-/// processed in their order.
-pub(crate) fn run_input<T: Send>(
+/// an input that has delivered the barrier is not read until the others have (its messages
+/// wait in its bounded channel); once aligned the operators snapshot and the barrier goes on.
+/// An overtaking barrier ([`Overtaking`]) is not aligned: once it has come on every input, the
+/// task takes in what its inputs had sent before it, snapshots with that data stored beside its
+/// state, sends the barrier on, and only then processes the data.
+pub(crate) fn run_input<T: Data>(
     mut cx: Context,
-    rx: Receiver<Tagged<T>>,
-    inputs: usize,
+    inputs: Vec<Receiver<Message<T>>>,
+    control: Option<Receiver<Overtaking>>,
     mut op: Box<dyn Operator<T>>,
 ) {
     let env = cx.env.clone();
     let poll = poll_interval(&env);
-    let mut tracker = WatermarkTracker::new(inputs);
-    let mut aligner = BarrierAligner::new(inputs);
+    let mut tracker = WatermarkTracker::new(inputs.len());
+    let mut aligner = BarrierAligner::new(inputs.len());
+    let mut inputs = Inputs::new(inputs, control);
+    let mut overtaking: Option<Barrier> = None;
     let tax = env.config.faults.cpu_tax;
+    for mut batch in restored_in_flight::<T>(&cx) {
+        op.data(&mut batch, &mut cx);
+    }
     loop {
-        let (i, msg) = match aligner.next_released() {
-            Some(m) => m,
-            None => match rx.recv_timeout(poll) {
-                Ok(m) => m,
-                Err(RecvTimeoutError::Timeout) => {
-                    if env.cancelled() {
-                        return;
+        let (i, msg) = match inputs.recv(|i| aligner.readable(i), poll) {
+            Received::Message(i, msg) => (i, msg),
+            Received::Overtaking(o) => {
+                let b = *overtaking.get_or_insert(o.barrier);
+                assert_eq!(b, o.barrier, "barrier {} overtook barrier {}", o.barrier.id, b.id);
+                if inputs.all_cut(|i| aligner.live_input(i)) {
+                    overtaking = None;
+                    let in_flight = inputs.take_in_flight();
+                    CpuTax::levy(tax, || op.barrier(b, &mut cx));
+                    cx.state.in_flight = encode_in_flight(&in_flight);
+                    cx.send_snapshot(b.id);
+                    for (i, msg) in in_flight {
+                        let aligned = CpuTax::levy(tax, || {
+                            handle(&mut cx, &mut *op, &mut tracker, &mut aligner, i, msg)
+                        });
+                        debug_assert!(aligned.is_none(), "barriers and ends come after the cut");
                     }
-                    op.flush(&mut cx);
-                    continue;
                 }
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
+                continue;
+            }
+            Received::Timeout => {
+                if env.cancelled() {
+                    return;
+                }
+                op.flush(&mut cx);
+                continue;
+            }
+            Received::Disconnected => return,
         };
         env.faults.check(&cx.stages, cx.id.index, || env.clock.now());
-        let Some(msg) = aligner.admit(i, msg) else { continue };
-        let aligned = CpuTax::levy(tax, || match msg {
-            Message::Data(mut batch) => {
-                cx.load.took(batch.len());
-                op.data(&mut batch, &mut cx);
-                None
-            }
-            Message::Watermark(wm) => {
-                if let Some(w) = tracker.advance(i, wm) {
-                    op.watermark(w, &mut cx);
-                }
-                None
-            }
-            Message::Barrier(b) => aligner.barrier(i, b),
-            Message::End => {
-                if let Some(w) = tracker.set_idle(i, true) {
-                    op.watermark(w, &mut cx);
-                }
-                aligner.end(i)
-            }
-        });
+        let aligned = CpuTax::levy(tax, || handle(&mut cx, &mut *op, &mut tracker, &mut aligner, i, msg));
         if let Some(b) = aligned {
             op.barrier(b, &mut cx);
             cx.send_snapshot(b.id);
@@ -238,6 +243,61 @@ pub(crate) fn run_input<T: Send>(
         }
         op.flush(&mut cx);
     }
+}
+
+/// Processes message `msg` of input `i`; returns the barrier when it completes an alignment.
+fn handle<T>(
+    cx: &mut Context,
+    op: &mut dyn Operator<T>,
+    tracker: &mut WatermarkTracker,
+    aligner: &mut BarrierAligner,
+    i: usize,
+    msg: Message<T>,
+) -> Option<Barrier> {
+    match msg {
+        Message::Data(mut batch) => {
+            cx.load.took(batch.len());
+            op.data(&mut batch, cx);
+            None
+        }
+        Message::Watermark(wm) => {
+            if let Some(w) = tracker.advance(i, wm) {
+                op.watermark(w, cx);
+            }
+            None
+        }
+        Message::Barrier(b) => aligner.barrier(i, b),
+        Message::End => {
+            if let Some(w) = tracker.set_idle(i, true) {
+                op.watermark(w, cx);
+            }
+            aligner.end(i)
+        }
+    }
+}
+
+/// The buffers of records among `in_flight`, serialized for the snapshot (none: empty).
+fn encode_in_flight<T: Data>(in_flight: &[(usize, Message<T>)]) -> Vec<u8> {
+    let batches: Vec<&Vec<flowmark_core::Rec<T>>> = in_flight
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Data(batch) => Some(batch),
+            _ => None,
+        })
+        .collect();
+    if batches.is_empty() { Vec::new() } else { crate::checkpoint::storage::encode(&batches) }
+}
+
+/// The in-flight data the task's restored checkpoint stored (unaligned checkpoints).
+///
+/// The file it came from passed its checksum, so data that does not decode is a bug (or a
+/// checkpoint of another version): the task fails loudly rather than lose it.
+fn restored_in_flight<T: Data>(cx: &Context) -> Vec<Vec<flowmark_core::Rec<T>>> {
+    let Some(state) = cx.env.restore.get(&cx.id).filter(|s| !s.in_flight.is_empty()) else {
+        return Vec::new();
+    };
+    bincode::deserialize(&state.in_flight)
+        .unwrap_or_else(|e| panic!("the in-flight data of task {:?} does not decode: {e}", cx.id))
 }
 
 /// Runs a source task over `partitions` of `log`.

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::time::{MILLISECOND, SECOND};
-use flowmark_dataflow::{Config, Delivery};
+use flowmark_dataflow::{CheckpointMode, Config, Delivery, Straggler};
 use std::time::{Duration, Instant};
 
 /// The entry point of worker processes (does nothing in a normal test run).
@@ -81,4 +81,39 @@ fn at_least_once_delivery_shows_its_duplicates_after_a_crash() {
     let v = crash_repeatedly(Delivery::AtLeastOnce, 3);
     assert_eq!((v.missing, v.wrong, v.unexpected), (0, 0, 0), "{v:?}");
     assert!(v.duplicated > 0, "replayed results were not seen twice: {v:?}");
+}
+
+/// Whether a complete checkpoint under `checkpoints` stored data in flight.
+fn stored_in_flight(checkpoints: &std::path::Path) -> bool {
+    use flowmark_dataflow::checkpoint::storage;
+    storage::checkpoint_ids(checkpoints).unwrap().into_iter().any(|id| {
+        storage::read_checkpoint(checkpoints, id)
+            .is_ok_and(|c| c.tasks.values().any(|t| !t.in_flight.is_empty()))
+    })
+}
+
+#[test]
+fn unaligned_checkpoints_store_the_data_in_flight_and_recover_exactly_from_it() {
+    for seed in [4, 5] {
+        let scratch_dir = scratch(&format!("unaligned-{seed}"));
+        let dir = scratch_dir.path();
+        let mut spec = spec(dir, Delivery::ExactlyOnce);
+        spec.config.checkpoint_mode = CheckpointMode::Unaligned;
+        // one window task slower than its input: its channels fill, the barriers overtake
+        spec.config.channel_capacity = 8;
+        let slow = Straggler { stage: 1, task: 0, from: 0, until: 4 * SECOND, delay: 4 * MILLISECOND };
+        spec.config.faults.straggler = Some(slow);
+        let mut rng = seed;
+        let mut in_flight = false;
+        for n in 0..3 {
+            let after = Duration::from_millis(pick(&mut rng, 600, 1500));
+            kill_at(dir, &spec, n, after, false);
+            in_flight |= stored_in_flight(&spec.config.checkpoint_dir);
+        }
+        assert!(in_flight, "seed {seed}: no checkpoint stored data in flight");
+        let status = spawn_worker(dir, &spec, 99).wait().unwrap();
+        assert!(status.success(), "the final worker failed: {status}");
+        let verdict = check_output(&spec);
+        assert!(verdict.is_exact(), "seed {seed}: {verdict:?}");
+    }
 }

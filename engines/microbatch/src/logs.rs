@@ -290,3 +290,39 @@ pub fn read_committed(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Fuzzing the offset and commit logs: an entry of random bytes, or a verifying frame
+        /// of a random payload, is an error naming its file (the offset log), or passed over
+        /// (the commit log: its batch runs again) — never a panic, never an entry.
+        #[test]
+        fn damaged_log_entries_are_named_or_passed_over(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            framed in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let logs = Logs::new(&dir.path().join("logs"), &dir.path().join("out")).unwrap();
+            let content = if framed { frame(&bytes) } else { bytes.clone() };
+            let entry = logs.entry("offsets", 3);
+            std::fs::write(&entry, &content).unwrap();
+            if logs.offsets(3).is_ok() {
+                // a verifying frame's random payload may happen to decode as an entry
+                prop_assert!(framed);
+            } else {
+                let e = logs.offsets(3).unwrap_err().to_string();
+                prop_assert!(e.contains(&entry.display().to_string()), "{}", e);
+            }
+            std::fs::write(logs.entry("commits", 3), &content).unwrap();
+            let mut skipped = 0;
+            let last = logs.last_commit(|_| skipped += 1).unwrap();
+            prop_assert_eq!(last.is_none(), skipped == 1);
+        }
+    }
+}

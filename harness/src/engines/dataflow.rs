@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use flowmark_core::output::Emission;
 use flowmark_core::time::{SECOND, human};
 use flowmark_core::{Job, Log, Time, TimeDomain};
-use flowmark_dataflow::Delivery;
+use flowmark_dataflow::{CheckpointMode, Delivery};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,6 +26,7 @@ pub const REGISTERED: Registered = Registered {
             buffer_timeout: flowmark_dataflow::DEFAULT_BUFFER_TIMEOUT,
             delivery: Delivery::default(),
             time_domain: TimeDomain::Event,
+            checkpoint_mode: CheckpointMode::Aligned,
         })
     }),
     default: || DataflowTable::default().configurations().remove(0),
@@ -47,6 +48,9 @@ pub struct Dataflow {
     /// Event-time or processing-time windows.
     #[serde(default)]
     pub time_domain: TimeDomain,
+    /// Aligned or unaligned checkpoints.
+    #[serde(default)]
+    pub checkpoint_mode: CheckpointMode,
 }
 
 impl Dataflow {
@@ -57,6 +61,7 @@ impl Dataflow {
         c.buffer_timeout = self.buffer_timeout;
         c.delivery = self.delivery;
         c.domain = self.time_domain;
+        c.checkpoint_mode = self.checkpoint_mode;
         c.faults.task_failure = spec.run.failure.task_failure;
         c.faults.straggler = spec.run.failure.straggler;
         c.faults.cpu_tax = spec.run.failure.cpu_tax;
@@ -84,6 +89,9 @@ impl Engine for Dataflow {
         // keys of runs made before the setting existed stay as they were
         if self.time_domain == TimeDomain::Processing {
             labels.insert("time".into(), "processing".into());
+        }
+        if self.checkpoint_mode == CheckpointMode::Unaligned {
+            labels.insert("checkpoints".into(), "unaligned".into());
         }
         labels
     }
@@ -125,6 +133,8 @@ pub struct DataflowTable {
     pub delivery: Vec<Delivery>,
     /// Time domains.
     pub time_domain: Vec<TimeDomain>,
+    /// Checkpoint modes.
+    pub checkpoint_mode: Vec<CheckpointMode>,
     /// Where its configurations run (everywhere when left out).
     pub only: Option<Spanned<Scope>>,
 }
@@ -137,6 +147,7 @@ impl Default for DataflowTable {
             buffer_timeout: unplaced(vec![flowmark_dataflow::DEFAULT_BUFFER_TIMEOUT]),
             delivery: vec![Delivery::ExactlyOnce],
             time_domain: vec![TimeDomain::Event],
+            checkpoint_mode: vec![CheckpointMode::Aligned],
             only: None,
         }
     }
@@ -172,13 +183,16 @@ impl Table for DataflowTable {
                 for &buffer_timeout in self.buffer_timeout.get_ref() {
                     for &delivery in &self.delivery {
                         for &time_domain in &self.time_domain {
-                            out.push(EngineSpec::Dataflow(Dataflow {
-                                parallelism,
-                                checkpoint_interval,
-                                buffer_timeout,
-                                delivery,
-                                time_domain,
-                            }));
+                            for &checkpoint_mode in &self.checkpoint_mode {
+                                out.push(EngineSpec::Dataflow(Dataflow {
+                                    parallelism,
+                                    checkpoint_interval,
+                                    buffer_timeout,
+                                    delivery,
+                                    time_domain,
+                                    checkpoint_mode,
+                                }));
+                            }
                         }
                     }
                 }

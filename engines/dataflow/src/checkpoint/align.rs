@@ -1,56 +1,36 @@
 //! Barrier alignment (Carbone et al., "Lightweight Asynchronous Snapshots for Distributed
 //! Dataflows", 2015): a task with several inputs snapshots for checkpoint `n` once barrier `n`
 //! has arrived on every input that has not ended. From the moment an input delivers the
-//! barrier until then, that input is *blocked*: what it sends belongs to the next epoch and is
-//! held back, so that the snapshot reflects exactly the records before the barrier on every
-//! input. When the last barrier arrives, the held messages are released in their order.
+//! barrier until then, that input is *blocked*: what it sends belongs to the next epoch, so the
+//! task does not read it (it waits in the input's bounded channel, [`crate::inputs`]), and
+//! the snapshot reflects exactly the records before the barrier on every input.
 
 use crate::message::Barrier;
-use std::collections::VecDeque;
 
-/// The alignment state of one task's inputs; `M` is what travels on them.
+/// The alignment state of one task's inputs.
 #[derive(Debug)]
-pub struct BarrierAligner<M> {
+pub struct BarrierAligner {
     ended: Vec<bool>,
     blocked: Vec<bool>,
-    held: Vec<VecDeque<M>>,
-    released: VecDeque<(usize, M)>,
     /// The barrier being aligned and on how many inputs it has arrived.
     aligning: Option<(Barrier, usize)>,
 }
 
-impl<M> BarrierAligner<M> {
+impl BarrierAligner {
     /// A task with `inputs` inputs, none blocked.
     pub fn new(inputs: usize) -> Self {
-        BarrierAligner {
-            ended: vec![false; inputs],
-            blocked: vec![false; inputs],
-            held: (0..inputs).map(|_| VecDeque::new()).collect(),
-            released: VecDeque::new(),
-            aligning: None,
-        }
+        BarrierAligner { ended: vec![false; inputs], blocked: vec![false; inputs], aligning: None }
     }
 
-    /// The next message released by a completed alignment, with its input: these come before
-    /// anything newly received.
-    pub fn next_released(&mut self) -> Option<(usize, M)> {
-        self.released.pop_front()
+    /// Whether the task may read `input`: it has neither ended nor delivered the barrier
+    /// being aligned.
+    pub fn readable(&self, input: usize) -> bool {
+        !self.ended[input] && !self.blocked[input]
     }
 
-    /// A message received on `input`: given back to be processed now, or held (`None`) while
-    /// the input is blocked.
-    pub fn admit(&mut self, input: usize, message: M) -> Option<M> {
-        if self.blocked[input] {
-            self.held[input].push_back(message);
-            None
-        } else {
-            Some(message)
-        }
-    }
-
-    /// Barrier `barrier` arrived on `input` (an admitted message): the input blocks. Returns
-    /// the barrier when it has now arrived on every live input — the task snapshots and
-    /// forwards it — and releases what was held.
+    /// Barrier `barrier` arrived on `input`: the input blocks. Returns the barrier when it has
+    /// now arrived on every live input — the task snapshots and forwards it — and unblocks
+    /// every input.
     ///
     /// # Panics
     ///
@@ -76,6 +56,11 @@ impl<M> BarrierAligner<M> {
         self.complete()
     }
 
+    /// Whether `input` has not ended.
+    pub fn live_input(&self, input: usize) -> bool {
+        !self.ended[input]
+    }
+
     /// Inputs that have not ended.
     pub fn live(&self) -> usize {
         self.ended.iter().filter(|e| !**e).count()
@@ -86,9 +71,9 @@ impl<M> BarrierAligner<M> {
         self.blocked[input]
     }
 
-    /// Whether every input has ended and nothing is held or waiting to be processed.
+    /// Whether every input has ended and no alignment is under way.
     pub fn finished(&self) -> bool {
-        self.live() == 0 && self.aligning.is_none() && self.released.is_empty()
+        self.live() == 0 && self.aligning.is_none()
     }
 
     fn complete(&mut self) -> Option<Barrier> {
@@ -97,10 +82,7 @@ impl<M> BarrierAligner<M> {
             return None;
         }
         self.aligning = None;
-        for (input, queue) in self.held.iter_mut().enumerate() {
-            self.blocked[input] = false;
-            self.released.extend(queue.drain(..).map(|m| (input, m)));
-        }
+        self.blocked.iter_mut().for_each(|b| *b = false);
         Some(barrier)
     }
 }
@@ -112,33 +94,28 @@ mod tests {
     const B1: Barrier = Barrier { id: 1, last: false };
     const B2: Barrier = Barrier { id: 2, last: false };
 
-    fn released(a: &mut BarrierAligner<&'static str>) -> Vec<(usize, &'static str)> {
-        std::iter::from_fn(|| a.next_released()).collect()
+    fn readable(a: &BarrierAligner) -> Vec<usize> {
+        (0..a.blocked.len()).filter(|&i| a.readable(i)).collect()
     }
 
     #[test]
     fn a_single_input_aligns_at_once() {
         let mut a = BarrierAligner::new(1);
-        assert_eq!(a.admit(0, "x"), Some("x"));
         assert_eq!(a.barrier(0, B1), Some(B1));
         assert!(!a.is_blocked(0));
-        assert_eq!(a.admit(0, "y"), Some("y"));
+        assert_eq!(readable(&a), vec![0]);
     }
 
     #[test]
-    fn an_input_that_delivered_the_barrier_is_held_until_the_last_one_does() {
+    fn an_input_that_delivered_the_barrier_is_not_read_until_the_last_one_does() {
         let mut a = BarrierAligner::new(3);
         assert_eq!(a.barrier(1, B1), None);
         assert!(a.is_blocked(1) && !a.is_blocked(0));
-        assert_eq!(a.admit(1, "1a"), None, "after its barrier: the next epoch");
-        assert_eq!(a.admit(0, "0a"), Some("0a"), "before its barrier: this epoch");
+        assert_eq!(readable(&a), vec![0, 2], "after its barrier: the next epoch, left in its channel");
         assert_eq!(a.barrier(0, B1), None, "one of three inputs still to deliver");
-        assert_eq!(a.admit(0, "0b"), None);
-        assert_eq!(a.admit(1, "1b"), None);
+        assert_eq!(readable(&a), vec![2]);
         assert_eq!(a.barrier(2, B1), Some(B1), "the third: aligned");
-        assert!((0..3).all(|i| !a.is_blocked(i)));
-        // released input by input, each in its order
-        assert_eq!(released(&mut a), vec![(0, "0b"), (1, "1a"), (1, "1b")]);
+        assert_eq!(readable(&a), vec![0, 1, 2]);
         // and the next checkpoint aligns afresh
         assert_eq!(a.barrier(0, B2), None);
         assert_eq!(a.barrier(1, B2), None);
@@ -146,53 +123,37 @@ mod tests {
     }
 
     #[test]
-    fn an_input_ending_no_longer_holds_alignment_back() {
+    fn an_input_ending_no_longer_holds_alignment_back_and_is_not_read() {
         let mut a = BarrierAligner::new(2);
         assert_eq!(a.barrier(0, B1), None);
-        assert_eq!(a.admit(0, "held"), None);
         assert_eq!(a.end(1), Some(B1), "the other input ended: aligned without it");
-        assert_eq!(released(&mut a), vec![(0, "held")]);
+        assert_eq!(readable(&a), vec![0]);
         // with one input left, a barrier aligns at once
         assert_eq!(a.barrier(0, B2), Some(B2));
     }
 
     #[test]
-    fn an_end_received_on_a_blocked_input_is_held_like_any_message() {
-        let mut a = BarrierAligner::new(2);
-        assert_eq!(a.barrier(0, B1), None);
-        assert_eq!(a.admit(0, "end"), None);
-        assert_eq!(a.live(), 2);
-        assert_eq!(a.barrier(1, B1), Some(B1));
-        assert_eq!(released(&mut a), vec![(0, "end")]);
-        assert_eq!(a.end(0), None);
-        assert!(!a.finished(), "input 1 is still live");
-        assert_eq!(a.end(1), None);
-        assert!(a.finished());
-    }
-
-    #[test]
-    fn it_is_not_finished_while_aligning_or_releasing() {
+    fn it_is_finished_once_every_input_ended_and_not_while_aligning() {
         let mut a = BarrierAligner::new(2);
         a.end(0);
         assert!(!a.finished());
         assert_eq!(a.barrier(1, B1), Some(B1));
-        assert_eq!(a.admit(1, "x"), Some("x"));
         assert_eq!(a.end(1), None);
         assert!(a.finished());
-        let mut a = BarrierAligner::new(2);
+        let mut a = BarrierAligner::new(3);
         a.barrier(0, B1);
-        a.admit(0, "x");
         a.end(1);
+        assert!(!a.finished());
+        assert_eq!(a.end(2), Some(B1), "the last input that had not delivered it ended");
+        assert!(!a.finished(), "input 0 is live");
         a.end(0);
-        assert!(!a.finished(), "a message is released but not yet processed");
-        assert_eq!(released(&mut a), vec![(0, "x")]);
         assert!(a.finished());
     }
 
     #[test]
     #[should_panic(expected = "overtook")]
     fn a_barrier_cannot_overtake_another() {
-        let mut a: BarrierAligner<()> = BarrierAligner::new(2);
+        let mut a = BarrierAligner::new(2);
         a.barrier(0, B1);
         a.barrier(1, B2);
     }

@@ -4,12 +4,21 @@
 //! A checkpoint `n` goes like this:
 //! 1. the [`coordinator`] asks the sources for it; each source records its
 //!    partitions' positions and sends barrier `n` down every output;
-//! 2. a task with several inputs aligns: after barrier `n` arrives on an input it holds that
-//!    input's later messages back until barrier `n` has arrived on all of them;
+//! 2. a task with several inputs aligns: after barrier `n` arrives on an input it stops
+//!    reading that input until barrier `n` has arrived on all of them (what the input sends
+//!    meanwhile waits in its bounded channel, [`crate::inputs`]);
 //! 3. then it snapshots — each operator serializes its state into the task's snapshot, the
 //!    sink hands over the results of the epoch as its *pre-commit* — and forwards the barrier;
 //!    the [writer](coordinator::run_writer) thread writes the snapshot to disk while the task
 //!    goes on processing (the write is off the processing path);
+//!
+//!    With unaligned checkpoints ([`crate::CheckpointMode::Unaligned`]) steps 2 and 3 go
+//!    differently: the barrier travels on a control channel beside the data, saying after how
+//!    many messages of its input it was sent ([`crate::message::Overtaking`]). A task reads each
+//!    input only up to that message; once it has the barrier from every input it takes in the
+//!    messages before it still in its channels, snapshots with them stored beside the operators'
+//!    state (`TaskState::in_flight`), sends the barrier on, and then processes them. A task
+//!    restored from such a checkpoint processes them first. The last checkpoint is aligned;
 //! 4. when every task has acknowledged, the coordinator writes the checkpoint's metadata (with
 //!    the source positions and every file's checksum): the checkpoint is complete. Only then are
 //!    the epoch's results renamed into the committed output, where readers see them.
@@ -41,6 +50,9 @@ pub struct TaskState {
     /// window) pairs). Restored with the state, so that a recovered run counts each late
     /// record once, as its committed output saw it.
     pub late: (u64, u64),
+    /// Unaligned checkpoints: the buffers of records the task's inputs had sent before the
+    /// barrier and it had not yet processed, in the order it processes them after restoring.
+    pub in_flight: Vec<u8>,
 }
 
 impl TaskState {

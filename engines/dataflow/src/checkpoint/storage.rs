@@ -214,4 +214,55 @@ mod tests {
         assert_eq!(checkpoint_ids(&d).unwrap(), vec![5, 3]);
         fs::remove_dir_all(d).unwrap();
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Fuzzing checkpoints: a complete checkpoint whose metadata or task file is replaced
+        /// by random bytes, or by a verifying frame of a random payload, is never loaded — an
+        /// error naming the damaged file — and recovery passes over it to the one before.
+        #[test]
+        fn a_damaged_checkpoint_is_an_error_naming_the_file_and_passed_over(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            framed in any::<bool>(),
+            metadata in any::<bool>(),
+        ) {
+            let root = tempfile::tempdir().unwrap();
+            let root = root.path();
+            let task = TaskId { stage: 1, index: 0 };
+            let state = encode(&TaskState { operators: vec![(3, vec![1, 2, 3])], late: (4, 5), in_flight: vec![6] });
+            for id in [1, 2] {
+                let dir = checkpoint_dir(root, id);
+                fs::create_dir_all(&dir).unwrap();
+                write_atomic(&task_file(&dir, task), &frame(&state), None).unwrap();
+                let m = Metadata {
+                    id,
+                    last: false,
+                    job: "j".into(),
+                    parallelism: 1,
+                    tasks: vec![task_entry(task, &state)],
+                    sources: vec![],
+                };
+                complete(root, &m).unwrap();
+            }
+            let dir = checkpoint_dir(root, 2);
+            let damaged = if metadata { dir.join("_metadata") } else { task_file(&dir, task) };
+            let content = if framed { frame(&bytes) } else { bytes.clone() };
+            fs::write(&damaged, &content).unwrap();
+            let mut passed_over = Vec::new();
+            let restored = latest_valid(root, |id, e| passed_over.push((id, e.to_string()))).unwrap();
+            let restored = restored.expect("checkpoint 1 is intact");
+            if restored.metadata.id != 1 {
+                // only a metadata frame whose random payload decodes can name other files
+                prop_assert!(framed && metadata);
+            } else {
+                prop_assert_eq!(restored.metadata.id, 1);
+                prop_assert_eq!(passed_over.len(), 1);
+                let named = damaged.display().to_string();
+                prop_assert!(passed_over[0].1.contains(&named), "{}", passed_over[0].1);
+            }
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! The exchange: the end of a chain that partitions records by key among the tasks of the next
 //! stage, in buffers sent when full or when the oldest record in them has waited for the buffer
-//! timeout. Watermarks, barriers and the end go to every task.
+//! timeout. Watermarks, barriers and the end go to every task — a barrier of an unaligned
+//! checkpoint on each task's control channel, ahead of the data ([`Overtaking`]).
 
 use super::Operator;
-use crate::message::{Barrier, Message, Tagged};
+use crate::message::{Barrier, Message, Overtaking};
 use crate::task::Context;
 use crossbeam_channel::{Sender, TrySendError};
 use flowmark_core::{Rec, Time};
@@ -13,8 +14,11 @@ pub use flowmark_core::record::{key_hash, owner};
 /// Partitions records of type `T` into buffers of type `O` for the next stage.
 pub struct Exchange<T, O, F> {
     route: F,
-    input: usize,
-    senders: Vec<Sender<Tagged<O>>>,
+    senders: Vec<Sender<Message<O>>>,
+    /// Messages sent on each channel.
+    sent: Vec<u64>,
+    /// Unaligned checkpoints: the next stage's control channels, and this task's input there.
+    overtake: Option<(Vec<Sender<Overtaking>>, usize)>,
     buffers: Vec<Vec<Rec<O>>>,
     since: Vec<Option<Time>>,
     size: usize,
@@ -23,14 +27,15 @@ pub struct Exchange<T, O, F> {
 }
 
 impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
-    /// An exchange that is input `input` of every task behind `senders`; `route` turns a record
-    /// into its key hash and the record the next stage takes.
-    pub fn new(route: F, input: usize, senders: Vec<Sender<Tagged<O>>>, size: usize, timeout: Time) -> Self {
+    /// An exchange into `senders`, its input channel at each task of the next stage; `route`
+    /// turns a record into its key hash and the record the next stage takes.
+    pub fn new(route: F, senders: Vec<Sender<Message<O>>>, size: usize, timeout: Time) -> Self {
         let n = senders.len();
         Exchange {
             route,
-            input,
             senders,
+            sent: vec![0; n],
+            overtake: None,
             buffers: (0..n).map(|_| Vec::with_capacity(size)).collect(),
             since: vec![None; n],
             size,
@@ -39,10 +44,22 @@ impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
         }
     }
 
+    /// Sends barriers of unaligned checkpoints on `control` (the next stage's control
+    /// channels), as input `input` of each task there.
+    pub fn overtaking(mut self, control: Vec<Sender<Overtaking>>, input: usize) -> Self {
+        self.overtake = Some((control, input));
+        self
+    }
+
     fn send(&mut self, target: usize, cx: &Context) {
         let full = std::mem::replace(&mut self.buffers[target], Vec::with_capacity(self.size));
         self.since[target] = None;
-        put(&self.senders[target], (self.input, Message::Data(full)), cx);
+        self.put(target, Message::Data(full), cx);
+    }
+
+    fn put(&mut self, target: usize, message: Message<O>, cx: &Context) {
+        put(&self.senders[target], message, cx);
+        self.sent[target] += 1;
     }
 
     fn send_all_buffers(&mut self, cx: &Context) {
@@ -55,15 +72,15 @@ impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
 
     fn broadcast(&mut self, make: impl Fn() -> Message<O>, cx: &Context) {
         self.send_all_buffers(cx);
-        for s in &self.senders {
-            put(s, (self.input, make()), cx);
+        for t in 0..self.senders.len() {
+            self.put(t, make(), cx);
         }
     }
 }
 
 /// Sends `message`, counting the time spent waiting when the channel is full (back-pressure:
 /// the next stage is behind).
-fn put<O>(to: &Sender<Tagged<O>>, message: Tagged<O>, cx: &Context) {
+fn put<O>(to: &Sender<Message<O>>, message: Message<O>, cx: &Context) {
     // a closed channel means the next stage is gone: the attempt is being torn down
     if let Err(TrySendError::Full(message)) = to.try_send(message) {
         let waited = std::time::Instant::now();
@@ -95,7 +112,18 @@ impl<T, O: Send, F: Fn(Rec<T>) -> (u64, Rec<O>) + Send> Operator<T> for Exchange
     }
 
     fn barrier(&mut self, barrier: Barrier, cx: &mut Context) {
-        self.broadcast(|| Message::Barrier(barrier), cx);
+        match &self.overtake {
+            // the checkpoint at the end of the input is aligned: it must follow all the data
+            Some(_) if !barrier.last => {
+                self.send_all_buffers(cx);
+                let (control, input) = self.overtake.as_ref().expect("matched");
+                for (t, c) in control.iter().enumerate() {
+                    // unbounded: a barrier never waits; a closed channel is a teardown
+                    let _ = c.send(Overtaking { input: *input, barrier, after: self.sent[t] });
+                }
+            }
+            _ => self.broadcast(|| Message::Barrier(barrier), cx),
+        }
     }
 
     fn flush(&mut self, cx: &mut Context) {
