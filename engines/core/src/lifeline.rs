@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn this_process_is_alive_and_a_reaped_child_is_not() {
         assert!(alive(getpid()));
-        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let mut child = Command::new("true").spawn().unwrap();
         let pid = Pid::from_raw(child.id() as i32);
         child.wait().unwrap();
         assert!(!alive(pid));
@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn a_child_is_found_among_the_children_while_it_runs() {
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = Command::new("sleep").arg("5").spawn().unwrap();
         let pid = Pid::from_raw(child.id() as i32);
         assert!(children(getpid()).contains(&pid));
         child.kill().unwrap();
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_zombie_is_not_alive() {
-        let child = std::process::Command::new("true").spawn().unwrap();
+        let child = Command::new("true").spawn().unwrap();
         let pid = Pid::from_raw(child.id() as i32);
         // exited but not reaped
         let started = std::time::Instant::now();
