@@ -5,11 +5,85 @@
 //! payload's CRC-32 (u32 LE) and the payload, and written atomically: to a temporary name,
 //! flushed to disk, then renamed. A reader checks magic, length and checksum before trusting a
 //! byte, so a truncated or corrupted file is detected and never loaded.
+//!
+//! An engine writes through a [`Disk`], which can be given faults to inject: a pause half-way
+//! through every write (to crash a process mid-write), and one [`StorageFault`] — the disk
+//! full, the device failing, or the process dying half-way through a chosen write.
 
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use thiserror::Error;
+
+/// What goes wrong in a [`StorageFault`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageFaultKind {
+    /// The disk is full (`ENOSPC`) half-way through the write.
+    NoSpace,
+    /// The device fails (`EIO`) half-way through the write.
+    Io,
+    /// The process dies half-way through the write (it aborts): the file is left torn.
+    Torn,
+}
+
+impl StorageFaultKind {
+    /// Every kind.
+    pub const ALL: [StorageFaultKind; 3] = [Self::NoSpace, Self::Io, Self::Torn];
+
+    /// What the process says when it meets the fault: the system's message for the error, or
+    /// (a torn write) the last words before it aborts.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::NoSpace => "No space left on device",
+            Self::Io => "Input/output error",
+            Self::Torn => "storage fault: the process dies half-way through writing",
+        }
+    }
+}
+
+/// A fault of the disk at one durable write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageFault {
+    /// What goes wrong.
+    pub kind: StorageFaultKind,
+    /// The files it may hit: those whose directory and name contain this (`task-`,
+    /// `_metadata`, `pending` for the dataflow engine; `offsets`, `commits`, `.delta`,
+    /// `.snapshot`, `output` for the micro-batch engine).
+    pub files: String,
+    /// The write it hits, counting the writes of such files by this process from 1.
+    pub nth: u32,
+}
+
+/// Where an engine's durable writes go, with the faults its run injects.
+#[derive(Debug, Default)]
+pub struct Disk {
+    pause: Option<i64>,
+    fault: Option<StorageFault>,
+    /// Writes of the files the fault may hit, so far.
+    seen: AtomicU32,
+}
+
+impl Disk {
+    /// A disk that pauses `pause` nanoseconds half-way through every write, and fails as
+    /// `fault` says.
+    pub fn new(pause: Option<i64>, fault: Option<StorageFault>) -> Self {
+        Disk { pause, fault, seen: AtomicU32::new(0) }
+    }
+
+    /// Writes `bytes` to `path` atomically ([`write_atomic`]), with the faults injected.
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), DurableError> {
+        let strike = self.fault.as_ref().filter(|f| {
+            let parent = path.parent().and_then(Path::file_name).unwrap_or_default();
+            let named = Path::new(parent).join(path.file_name().unwrap_or_default());
+            named.to_string_lossy().contains(&f.files)
+                && self.seen.fetch_add(1, Ordering::Relaxed) + 1 == f.nth
+        });
+        write(path, bytes, self.pause, strike.map(|f| f.kind))
+    }
+}
 
 /// A durable file that could not be written or read back.
 #[derive(Debug, Error)]
@@ -86,12 +160,34 @@ pub fn unframe<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a [u8], DurableErro
 /// Writes `bytes` to `path` atomically: a temporary file, flushed to disk, renamed. With
 /// `pause`, sleeps half-way through the write (a test hook for crashes mid-write).
 pub fn write_atomic(path: &Path, bytes: &[u8], pause: Option<i64>) -> Result<(), DurableError> {
+    write(path, bytes, pause, None)
+}
+
+fn write(
+    path: &Path,
+    bytes: &[u8],
+    pause: Option<i64>,
+    fault: Option<StorageFaultKind>,
+) -> Result<(), DurableError> {
     let tmp = path.with_extension("tmp");
     let mut f = fs::File::create(&tmp).map_err(DurableError::io("create", &tmp))?;
     let half = bytes.len() / 2;
     f.write_all(&bytes[..half]).map_err(DurableError::io("write", &tmp))?;
     if let Some(p) = pause {
         std::thread::sleep(std::time::Duration::from_nanos(p.max(0) as u64));
+    }
+    let errno = match fault {
+        None => None,
+        Some(StorageFaultKind::NoSpace) => Some(nix::errno::Errno::ENOSPC),
+        Some(StorageFaultKind::Io) => Some(nix::errno::Errno::EIO),
+        Some(StorageFaultKind::Torn) => {
+            let _ = f.sync_data();
+            eprintln!("{} {}", StorageFaultKind::Torn.message(), tmp.display());
+            std::process::abort();
+        }
+    };
+    if let Some(errno) = errno {
+        return Err(DurableError::Io { action: "write", path: tmp, source: std::io::Error::from(errno) });
     }
     f.write_all(&bytes[half..]).map_err(DurableError::io("write", &tmp))?;
     f.sync_data().map_err(DurableError::io("sync", &tmp))?;
@@ -112,7 +208,7 @@ pub fn decode<T: serde::de::DeserializeOwned>(path: &Path, payload: &[u8]) -> Re
 }
 
 /// Serializes a value.
-pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     bincode::serialize(value).expect("in-memory serialization does not fail")
 }
 
@@ -137,6 +233,24 @@ mod tests {
         fs::write(&p, b"xx").unwrap();
         assert!(read_framed(&p).unwrap_err().to_string().contains("header"));
         fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_storage_fault_fails_the_nth_write_of_its_files_naming_the_file_and_leaves_the_old_one() {
+        let d = tempfile::tempdir().unwrap();
+        let fault = |kind| StorageFault { kind, files: "state".into(), nth: 2 };
+        for kind in [StorageFaultKind::NoSpace, StorageFaultKind::Io] {
+            let says = kind.message();
+            let disk = Disk::new(None, Some(fault(kind)));
+            let (state, other) = (d.path().join(format!("state-{kind:?}")), d.path().join("other"));
+            disk.write(&state, &frame(b"first")).unwrap();
+            disk.write(&other, b"not counted").unwrap();
+            let e = disk.write(&state, &frame(b"second")).unwrap_err().to_string();
+            assert!(e.contains(&format!("state-{kind:?}.tmp")) && e.contains(says), "{e}");
+            assert_eq!(read_framed(&state).unwrap(), b"first", "the file in place is untouched");
+            disk.write(&state, &frame(b"third")).unwrap();
+            assert_eq!(read_framed(&state).unwrap(), b"third", "one write fails, not the ones after");
+        }
     }
 
     use proptest::prelude::*;

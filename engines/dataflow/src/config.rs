@@ -1,6 +1,7 @@
 //! The settings of a dataflow run.
 
 use crate::error::EngineError;
+pub use flowmark_core::durable::{StorageFault, StorageFaultKind};
 use flowmark_core::time::{MILLISECOND, SECOND};
 pub use flowmark_core::{CpuTax, Straggler, TaskFault};
 use flowmark_core::{Time, TimeDomain};
@@ -48,6 +49,10 @@ pub struct Faults {
     /// Extra CPU work in every task.
     #[serde(default)]
     pub cpu_tax: Option<CpuTax>,
+    /// A fault of the disk at one write of a checkpoint or result file (`task-`, `_metadata`,
+    /// `pending`).
+    #[serde(default)]
+    pub storage: Option<StorageFault>,
 }
 
 /// Longest a partly filled buffer waits before it is sent, unless set otherwise (Flink's

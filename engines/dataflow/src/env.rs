@@ -4,6 +4,7 @@ use crate::checkpoint::{TaskId, TaskState, WriteRequest};
 use crate::config::{Config, Faults};
 use crossbeam_channel::Sender;
 use flowmark_core::Metrics;
+use flowmark_core::durable::Disk;
 use flowmark_core::{LogClock, ReaderPosition, Time};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,13 +55,16 @@ impl Env {
 pub struct FaultState {
     /// The faults.
     pub faults: Faults,
+    /// Where checkpoints and results are written, with the storage faults injected.
+    pub disk: Disk,
     failed: AtomicBool,
 }
 
 impl FaultState {
     /// The faults of a run.
     pub fn new(faults: Faults) -> Self {
-        FaultState { faults, failed: AtomicBool::new(false) }
+        let disk = Disk::new(faults.slow_checkpoint_write, faults.storage.clone());
+        FaultState { faults, disk, failed: AtomicBool::new(false) }
     }
 
     /// Called by each task for each message, with the logical stages it hosts and its index:

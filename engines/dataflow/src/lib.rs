@@ -31,7 +31,10 @@ pub mod output;
 pub mod stream;
 pub mod task;
 
-pub use config::{CheckpointMode, Config, DEFAULT_BUFFER_TIMEOUT, Delivery, Faults, Straggler, TaskFault};
+pub use config::{
+    CheckpointMode, Config, DEFAULT_BUFFER_TIMEOUT, Delivery, Faults, StorageFault, StorageFaultKind,
+    Straggler, TaskFault,
+};
 pub use error::EngineError;
 pub use flowmark_core::Metrics;
 pub use stream::{DKeyed, DStream};
@@ -166,10 +169,10 @@ fn attempt<J: Job, L: Log<Event = J::Event>>(
     drop(b);
 
     let writer = {
-        let config = config.clone();
+        let (config, faults) = (config.clone(), faults.clone());
         std::thread::Builder::new()
             .name("checkpoint-writer".into())
-            .spawn(move || coordinator::run_writer(config, write_queue, acks_tx))
+            .spawn(move || coordinator::run_writer(config, faults, write_queue, acks_tx))
             .map_err(EngineError::io("start", "checkpoint writer thread"))?
     };
     let coordinator = {
@@ -177,7 +180,14 @@ fn attempt<J: Job, L: Log<Event = J::Event>>(
         let plan = Plan { job: job.name().to_string(), tasks, sources };
         std::thread::Builder::new()
             .name("checkpoint-coordinator".into())
-            .spawn(move || coordinator::run_coordinator(env, acks, plan))
+            .spawn(move || {
+                let outcome = coordinator::run_coordinator(env.clone(), acks, plan);
+                if outcome.is_err() {
+                    // a checkpoint cannot be written: the tasks stop, and the attempt fails
+                    env.cancel.store(true, Ordering::Release);
+                }
+                outcome
+            })
             .map_err(EngineError::io("start", "checkpoint coordinator thread"))?
     };
 

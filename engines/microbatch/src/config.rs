@@ -1,6 +1,7 @@
 //! The settings of a micro-batch run.
 
 use crate::error::EngineError;
+pub use flowmark_core::durable::{StorageFault, StorageFaultKind};
 use flowmark_core::time::SECOND;
 pub use flowmark_core::{CpuTax, Straggler, TaskFault};
 use flowmark_core::{Time, TimeDomain};
@@ -17,6 +18,10 @@ pub struct Faults {
     /// Extra CPU work in every task.
     #[serde(default)]
     pub cpu_tax: Option<CpuTax>,
+    /// A fault of the disk at one write of a log, state or result file (`offsets`,
+    /// `commits`, `.delta`, `.snapshot`, `output`).
+    #[serde(default)]
+    pub storage: Option<StorageFault>,
 }
 
 /// The settings of a run.

@@ -27,11 +27,12 @@ pub mod ops;
 pub mod plan;
 pub mod rate;
 
-pub use config::{Config, Faults, Straggler, TaskFault};
+pub use config::{Config, Faults, StorageFault, StorageFaultKind, Straggler, TaskFault};
 pub use error::EngineError;
 pub use plan::{MKeyed, MStream};
 
 use executor::Executor;
+use flowmark_core::durable::Disk;
 use flowmark_core::time::MAX_WATERMARK;
 use flowmark_core::{
     Job, Key, Log, LogClock, Metrics, PartitionReader, ReaderPosition, Runtime, Time, TimeDomain,
@@ -72,7 +73,8 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
     metrics: Arc<Metrics>,
 ) -> Result<Summary, EngineError> {
     config.validate()?;
-    let logs = Logs::new(&config.checkpoint_dir, &config.output_dir)?;
+    let logs = Logs::new(&config.checkpoint_dir, &config.output_dir)?
+        .on(Disk::new(None, config.faults.storage.clone()));
     let b = Builder::new(config.parallelism, config.domain);
     job.build::<Microbatch>(MStream::source(&b, log.clone()));
     let stateful: Vec<Arc<dyn Stateful>> = b.stateful.borrow().clone();

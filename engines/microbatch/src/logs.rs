@@ -12,10 +12,11 @@
 
 use crate::error::EngineError;
 use crate::ops::Stateful;
-use flowmark_core::durable::{DurableError, decode, encode, frame, read_framed, write_atomic};
+use flowmark_core::durable::{Disk, DurableError, decode, encode, frame, read_framed};
 use flowmark_core::{ReaderPosition, Time};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A batch's entry in the offset log, written before it runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +61,7 @@ pub struct Restorable {
 pub struct Logs {
     root: PathBuf,
     output: PathBuf,
+    disk: Arc<Disk>,
 }
 
 fn numbered(dir: &Path) -> Result<Vec<u64>, EngineError> {
@@ -83,7 +85,7 @@ impl Logs {
         for d in [root.join("offsets"), root.join("commits"), root.join("state"), output.to_path_buf()] {
             std::fs::create_dir_all(&d).map_err(DurableError::io("create", &d))?;
         }
-        Ok(Logs { root: root.to_path_buf(), output: output.to_path_buf() })
+        Ok(Logs { root: root.to_path_buf(), output: output.to_path_buf(), disk: Arc::default() })
     }
 
     fn entry(&self, log: &str, batch: u64) -> PathBuf {
@@ -94,8 +96,13 @@ impl Logs {
         self.root.join("state").join(op.to_string()).join(part.to_string())
     }
 
-    fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), EngineError> {
-        Ok(write_atomic(path, &frame(&encode(value)), None)?)
+    /// The same logs, written on `disk` (with the storage faults it injects).
+    pub fn on(self, disk: Disk) -> Self {
+        Logs { disk: Arc::new(disk), ..self }
+    }
+
+    fn write<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), EngineError> {
+        Ok(self.disk.write(path, &frame(&encode(value)))?)
     }
 
     fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DurableError> {
@@ -104,7 +111,7 @@ impl Logs {
 
     /// Writes a batch's offsets, before it runs.
     pub fn write_offsets(&self, e: &OffsetEntry) -> Result<(), EngineError> {
-        Self::write(&self.entry("offsets", e.batch), e)
+        self.write(&self.entry("offsets", e.batch), e)
     }
 
     /// The offsets of a batch, if it was logged (and the entry verifies).
@@ -118,7 +125,7 @@ impl Logs {
 
     /// Marks a batch done.
     pub fn write_commit(&self, e: &CommitEntry) -> Result<(), EngineError> {
-        Self::write(&self.entry("commits", e.batch), e)
+        self.write(&self.entry("commits", e.batch), e)
     }
 
     /// The commit entry of `batch`, if it was written and verifies.
@@ -143,7 +150,7 @@ impl Logs {
 
     /// Writes a batch's results for one sink (replacing those of an earlier run of the batch).
     pub fn write_output(&self, sink: &str, batch: u64, lines: &[u8]) -> Result<(), EngineError> {
-        Ok(write_atomic(&self.output.join(format!("{sink}.{batch:010}")), lines, None)?)
+        Ok(self.disk.write(&self.output.join(format!("{sink}.{batch:010}")), lines)?)
     }
 
     /// Writes a partition's delta (and, every so often, snapshot) of `op` after `batch`.
@@ -157,12 +164,12 @@ impl Logs {
         let dir = self.state_dir(op.id(), part);
         std::fs::create_dir_all(&dir).map_err(DurableError::io("create", &dir))?;
         let delta = frame(&op.take_delta(part));
-        write_atomic(&dir.join(format!("{batch:010}.delta")), &delta, None)?;
+        self.disk.write(&dir.join(format!("{batch:010}.delta")), &delta)?;
         let mut bytes = delta.len() as u64;
         if snapshot {
             let snap = frame(&op.snapshot(part));
             bytes += snap.len() as u64;
-            write_atomic(&dir.join(format!("{batch:010}.snapshot")), &snap, None)?;
+            self.disk.write(&dir.join(format!("{batch:010}.snapshot")), &snap)?;
         }
         Ok(bytes)
     }

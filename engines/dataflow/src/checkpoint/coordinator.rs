@@ -4,9 +4,10 @@
 use super::storage::{self, checkpoint_dir, encode, frame, output_name, task_file};
 use super::{Ack, Metadata, TaskFile, WriteRequest};
 use crate::config::Config;
-use crate::env::Env;
+use crate::env::{Env, FaultState};
 use crate::error::EngineError;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use flowmark_core::durable::Disk;
 use flowmark_core::{ReaderPosition, Time};
 use std::fs;
 use std::sync::Arc;
@@ -15,22 +16,26 @@ use std::time::Duration;
 
 /// Writes the snapshots tasks hand over, then acknowledges them to the coordinator. Returns
 /// when every sender of snapshots is gone (it holds none itself).
-pub fn run_writer(config: Config, requests: Receiver<WriteRequest>, acks: Sender<Result<Ack, EngineError>>) {
-    let pause = config.faults.slow_checkpoint_write;
+pub fn run_writer(
+    config: Config,
+    faults: Arc<FaultState>,
+    requests: Receiver<WriteRequest>,
+    acks: Sender<Result<Ack, EngineError>>,
+) {
     while let Ok(req) = requests.recv() {
-        let result = write(&config, req, pause);
+        let result = write(&config, &faults.disk, req);
         if acks.send(result).is_err() {
             return;
         }
     }
 }
 
-fn write(config: &Config, req: WriteRequest, pause: Option<Time>) -> Result<Ack, EngineError> {
+fn write(config: &Config, disk: &Disk, req: WriteRequest) -> Result<Ack, EngineError> {
     let dir = checkpoint_dir(&config.checkpoint_dir, req.checkpoint);
     fs::create_dir_all(&dir).map_err(EngineError::io("create", &dir))?;
     let payload = encode(&req.state);
     let path = task_file(&dir, req.task);
-    storage::write_atomic(&path, &frame(&payload), pause)?;
+    disk.write(&path, &frame(&payload))?;
     let pending = config.output_dir.join("pending");
     let mut outputs = Vec::new();
     for (sink, lines) in req.outputs {
@@ -38,7 +43,7 @@ fn write(config: &Config, req: WriteRequest, pause: Option<Time>) -> Result<Ack,
             continue;
         }
         let name = output_name(&sink, req.checkpoint, req.task);
-        storage::write_atomic(&pending.join(&name), &lines, None)?;
+        disk.write(&pending.join(&name), &lines)?;
         outputs.push(name);
     }
     Ok(Ack {
@@ -133,7 +138,7 @@ pub fn run_coordinator(
             tasks: files,
             sources,
         };
-        storage::complete(&cfg.checkpoint_dir, &metadata)?;
+        storage::complete(&env.faults.disk, &cfg.checkpoint_dir, &metadata)?;
         storage::commit_outputs(&cfg.output_dir, f.id)?;
         storage::prune(&cfg.checkpoint_dir, cfg.keep_checkpoints)?;
         let m = &env.metrics;

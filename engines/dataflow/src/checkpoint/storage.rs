@@ -10,7 +10,7 @@
 
 use super::{Metadata, TaskFile, TaskId, TaskState};
 use crate::error::EngineError;
-pub use flowmark_core::durable::{decode, encode, frame, read_framed, unframe, write_atomic};
+pub use flowmark_core::durable::{Disk, decode, encode, frame, read_framed, unframe, write_atomic};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -102,10 +102,10 @@ pub fn discard_after(root: &Path, at: u64) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Writes a checkpoint's metadata, completing it.
-pub fn complete(root: &Path, metadata: &Metadata) -> Result<(), EngineError> {
+/// Writes a checkpoint's metadata on `disk`, completing it.
+pub fn complete(disk: &Disk, root: &Path, metadata: &Metadata) -> Result<(), EngineError> {
     let path = checkpoint_dir(root, metadata.id).join("_metadata");
-    Ok(write_atomic(&path, &frame(&encode(metadata)), None)?)
+    Ok(disk.write(&path, &frame(&encode(metadata)))?)
 }
 
 /// Removes all but the newest `keep` complete checkpoints, and incomplete ones older than the
@@ -206,7 +206,7 @@ mod tests {
                     tasks: vec![],
                     sources: vec![],
                 };
-                complete(&d, &m).unwrap();
+                complete(&Disk::default(), &d, &m).unwrap();
             }
         }
         prune(&d, 2).unwrap();
@@ -245,7 +245,7 @@ mod tests {
                     tasks: vec![task_entry(task, &state)],
                     sources: vec![],
                 };
-                complete(root, &m).unwrap();
+                complete(&Disk::default(), root, &m).unwrap();
             }
             let dir = checkpoint_dir(root, 2);
             let damaged = if metadata { dir.join("_metadata") } else { task_file(&dir, task) };

@@ -119,16 +119,26 @@ pub fn worker_main() {
     flowmark_dataflow::run(&job, &log, &spec.config, Arc::new(Metrics::default())).unwrap();
 }
 
-/// Starts a worker process (this test binary, running only `worker_entry`).
-pub fn spawn_worker(dir: &Path, spec: &WorkerSpec, n: usize) -> std::process::Child {
+/// The command of a worker process (this test binary, running only `worker_entry`).
+fn worker(dir: &Path, spec: &WorkerSpec, n: usize) -> std::process::Command {
     let path = dir.join(format!("worker-{n}.json"));
     std::fs::write(&path, serde_json::to_string(spec).unwrap()).unwrap();
-    std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "worker_entry", "--test-threads", "1", "--nocapture"])
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "worker_entry", "--test-threads", "1", "--nocapture"])
         .env(WORKER, &path)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+        .stdout(std::process::Stdio::null());
+    cmd
+}
+
+/// Starts a worker process.
+pub fn spawn_worker(dir: &Path, spec: &WorkerSpec, n: usize) -> std::process::Child {
+    worker(dir, spec, n).spawn().unwrap()
+}
+
+/// Runs a worker process to its end: whether it succeeded, and what it said on stderr.
+pub fn run_worker(dir: &Path, spec: &WorkerSpec, n: usize) -> (bool, String) {
+    let out = worker(dir, spec, n).stderr(std::process::Stdio::piped()).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Whether a checkpoint file is being written right now.
