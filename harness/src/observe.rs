@@ -2,7 +2,7 @@
 //! restarts and its timeout, and everything the harness saw of it.
 
 use crate::process::{EngineProcess, Event};
-use crate::spec::{RunSpec, WorkerSpec};
+use crate::spec::{CrashMoment, RunSpec, WorkerSpec};
 use anyhow::{Context, Result};
 use flowmark_core::LogClock;
 use flowmark_core::clock::monotonic_now;
@@ -122,6 +122,12 @@ pub fn observe(
         if let Some(&at) = crashes.last()
             && now >= at
         {
+            // the crash's moment, or its time plus the longest wait for it
+            let moment = run.failure.crash_during;
+            if now < at + CrashMoment::WAIT && !moment.reached(dir) {
+                std::thread::sleep(Duration::from_micros(200));
+                continue;
+            }
             crashes.pop();
             process.kill();
             let killed = clock.now();

@@ -3,7 +3,7 @@
 
 pub use crate::engines::EngineSpec;
 use crate::suite::rates::Offered;
-use flowmark_core::time::{SECOND, Time};
+use flowmark_core::time::{MILLISECOND, SECOND, Time};
 use flowmark_core::{CpuTax, Straggler, TaskFault};
 use flowmark_workloads::{LogSpec, RateProfile, WorkloadSpec};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,9 @@ pub struct Injection {
     pub crashes: Vec<Time>,
     /// How long after a crash the harness restarts the engine.
     pub restart_delay: Time,
+    /// The moment each crash waits for, from its time on.
+    #[serde(default)]
+    pub crash_during: CrashMoment,
     /// A task fails inside the engine.
     pub task_failure: Option<TaskFault>,
     /// A task runs slowly.
@@ -25,6 +28,74 @@ pub struct Injection {
     /// Extra CPU work in every task (a known slowdown, for validating performance gates).
     #[serde(default)]
     pub cpu_tax: Option<CpuTax>,
+}
+
+/// What a crash waits for once its time has come: the engine process is killed at the first
+/// instant it is in that state (or after [`CrashMoment::WAIT`], whatever it is doing). Read
+/// from the engine's directory, so only flowmark's engines have these moments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashMoment {
+    /// Whatever the engine is doing.
+    #[default]
+    Anywhere,
+    /// While it writes a durable file (a checkpoint's or state version's, a log entry, a
+    /// result file): a temporary file exists. The engines then pause half-way through every
+    /// such write ([`CrashMoment::SLOW_WRITE`]) to make the moment last.
+    CheckpointWrite,
+    /// While a checkpoint or batch is begun and not committed: the dataflow engine's newest
+    /// checkpoint directory has no metadata yet; the micro-batch engine's newest batch is in
+    /// its offset log and not its commit log.
+    BetweenLogs,
+}
+
+impl CrashMoment {
+    /// The longest a crash waits for its moment.
+    pub const WAIT: Time = 2 * SECOND;
+
+    /// How long the engines pause half-way through a durable write when crashes wait for one.
+    pub const SLOW_WRITE: Time = 10 * MILLISECOND;
+
+    /// The pause half-way through durable writes this moment asks of the engine.
+    pub fn slow_write(self) -> Option<Time> {
+        (self == CrashMoment::CheckpointWrite).then_some(Self::SLOW_WRITE)
+    }
+
+    /// Whether the engine whose directory is `dir` is in this moment now.
+    pub fn reached(self, dir: &std::path::Path) -> bool {
+        match self {
+            CrashMoment::Anywhere => true,
+            CrashMoment::CheckpointWrite => writing(dir),
+            CrashMoment::BetweenLogs => {
+                let checkpoints = dir.join("checkpoints");
+                let newest = |d: &std::path::Path, strip: &str| {
+                    std::fs::read_dir(d)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .filter_map(|e| {
+                            let name = e.file_name().to_str()?.to_string();
+                            name.strip_prefix(strip)?.parse::<u64>().ok().map(|n| (n, e.path()))
+                        })
+                        .max()
+                };
+                match newest(&checkpoints.join("offsets"), "") {
+                    Some((offsets, _)) => {
+                        newest(&checkpoints.join("commits"), "").is_none_or(|(c, _)| c < offsets)
+                    }
+                    None => newest(&checkpoints, "chk-").is_some_and(|(_, d)| !d.join("_metadata").exists()),
+                }
+            }
+        }
+    }
+}
+
+/// Whether a temporary file (a durable write in progress) exists anywhere under `dir`.
+fn writing(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() { writing(&path) } else { path.extension().is_some_and(|x| x == "tmp") }
+    })
 }
 
 impl Injection {
@@ -167,4 +238,46 @@ pub struct WorkerSpec {
     pub dir: PathBuf,
     /// How often to report a sample.
     pub sample_every: Time,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn a_crash_moment_is_read_from_the_engines_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        let (offsets, commits) = (dir.join("checkpoints/offsets"), dir.join("checkpoints/commits"));
+        fs::create_dir_all(&offsets).unwrap();
+        fs::create_dir_all(&commits).unwrap();
+        assert!(CrashMoment::Anywhere.reached(dir));
+        assert!(!CrashMoment::CheckpointWrite.reached(dir));
+        assert!(!CrashMoment::BetweenLogs.reached(dir), "no batch yet");
+        // micro-batch: batch 3 in the offset log, 2 committed; then 3 committed too
+        fs::write(offsets.join("0000000003"), "").unwrap();
+        fs::write(commits.join("0000000002"), "").unwrap();
+        assert!(CrashMoment::BetweenLogs.reached(dir));
+        fs::write(commits.join("0000000003"), "").unwrap();
+        assert!(!CrashMoment::BetweenLogs.reached(dir), "the batch is committed");
+        // a durable write in progress, deep in the tree
+        fs::create_dir_all(dir.join("checkpoints/state/1/0")).unwrap();
+        fs::write(dir.join("checkpoints/state/1/0/0000000004.delta.tmp"), "").unwrap();
+        assert!(CrashMoment::CheckpointWrite.reached(dir));
+
+        // dataflow: the newest checkpoint directory without its metadata
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        for (id, complete) in [(7, true), (8, false)] {
+            let chk = dir.join(format!("checkpoints/chk-{id:08}"));
+            fs::create_dir_all(&chk).unwrap();
+            if complete {
+                fs::write(chk.join("_metadata"), "").unwrap();
+            }
+        }
+        assert!(CrashMoment::BetweenLogs.reached(dir));
+        fs::write(dir.join("checkpoints/chk-00000008/_metadata"), "").unwrap();
+        assert!(!CrashMoment::BetweenLogs.reached(dir));
+    }
 }

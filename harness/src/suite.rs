@@ -15,7 +15,7 @@ use crate::engines::microbatch::MicrobatchTable;
 use crate::engines::spark::SparkTable;
 use crate::engines::{self, EngineSpec, Table, baseline::BaselineTable};
 use crate::limits;
-use crate::spec::{Injection, RunSpec, SearchPlan};
+use crate::spec::{CrashMoment, Injection, RunSpec, SearchPlan};
 pub use fields::SuiteError;
 use fields::{Locate, Tables, durations, spanned_duration};
 use flowmark_core::time::duration;
@@ -194,6 +194,9 @@ pub enum Failure {
         /// the engine's.
         #[serde(default, with = "duration")]
         restart_delay: Time,
+        /// The moment each crash waits for (`anywhere`, `checkpoint-write`, `between-logs`).
+        #[serde(default)]
+        during: CrashMoment,
     },
     /// One task fails inside the engine.
     TaskFailure {
@@ -681,7 +684,7 @@ impl Failure {
         let (stage, task) = (1, 0);
         match self {
             Failure::None { .. } => {}
-            Failure::Crash { at, random, restart_delay, .. } => {
+            Failure::Crash { at, random, restart_delay, during, .. } => {
                 out.crashes = at.iter().map(|t| warmup + t).collect();
                 // uniform instants in the measured period's middle 80 %
                 let mut rng = SplitMix64::from_state(seed ^ flowmark_core::key_hash(&key.to_string()));
@@ -691,6 +694,7 @@ impl Failure {
                 }
                 out.crashes.sort_unstable();
                 out.restart_delay = *restart_delay;
+                out.crash_during = *during;
             }
             Failure::TaskFailure { at, .. } => {
                 out.task_failure = Some(TaskFault { stage, task, at: warmup + at });

@@ -5,6 +5,8 @@
 //! They need the engines (`scripts/install-real-engines`): without them these tests say so and
 //! pass, unless `FLOWMARK_REQUIRE_REAL_ENGINES` is set (as `.ci/run` does).
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,28 +28,6 @@ fn installed() -> bool {
         eprintln!("skipped: the real engines are not installed (scripts/install-real-engines)");
     }
     found
-}
-
-/// Runs `suite` and returns its run records.
-fn run(name: &str, suite: &str) -> Vec<Value> {
-    let scratch_dir = tempfile::Builder::new().prefix(&format!("flowmark-real-{name}-")).tempdir().unwrap();
-    let dir = scratch_dir.path();
-    std::fs::write(dir.join("suite.toml"), suite).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_flowmark"))
-        .arg("run")
-        .arg(dir.join("suite.toml"))
-        .arg("--out")
-        .arg(dir.join("results"))
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let results = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();
-
-    std::fs::read_dir(results.join("runs"))
-        .unwrap()
-        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
-        .collect()
 }
 
 fn suite(engine: &str, warmup: &str, failures: &str) -> String {
@@ -101,7 +81,7 @@ kind = "crash"
 name = "crash"
 at = ["2500ms"]
 "#;
-    let runs = run("flink", &suite("flink", "10s", failures));
+    let runs = common::run_records("flink", &suite("flink", "10s", failures));
     assert_eq!(runs.len(), 2);
     for r in &runs {
         assert_exact(r);
@@ -119,7 +99,7 @@ fn spark_word_count_equals_the_reference() {
         return;
     }
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
-    let runs = run("spark", &suite("spark", "25s", ""));
+    let runs = common::run_records("spark", &suite("spark", "25s", ""));
     assert_eq!(runs.len(), 1);
     assert_exact(&runs[0]);
 }

@@ -18,6 +18,9 @@ pub struct Faults {
     /// Extra CPU work in every task.
     #[serde(default)]
     pub cpu_tax: Option<CpuTax>,
+    /// Pause this long half-way through every durable write (to crash a process mid-write).
+    #[serde(default)]
+    pub slow_write: Option<Time>,
     /// A fault of the disk at one write of a log, state or result file (`offsets`,
     /// `commits`, `.delta`, `.snapshot`, `output`).
     #[serde(default)]

@@ -74,7 +74,7 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(
 ) -> Result<Summary, EngineError> {
     config.validate()?;
     let logs = Logs::new(&config.checkpoint_dir, &config.output_dir)?
-        .on(Disk::new(None, config.faults.storage.clone()));
+        .on(Disk::new(config.faults.slow_write, config.faults.storage.clone()));
     let b = Builder::new(config.parallelism, config.domain);
     job.build::<Microbatch>(MStream::source(&b, log.clone()));
     let stateful: Vec<Arc<dyn Stateful>> = b.stateful.borrow().clone();

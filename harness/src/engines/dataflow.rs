@@ -65,6 +65,7 @@ impl Dataflow {
         c.faults.task_failure = spec.run.failure.task_failure;
         c.faults.straggler = spec.run.failure.straggler;
         c.faults.cpu_tax = spec.run.failure.cpu_tax;
+        c.faults.slow_checkpoint_write = spec.run.failure.crash_during.slow_write();
         c
     }
 }

@@ -75,6 +75,7 @@ impl Microbatch {
         c.faults.task_failure = spec.run.failure.task_failure;
         c.faults.straggler = spec.run.failure.straggler;
         c.faults.cpu_tax = spec.run.failure.cpu_tax;
+        c.faults.slow_write = spec.run.failure.crash_during.slow_write();
         c
     }
 }

@@ -1,5 +1,6 @@
-//! What the emission-by-emission tests of both engines share: a job small enough to follow
-//! record by record, and a scratch directory.
+//! What the harness's test binaries share: a job small enough to follow record by record (the
+//! emission-by-emission tests of both engines), a scratch directory, and running a suite.
+#![allow(dead_code)] // each test binary uses its part
 
 use flowmark_core::time::MILLISECOND;
 use flowmark_core::{Job, KeyedStream, Max, Runtime, Stream, Time, WatermarkStrategy, WindowSpec, Windows};
@@ -28,4 +29,26 @@ impl Job for MaxPerWindow {
 /// A fresh directory, removed when dropped.
 pub fn scratch(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new().prefix(&format!("flowmark-{name}-")).tempdir().unwrap()
+}
+
+/// Runs `suite` with the `flowmark` binary, requires it to succeed, and returns its run
+/// records.
+pub fn run_records(name: &str, suite: &str) -> Vec<serde_json::Value> {
+    let scratch_dir = scratch(name);
+    let dir = scratch_dir.path();
+    std::fs::write(dir.join("suite.toml"), suite).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowmark"))
+        .arg("run")
+        .arg(dir.join("suite.toml"))
+        .arg("--out")
+        .arg(dir.join("results"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let results = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();
+    std::fs::read_dir(results.join("runs"))
+        .unwrap()
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
+        .collect()
 }
