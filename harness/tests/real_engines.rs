@@ -117,7 +117,7 @@ fn eventually(limit: std::time::Duration, mut what: impl FnMut() -> bool) -> boo
 }
 
 #[test]
-fn the_jvm_dies_with_the_harness_whether_it_is_terminated_or_killed() {
+fn the_jvm_dies_with_the_harness_whether_it_is_terminated_hung_up_on_or_killed() {
     use flowmark_core::lifeline::{alive, children};
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
@@ -132,7 +132,7 @@ fn the_jvm_dies_with_the_harness_whether_it_is_terminated_or_killed() {
     std::fs::write(dir.join("suite.toml"), suite("flink", "10s", none)).unwrap();
     let mut args = vec!["run".into(), dir.join("suite.toml").display().to_string()];
     args.extend(["--out".into(), dir.join("results").display().to_string()]);
-    for sig in [Signal::SIGTERM, Signal::SIGKILL] {
+    for sig in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGKILL] {
         let mut harness = Command::new(env!("CARGO_BIN_EXE_flowmark"))
             .args(&args)
             .stdout(std::process::Stdio::null())
