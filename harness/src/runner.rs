@@ -11,7 +11,7 @@ use crate::suite::Suite;
 use crate::suite::rates::Offered;
 use anyhow::Result;
 use flowmark_reports::results::{self, Manifest, ResultSet, Status};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 /// How a suite ended.
@@ -126,7 +126,7 @@ pub fn run_suite(
     if already > 0 {
         progress.line(&format!("resuming: {already} of {} runs already done", plan.len()));
     }
-    let work_root = std::env::temp_dir().join(format!("flowmark-work-{}", std::process::id()));
+    let work_root = work_root("flowmark-work");
     // loads relative to the sustainable rate need the searches' results first
     let searches_first = suite.searches_first();
     if searches_first && !run_searches(suite, selection, dir, cancel)? {
@@ -218,9 +218,46 @@ fn scaled(run: &RunSpec, offered: &Offered, dir: &Path) -> Result<RunSpec, Strin
     Ok(out)
 }
 
+/// This process's scratch directory `<prefix>-<pid>` in the temporary directory, after
+/// removing those of processes that no longer run (a harness SIGKILLed mid-run leaves its own
+/// behind; its `--resume` runs as another process).
+pub fn work_root(prefix: &str) -> PathBuf {
+    let tmp = std::env::temp_dir();
+    for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) =
+            name.to_str().and_then(|n| n.strip_prefix(prefix)?.strip_prefix('-')?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() as i32
+            && !flowmark_core::lifeline::alive(nix::unistd::Pid::from_raw(pid))
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    tmp.join(format!("{prefix}-{}", std::process::id()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scratch_directory_left_by_a_dead_process_is_removed_and_a_live_ones_kept() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let tmp = std::env::temp_dir();
+        let (gone, mine) = (tmp.join(format!("flowmark-sweeptest-{dead}")), tmp.join("flowmark-sweeptest-1"));
+        std::fs::create_dir_all(gone.join("run")).unwrap();
+        std::fs::create_dir_all(&mine).unwrap();
+        let root = work_root("flowmark-sweeptest");
+        assert_eq!(root, tmp.join(format!("flowmark-sweeptest-{}", std::process::id())));
+        assert!(!gone.exists(), "the dead process's directory is removed");
+        assert!(mine.exists(), "process 1 runs: its directory stays");
+        std::fs::remove_dir_all(mine).unwrap();
+    }
     use std::path::Path;
 
     fn suite() -> Suite {

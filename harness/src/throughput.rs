@@ -180,7 +180,7 @@ pub fn search(
     cancel: &AtomicBool,
     progress: &Progress,
 ) -> Result<Result<Search, Interrupted>> {
-    let work_root = std::env::temp_dir().join(format!("flowmark-search-{}", std::process::id()));
+    let work_root = crate::runner::work_root("flowmark-search");
     // each probe is `base` (its warm-up and measured period) at a rate of its own
     let outcome = probe_and_measure(base, plan, dir, &work_root, cancel, progress);
     progress.finish();
