@@ -104,18 +104,6 @@ fn spark_word_count_equals_the_reference() {
     assert_exact(&runs[0]);
 }
 
-/// Polls `what` every 50 ms until it holds, at most `limit`.
-fn eventually(limit: std::time::Duration, mut what: impl FnMut() -> bool) -> bool {
-    let started = std::time::Instant::now();
-    while started.elapsed() < limit {
-        if what() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    what()
-}
-
 #[test]
 fn the_jvm_dies_with_the_harness_whether_it_is_terminated_hung_up_on_or_killed() {
     use flowmark_core::lifeline::{alive, children};
@@ -142,7 +130,7 @@ fn the_jvm_dies_with_the_harness_whether_it_is_terminated_hung_up_on_or_killed()
         let pid = Pid::from_raw(harness.id() as i32);
         // the harness's engine process, and the JVM it started
         let mut family = Vec::new();
-        let found = eventually(Duration::from_secs(120), || {
+        let found = common::wait_until(Duration::from_secs(120), || {
             family = children(pid).into_iter().flat_map(|w| [vec![w], children(w)].concat()).collect();
             family.iter().any(|p| {
                 std::fs::read_to_string(format!("/proc/{p}/cmdline"))
@@ -154,7 +142,7 @@ fn the_jvm_dies_with_the_harness_whether_it_is_terminated_hung_up_on_or_killed()
         kill(pid, sig).unwrap();
         harness.wait().unwrap();
         assert!(
-            eventually(Duration::from_secs(3), || family.iter().all(|p| !alive(*p))),
+            common::wait_until(Duration::from_secs(3), || family.iter().all(|p| !alive(*p))),
             "{sig}: the engine process or its JVM outlived the harness"
         );
         let results = std::fs::read_dir(dir.join("results")).unwrap().next().unwrap().unwrap().path();

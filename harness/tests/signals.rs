@@ -3,13 +3,16 @@
 //! with it, and `--resume` completes the suite with every run once — the same `runs.csv` as an
 //! uninterrupted run with the same seed, apart from what was measured.
 
+mod common;
+
+use common::{scratch, wait_until};
 use flowmark_core::lifeline::{alive, children};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Suites run one at a time: the machine has 2 cores.
 static MACHINE: Mutex<()> = Mutex::new(());
@@ -43,10 +46,6 @@ parallelism = [1]
 batch_interval = ["500ms"]
 "#;
 
-fn scratch(name: &str) -> tempfile::TempDir {
-    tempfile::Builder::new().prefix(&format!("flowmark-signals-{name}-")).tempdir().unwrap()
-}
-
 fn flowmark() -> Command {
     Command::new(env!("CARGO_BIN_EXE_flowmark"))
 }
@@ -73,18 +72,6 @@ fn started(dir: &Path) -> Option<PathBuf> {
 
 fn finished_runs(results: &Path) -> usize {
     std::fs::read_dir(results.join("runs")).map_or(0, |d| d.count())
-}
-
-/// Polls `what` every 20 ms until it holds, at most `limit`.
-fn wait_until(limit: Duration, mut what: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if what() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    what()
 }
 
 /// Waits until the harness has an engine process running (a `flowmark worker`), after at
@@ -147,7 +134,7 @@ fn outcome(results: &Path) -> Vec<String> {
 #[test]
 fn sigterm_and_sighup_stop_it_like_ctrl_c_and_the_engine_goes_with_it() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
-    let scratch_dir = scratch("term");
+    let scratch_dir = scratch("signals-term");
     let dir = scratch_dir.path();
     std::fs::write(dir.join("suite.toml"), SUITE).unwrap();
     let mut harness = start(dir, None);
@@ -169,7 +156,7 @@ fn sigterm_and_sighup_stop_it_like_ctrl_c_and_the_engine_goes_with_it() {
 #[test]
 fn sigkilled_its_engine_dies_with_it_and_resume_loses_nothing_and_counts_nothing_twice() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
-    let scratch_dir = scratch("kill");
+    let scratch_dir = scratch("signals-kill");
     let dir = scratch_dir.path();
     std::fs::write(dir.join("suite.toml"), SUITE).unwrap();
 
@@ -200,7 +187,7 @@ fn sigkilled_its_engine_dies_with_it_and_resume_loses_nothing_and_counts_nothing
     assert_eq!(resumed.code(), Some(0), "the resumed suite completes");
 
     // the same suite, never interrupted
-    let whole_dir = scratch("whole");
+    let whole_dir = scratch("signals-whole");
     std::fs::write(whole_dir.path().join("suite.toml"), SUITE).unwrap();
     let whole = start(whole_dir.path(), None).wait().unwrap();
     assert_eq!(whole.code(), Some(0));

@@ -52,3 +52,15 @@ pub fn run_records(name: &str, suite: &str) -> Vec<serde_json::Value> {
         .map(|e| serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
         .collect()
 }
+
+/// Polls `what` every 20 ms until it holds, at most `limit`; whether it did.
+pub fn wait_until(limit: std::time::Duration, mut what: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    what()
+}
