@@ -110,6 +110,7 @@ pub fn sample(m: &Metrics, at: Time) -> Sample {
         checkpoint_bytes: load(&m.last_checkpoint_bytes),
         cpu,
         peak_rss,
+        task_cpu: m.task_cpu.load(Ordering::Relaxed),
         rate_limit: m.rate_limit(),
         tasks: m
             .tasks

@@ -434,6 +434,12 @@ steps = 1
         assert!(stages.len() >= 2, "{id}: {stages:?}");
         let events: u64 = stages[0]["events"].as_array().unwrap().iter().map(|e| e.as_u64().unwrap()).sum();
         assert!(events > 0, "{id}: {stages:?}");
+        // the task threads counted their CPU time: some, and less than the whole process's
+        let (task, process) = (
+            r["metrics"]["period_task_cpu_s"].as_f64().unwrap(),
+            r["metrics"]["period_cpu_s"].as_f64().unwrap(),
+        );
+        assert!(task > 0.0 && task < process, "{id}: task threads {task} s of the process's {process} s");
     }
     let bounded = runs.iter().find(|r| r["settings"]["backpressure"] == "true").unwrap();
     assert!(

@@ -161,6 +161,12 @@ macro_rules! metric {
     };
 }
 
+/// CPU seconds `cpu_s` of the measured period per million of the events read in it (none when
+/// either was not counted).
+fn per_m_events(r: &Run, cpu_s: f64) -> Option<f64> {
+    (r.metrics.period_events > 0 && cpu_s > 0.0).then(|| cpu_s * 1e6 / r.metrics.period_events as f64)
+}
+
 /// A latency percentile, measured on the schedule.
 macro_rules! latency {
     ($name:literal, $heading:literal, $views:expr, |$r:ident| $read:expr) => {
@@ -384,8 +390,20 @@ pub const METRICS: &[Metric] = &[
             4,
             |v| format!("{v:.3}"),
             &[Summary, Compare],
-            |r| (r.metrics.period_events > 0)
-                .then(|| r.metrics.period_cpu_s * 1e6 / r.metrics.period_events as f64)
+            |r| per_m_events(r, r.metrics.period_cpu_s)
+        )
+    },
+    Metric {
+        scheduled: true,
+        ..metric!(
+            "task_cpu_per_m_events_s",
+            "task CPU s / M events",
+            "s",
+            Some(Better::Smaller),
+            4,
+            |v| format!("{v:.3}"),
+            &[Compare],
+            |r| per_m_events(r, r.metrics.period_task_cpu_s)
         )
     },
     metric!("harness_cpu_s", "harness CPU s", "s", None, 3, one_decimal, &[Csv, Summary], |r| Some(

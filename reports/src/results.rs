@@ -278,6 +278,10 @@ pub struct Metrics {
     /// left out).
     #[serde(default)]
     pub period_cpu_s: f64,
+    /// CPU time of the threads that ran the job's tasks within the measured period, seconds
+    /// (as the engine counted it; 0 from an engine that does not: a real engine).
+    #[serde(default)]
+    pub period_task_cpu_s: f64,
     /// Input events the engine read within the measured period (re-reads after a crash
     /// count: they are work done).
     #[serde(default)]

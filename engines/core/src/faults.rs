@@ -1,5 +1,6 @@
 //! Faults the harness injects into an engine, described the same way for every engine.
 
+use crate::cpu::thread_cpu;
 use crate::time::Time;
 use serde::{Deserialize, Serialize};
 
@@ -78,23 +79,10 @@ thread_local! {
     static PAID: std::cell::Cell<Option<(std::time::Instant, i64)>> = const { std::cell::Cell::new(None) };
 }
 
-/// CPU time this thread has spent, nanoseconds.
-fn thread_cpu() -> i64 {
-    use nix::time::{ClockId, clock_gettime};
-    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| t.tv_sec() * 1_000_000_000 + t.tv_nsec())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Spins until this thread has spent `ns` of CPU time.
-    fn busy(ns: i64) {
-        let until = thread_cpu() + ns;
-        while thread_cpu() < until {
-            std::hint::spin_loop();
-        }
-    }
+    use crate::cpu::tests::busy;
 
     #[test]
     fn a_tax_spends_its_fraction_of_the_work_s_cpu_time_on_top_and_nothing_without_one() {

@@ -14,6 +14,7 @@ pub mod aggregate;
 pub mod api;
 pub mod check;
 pub mod clock;
+pub mod cpu;
 pub mod durable;
 pub mod error;
 pub mod faults;

@@ -57,6 +57,9 @@ pub struct Metrics {
     pub rate_limit: AtomicU64,
     /// Every task's load, in the order the tasks first reported.
     pub tasks: Mutex<Vec<Arc<TaskLoad>>>,
+    /// CPU time the threads that run the job's tasks have spent, nanoseconds, as they counted
+    /// it ([`crate::cpu`]): the process's CPU without its sampler, coordinator or driver.
+    pub task_cpu: AtomicI64,
 }
 
 /// What one task has done: events (or records) it took in and time it spent blocked on a
@@ -115,6 +118,7 @@ impl Default for Metrics {
             processing_time_latency: Mutex::new(histogram()),
             rate_limit: AtomicU64::new(0),
             tasks: Mutex::new(Vec::new()),
+            task_cpu: AtomicI64::new(0),
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct Sample {
     pub cpu: Time,
     /// Peak resident memory of the process, bytes.
     pub peak_rss: u64,
+    /// CPU time of the threads that run the job's tasks so far, nanoseconds (0 from an
+    /// engine that does not count it: a real engine's).
+    #[serde(default)]
+    pub task_cpu: Time,
     /// Micro-batch: the rate controller's bound on the next batch, events per second (none
     /// when it sets none).
     #[serde(default, skip_serializing_if = "Option::is_none")]

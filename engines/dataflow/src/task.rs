@@ -9,6 +9,7 @@ use crate::message::{Barrier, Message, Overtaking};
 use crate::operator::Operator;
 use crossbeam_channel::{Receiver, Sender};
 use flowmark_core::Metrics;
+use flowmark_core::cpu::{TaskCpu, count_task_cpu};
 use flowmark_core::time::{MAX_WATERMARK, MICROSECOND, MILLISECOND};
 use flowmark_core::{
     CpuTax, Data, Log, PartitionReader, ReaderPosition, TaskLoad, Time, WatermarkStrategy, WatermarkTracker,
@@ -198,10 +199,12 @@ pub(crate) fn run_input<T: Data>(
     let mut inputs = Inputs::new(inputs, control);
     let mut overtaking: Option<Barrier> = None;
     let tax = env.config.faults.cpu_tax;
+    let _cpu = TaskCpu::new(&env.metrics);
     for mut batch in restored_in_flight::<T>(&cx) {
         op.data(&mut batch, &mut cx);
     }
     loop {
+        count_task_cpu(&env.metrics);
         let (i, msg) = match inputs.recv(|i| aligner.readable(i), poll) {
             Received::Message(i, msg) => (i, msg),
             Received::Overtaking(o) => {
@@ -332,7 +335,9 @@ pub(crate) fn run_source<L: Log>(
     let mut last_trigger = env.restored_from;
     let mut last_wm = Time::MIN;
     let mut exhausted = false;
+    let _cpu = TaskCpu::new(&env.metrics);
     loop {
+        count_task_cpu(&env.metrics);
         if env.cancelled() {
             return;
         }

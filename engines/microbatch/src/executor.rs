@@ -5,6 +5,7 @@
 
 use crate::config::Faults;
 use crate::error::EngineError;
+use flowmark_core::cpu::{TaskCpu, count_task_cpu};
 use flowmark_core::{LogClock, Metrics};
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -114,7 +115,9 @@ impl Executor {
         std::thread::scope(|s| {
             for _ in 0..self.parallelism.min(n) {
                 s.spawn(|| {
+                    let _cpu = TaskCpu::new(&self.metrics);
                     loop {
+                        count_task_cpu(&self.metrics);
                         let next = locked(&queue).pop_front();
                         let Some((i, mut work)) = next else { break };
                         let started = Instant::now();
@@ -142,6 +145,7 @@ impl Executor {
                         self.metrics.speculated.fetch_add(1, Ordering::Relaxed);
                         let (done, finish) = (&done, &finish);
                         s.spawn(move || {
+                            let _cpu = TaskCpu::new(&self.metrics);
                             let started = Instant::now();
                             let r = self.attempts(stage, i, &mut spare, &done[i], true);
                             finish(i, r, started);

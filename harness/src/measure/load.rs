@@ -82,6 +82,7 @@ pub fn stages(run: &RunSpec, observed: &Observed) -> Vec<StageLoad> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::{BACKLOG_FACTOR, BACKLOG_SLACK};
     use crate::observe::Incarnation;
     use flowmark_core::protocol::{Sample, TaskSample};
     use flowmark_core::time::MILLISECOND;
@@ -169,6 +170,26 @@ mod tests {
         assert_eq!(measured(&run, &observed, &delivered).drain_ms, Some(13_000.0));
         let (run, observed, delivered) = settled(20 * SECOND + 2 * SAMPLE_EVERY);
         assert_eq!(measured(&run, &observed, &delivered).drain_ms, None, "a sample later it is not");
+    }
+
+    #[test]
+    fn a_batching_engine_s_backlog_is_within_its_level_anywhere_on_its_saw_tooth() {
+        // before the burst the samples meet each batch at 70 % of its interval, after it just
+        // before the next batch starts: the same saw-tooth, drained the moment the burst ends
+        let (mut run, observed, delivered) = burst(|_| SECOND, |_| 5 * MS);
+        run.engine = (crate::engines::microbatch::REGISTERED.default)();
+        let interval = run.engine.engine().batch_interval();
+        assert!(interval >= 10 * MS, "{interval}");
+        let mut observed = observed;
+        for s in &mut observed.incarnations[0].samples {
+            s.backlog = if s.at < 5 * SECOND { interval * 7 / 10 } else { interval - MS };
+        }
+        let c = measured(&run, &observed, &delivered);
+        assert_eq!(
+            c.backlog_level_ms,
+            ms((interval as f64 * BACKLOG_FACTOR) as Time).max(ms(interval + BACKLOG_SLACK))
+        );
+        assert_eq!(c.drain_ms, Some(0.0), "{c:?}");
     }
 
     #[test]
