@@ -136,23 +136,25 @@ pub fn main(args: &Args, cancel: &AtomicBool) -> Result<ExitCode> {
     }
     let broken: Vec<&str> =
         new.runs.iter().filter(|r| r.status != Status::Ok).map(|r| r.id.as_str()).collect();
-    let mut markdown = comparison.markdown();
-    if !broken.is_empty() {
-        markdown = format!(
-            "**The new side's results are not all correct**: {} run(s) failed or disagree with the reference ({}).\n\n{markdown}",
+    let incorrect = if broken.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "**The new side's results are not all correct**: {} run(s) failed or disagree with the reference ({}).\n\n",
             broken.len(),
             broken.join(", ")
-        );
-    }
-    markdown.push_str(&searches(&base, &new));
-    say_raw!("{markdown}");
+        )
+    };
+    let searches = searches(&base, &new);
+    say_raw!("{incorrect}{}{searches}", comparison.markdown_summary());
+    let markdown = format!("{incorrect}{}{searches}", comparison.markdown());
     flowmark_core::durable::write_atomic(&dir.join("verdict.md"), markdown.as_bytes(), None)?;
     let verdict = verdict_json(&plan, &comparison, &broken);
     flowmark_core::durable::write_atomic(&dir.join("verdict.json"), verdict.as_bytes(), None)?;
     if let Some(path) = &args.json {
         crate::write_benchmark_json(&comparison, path)?;
     }
-    say!("verdict: {}", dir.join("verdict.md").display());
+    say!("verdict, every configuration's rows included: {}", dir.join("verdict.md").display());
     let regressed = comparison.regressed() && !args.calibrate;
     Ok(if regressed || !broken.is_empty() { ExitCode::from(crate::RUN_FAILED) } else { ExitCode::SUCCESS })
 }

@@ -309,10 +309,9 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
         ResultSet::load(&args.new).with_context(|| format!("the new result set {}", args.new.display()))?;
     let thresholds = thresholds(args.threshold, args.noise.as_deref())?;
     let comparison = flowmark_reports::compare::compare(&base, &new, &thresholds)?;
-    let markdown = comparison.markdown();
-    say_raw!("{markdown}");
+    say_raw!("{}", comparison.markdown_summary());
     if let Some(path) = &args.markdown {
-        std::fs::write(path, &markdown).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, comparison.markdown()).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.json {
         write_benchmark_json(&comparison, path)?;

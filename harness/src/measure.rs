@@ -446,7 +446,13 @@ fn recoveries(run: &RunSpec, observed: &Observed, line: &Timeline, delivered: &[
         let Some(killed) = inc.killed else { continue };
         let Some(next) = incs.get(i + 1) else { continue };
         let input = next.samples.iter().find_map(|s| s.input_started);
-        let failure = Failed { kind: "crash", at: killed, restarted: next.spawned, noticed: None };
+        let failure = Failed {
+            kind: "crash",
+            at: killed,
+            restarted: next.spawned,
+            noticed: None,
+            missed: inc.moment_missed,
+        };
         out.push(recovery(run, &failure, input, line, delivered));
     }
     // a task failure: the engine noticed it and restarted (dataflow) or recomputed (micro-batch)
@@ -454,8 +460,13 @@ fn recoveries(run: &RunSpec, observed: &Observed, line: &Timeline, delivered: &[
         let samples = || incs.iter().flat_map(|i| i.samples.iter());
         if let Some(noticed) = samples().filter_map(|s| s.failure_noticed).find(|&t| t >= f.at) {
             let input = samples().filter_map(|s| s.input_started).find(|&t| t >= noticed);
-            let failure =
-                Failed { kind: "task-failure", at: f.at, restarted: noticed, noticed: Some(noticed) };
+            let failure = Failed {
+                kind: "task-failure",
+                at: f.at,
+                restarted: noticed,
+                noticed: Some(noticed),
+                missed: false,
+            };
             out.push(recovery(run, &failure, input, line, delivered));
         }
     }
@@ -471,6 +482,8 @@ struct Failed {
     restarted: Time,
     /// When the engine noticed it itself, if it did.
     noticed: Option<Time>,
+    /// A crash whose moment did not come: it came at its time plus the longest wait.
+    missed: bool,
 }
 
 /// The levels a run's latency and backlog had before a failure at `failed`: over the measured
@@ -556,6 +569,7 @@ fn recovery(
         catch_up_ms,
         total_ms: caught_up.map(|c| ms(c - f.at)),
         from_restart_ms: caught_up.map(|c| ms(c - f.restarted)),
+        moment_missed: f.missed,
     }
 }
 
@@ -617,8 +631,9 @@ mod tests {
                     spawned: 0,
                     killed: Some(1_000),
                     samples: vec![sample(500, 10, 5), sample(900, 20, 9)],
+                    ..Default::default()
                 },
-                Incarnation { spawned: 2_000, killed: None, samples: vec![sample(2_500, 300, 4)] },
+                Incarnation { spawned: 2_000, samples: vec![sample(2_500, 300, 4)], ..Default::default() },
             ],
             ..Default::default()
         };
@@ -704,8 +719,13 @@ mod tests {
                 .collect()
         };
         let mut incarnations = vec![
-            Incarnation { spawned: 0, killed: Some(5 * SECOND), samples: at(SECOND, 5 * SECOND) },
-            Incarnation { spawned: restarted, killed: None, samples: at(input, run.end() + SECOND) },
+            Incarnation {
+                spawned: 0,
+                killed: Some(5 * SECOND),
+                samples: at(SECOND, 5 * SECOND),
+                moment_missed: false,
+            },
+            Incarnation { spawned: restarted, samples: at(input, run.end() + SECOND), ..Default::default() },
         ];
         incarnations[1].samples[0].input_started = Some(input);
         let mut delivered: Vec<Delivered> = (0..run.end() / (10 * MILLISECOND))
@@ -745,6 +765,11 @@ mod tests {
         assert!((caught_up - 10_990.0).abs() < 1e-6, "{caught_up}");
         assert_eq!(r.total_ms, Some(r.restart_delay_ms + r.restore_ms + r.catch_up_ms.unwrap()));
         assert_eq!(r.from_restart_ms, Some(r.restore_ms + r.catch_up_ms.unwrap()));
+        assert!(!r.moment_missed);
+        // the same crash after waiting in vain for its moment: said so beside the recovery
+        let mut observed = observed;
+        observed.incarnations[0].moment_missed = true;
+        assert!(crash_recovery(&run, &observed, &delivered).moment_missed);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct Incarnation {
     pub spawned: Time,
     /// When the harness SIGKILLed it, if it did.
     pub killed: Option<Time>,
+    /// Its crash was to come at a moment (`during`) that did not come within
+    /// [`CrashMoment::WAIT`]: it came at its time plus the wait, wherever the engine was.
+    pub moment_missed: bool,
     /// Its samples, in order.
     pub samples: Vec<Sample>,
 }
@@ -123,9 +126,11 @@ pub fn observe(
             && now >= at
         {
             // the crash's moment, or its time plus the longest wait for it
-            let moment = run.failure.crash_during;
-            if now < at + CrashMoment::WAIT && !moment.reached(dir) {
-                std::thread::sleep(Duration::from_micros(200));
+            let reached = run.failure.crash_during.reached(dir);
+            if now < at + CrashMoment::WAIT && !reached {
+                // each look walks the engine's directory: often enough for the shortest moment
+                // (a write paused for 10 ms), seldom enough to leave the engine its CPU
+                std::thread::sleep(Duration::from_millis(1));
                 continue;
             }
             crashes.pop();
@@ -133,6 +138,7 @@ pub fn observe(
             let killed = clock.now();
             if let Some(i) = out.incarnations.last_mut() {
                 i.killed = Some(killed);
+                i.moment_missed = !reached;
             }
             // the scenario's restart delay, then a new process
             while clock.now() < killed + run.failure.restart_delay {

@@ -62,5 +62,8 @@ fn every_run_of_a_short_crash_soak_is_exactly_once() {
             assert_eq!(c[k], 0, "{}: {k}: {c}", r["id"]);
         }
         assert_eq!(r["metrics"]["starts"], 4, "{}: three crashes, three restarts", r["id"]);
+        for rec in r["recoveries"].as_array().unwrap() {
+            assert!(rec.get("moment_missed").is_none(), "{}: each crash came at its moment: {rec}", r["id"]);
+        }
     }
 }

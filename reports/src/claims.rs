@@ -844,6 +844,7 @@ mod tests {
             catch_up_ms: Some(10.0),
             total_ms: Some(20.0),
             from_restart_ms: Some(20.0),
+            moment_missed: false,
         });
         let lacking = judge(&set(vec![df(1e5, 5.0), failed, crashed], vec![]));
         assert!(matches!(verdict(&lacking, 1), Verdict::NoData(_)));
@@ -956,6 +957,7 @@ mod tests {
                 catch_up_ms: from_restart.map(|f| f - 100.0),
                 total_ms: from_restart,
                 from_restart_ms: from_restart,
+                moment_missed: false,
             });
             r.id = format!("{from_restart:?}");
             r
@@ -985,6 +987,7 @@ mod tests {
                 catch_up_ms: Some(from_restart / 2.0),
                 total_ms: Some(from_restart),
                 from_restart_ms: Some(from_restart),
+                moment_missed: false,
             });
             r
         };

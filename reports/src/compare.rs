@@ -282,6 +282,37 @@ pub fn judge(
     Some(row(b, n, interval, p, threshold, verdict))
 }
 
+/// `rows` as a Markdown table.
+fn table(rows: &[&Row]) -> String {
+    let mut out = String::from(
+        "| run | metric | base | new | change | 95 % interval | p | threshold | runs | verdict |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.3} {} | {:.3} {} | {} | {} | {} | {} | {}/{} | {} |",
+            r.key,
+            r.metric,
+            r.base,
+            r.unit,
+            r.new,
+            r.unit,
+            pct(r.change),
+            r.interval.map_or("—".into(), |(lo, hi)| format!("[{}, {}]", pct(lo), pct(hi))),
+            r.p.map_or("—".into(), |p| format!("{p:.3}")),
+            if r.p.is_some() { format!("{:.1} %", r.threshold * 100.0) } else { "any".into() },
+            r.n.0,
+            r.n.1,
+            if matches!(r.verdict, Verdict::Unchanged | Verdict::Undecided) {
+                r.verdict.word().to_string()
+            } else {
+                format!("**{}**", r.verdict.word())
+            }
+        );
+    }
+    out
+}
+
 fn pct(v: f64) -> String {
     if v.is_infinite() { "∞".into() } else { format!("{:+.1} %", v * 100.0) }
 }
@@ -292,8 +323,25 @@ impl Comparison {
         self.rows.iter().any(|r| r.verdict == Verdict::Regressed)
     }
 
-    /// The verdict as a Markdown table.
+    /// The verdict in Markdown: the counts, then the rows that decide — every metric over all
+    /// configurations together, and any configuration's row that regressed or improved — then
+    /// every configuration's rows, folded (`<details>`: a CI job summary shows them on a click).
     pub fn markdown(&self) -> String {
+        let mut out = self.markdown_summary();
+        let every: Vec<&Row> = self.rows.iter().filter(|r| r.key != ALL).collect();
+        if !every.is_empty() {
+            let _ = write!(
+                out,
+                "\n<details><summary>Every configuration: {} rows</summary>\n\n{}\n</details>\n",
+                every.len(),
+                table(&every)
+            );
+        }
+        out
+    }
+
+    /// The verdict without every configuration's rows (for a terminal): what decided it.
+    pub fn markdown_summary(&self) -> String {
         let count = |v: Verdict| self.rows.iter().filter(|r| r.verdict == v).count();
         let mut out = format!(
             "**{}**: {} regressed, {} improved, {} unchanged, {} without a verdict (Mann–Whitney U at {:.0} %, change of the median beyond the metric's threshold: {:.1} % unless calibrated)\n\n",
@@ -314,30 +362,12 @@ impl Comparison {
                 (ALPHA / self.alpha).round()
             );
         }
-        out.push_str("| run | metric | base | new | change | 95 % interval | p | threshold | runs | verdict |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
-        for r in &self.rows {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.3} {} | {:.3} {} | {} | {} | {} | {} | {}/{} | {} |",
-                r.key,
-                r.metric,
-                r.base,
-                r.unit,
-                r.new,
-                r.unit,
-                pct(r.change),
-                r.interval.map_or("—".into(), |(lo, hi)| format!("[{}, {}]", pct(lo), pct(hi))),
-                r.p.map_or("—".into(), |p| format!("{p:.3}")),
-                if r.p.is_some() { format!("{:.1} %", r.threshold * 100.0) } else { "any".into() },
-                r.n.0,
-                r.n.1,
-                if matches!(r.verdict, Verdict::Unchanged | Verdict::Undecided) {
-                    r.verdict.word().to_string()
-                } else {
-                    format!("**{}**", r.verdict.word())
-                }
-            );
-        }
+        let deciding: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.key == ALL || matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
+            .collect();
+        out.push_str(&table(&deciding));
         for k in &self.only_base {
             let _ = writeln!(out, "\nonly in the base set: `{k}`");
         }
@@ -414,5 +444,24 @@ mod tests {
             })
             .count();
         assert!(alarms <= 1, "{alarms} of 20 A/A comparisons alarmed");
+    }
+
+    #[test]
+    fn the_summary_shows_what_decided_and_the_full_verdict_folds_every_configuration_s_rows() {
+        let c = compare(&set(8, 4, 1.0, 1), &set(8, 4, 1.5, 2), &Thresholds::uniform(0.05)).unwrap();
+        let per_config: Vec<&Row> = c.rows.iter().filter(|r| r.key != ALL).collect();
+        let quiet =
+            per_config.iter().find(|r| r.verdict == Verdict::Unchanged || r.verdict == Verdict::Undecided);
+        let quiet = quiet.expect("a configuration's row without a change");
+        let line = |r: &Row| format!("| {} | {} |", r.key, r.metric);
+        let (summary, full) = (c.markdown_summary(), c.markdown());
+        assert!(summary.contains("| (all configurations) | cpu_per_m_events_s |"), "{summary}");
+        assert!(!summary.contains(&line(quiet)), "{summary}");
+        let folded = full.split("<details>").nth(1).expect("folded rows");
+        assert!(folded.contains(&line(quiet)) && folded.contains("</details>"), "{full}");
+        assert_eq!(folded.matches("\n| ").count(), per_config.len() + 1, "every row and the heading once");
+        for r in c.rows.iter().filter(|r| r.verdict == Verdict::Regressed) {
+            assert!(summary.contains(&line(r)), "a regression is always in the summary: {summary}");
+        }
     }
 }

@@ -479,6 +479,7 @@ mod tests {
             catch_up_ms: None,
             total_ms: None,
             from_restart_ms: None,
+            moment_missed: false,
         });
         assert_eq!(recovery.value(&r), Some(f64::INFINITY));
         assert_eq!(recovery.cell(&r), "not caught up");

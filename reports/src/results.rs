@@ -131,6 +131,10 @@ pub struct Recovery {
     /// Recovery from the restart (or the detection): restore and catch-up.
     #[serde(default)]
     pub from_restart_ms: Option<f64>,
+    /// A crash meant for a moment (`during`) that did not come within the harness's wait for
+    /// it (2 s): it came at its time plus the wait, wherever the engine then was.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moment_missed: bool,
 }
 
 impl Recovery {

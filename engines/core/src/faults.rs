@@ -62,8 +62,11 @@ impl CpuTax {
             let now = thread_cpu();
             let until = now + ((now - cpu) as f64 * tax.fraction) as i64;
             let mut spun = now;
+            // the clock read often enough that the tax overshoots by a microsecond at most (a
+            // `spin_loop` hint takes up to ~140 cycles): a unit of work at a low rate is tens of
+            // microseconds, a coarser check would tax it by far more than its fraction
             while spun < until {
-                for _ in 0..256 {
+                for _ in 0..16 {
                     std::hint::spin_loop();
                 }
                 spun = thread_cpu();
