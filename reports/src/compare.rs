@@ -6,7 +6,9 @@
 //! band `flowmark ab --calibrate` measured for it, or the global threshold. Neither test
 //! assumes normal data. Each metric is judged twice: per configuration, at 5 % over the
 //! configurations (Bonferroni), and over every configuration at once ([`ALL`]: each run's value
-//! divided by its configuration's median, pooled), at 5 % over the metrics. Samples too small
+//! divided by its configuration's median, pooled; tested by van Elteren's stratified rank-sum
+//! test, [`stats::van_elteren`], each configuration ranked within itself), at 5 % over the
+//! metrics. Samples too small
 //! for a test to reach its level at all get *no verdict*, said plainly, never a silent
 //! "unchanged". The interval shown is a seeded bootstrap interval of the ratio of the medians
 //! ([`stats::ratio_interval`]). Counts that noise does not move — missing, duplicated, wrong
@@ -187,14 +189,17 @@ pub const ALL: &str = "(all configurations)";
 /// the median of its configuration over both sides, pooled. A change that moves every
 /// configuration a little — a slower code path, a CPU tax — shows here with the power of
 /// all the runs together, where each configuration's handful of runs cannot tell it from
-/// noise. Its test is Bonferroni-corrected over the pooled metrics.
+/// noise. The test ranks each configuration's runs within it (van Elteren), so that a noisy
+/// configuration — a crash's recovery, a p99 — cannot drown the quiet ones' agreement, and is
+/// Bonferroni-corrected over the pooled metrics; the interval resamples within each
+/// configuration.
 fn pooled(b: &BTreeMap<&str, Vec<&Run>>, n: &BTreeMap<&str, Vec<&Run>>, thresholds: &Thresholds) -> Vec<Row> {
     let measured: Vec<&Metric> =
         crate::metrics::in_view(View::Compare).filter(|m| !m.exact && m.better.is_some()).collect();
     let alpha = ALPHA / measured.len().max(1) as f64;
     let mut rows = Vec::new();
     for m in measured {
-        let (mut pb, mut pn) = (Vec::new(), Vec::new());
+        let mut strata: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
         for (key, base_runs) in b {
             let Some(new_runs) = n.get(key) else { continue };
             let bv: Vec<f64> =
@@ -205,15 +210,41 @@ fn pooled(b: &BTreeMap<&str, Vec<&Run>>, n: &BTreeMap<&str, Vec<&Run>>, threshol
             }
             let centre = stats::median(&[bv.as_slice(), nv.as_slice()].concat());
             if centre > 0.0 {
-                pb.extend(bv.iter().map(|v| v / centre));
-                pn.extend(nv.iter().map(|v| v / centre));
+                strata
+                    .push((bv.iter().map(|v| v / centre).collect(), nv.iter().map(|v| v / centre).collect()));
             }
         }
-        if let Some(row) = judge(ALL, m, &pb, &pn, thresholds, alpha) {
+        let strata: Vec<(&[f64], &[f64])> =
+            strata.iter().map(|(b, n)| (b.as_slice(), n.as_slice())).collect();
+        let pool = |second: bool| -> Vec<f64> {
+            strata.iter().flat_map(|&(b, n)| if second { n } else { b }).copied().collect()
+        };
+        let (pb, pn) = (pool(false), pool(true));
+        let test = Test {
+            interval: stats::stratified_ratio_interval(&strata, 0.95, RESAMPLES, seed(ALL, m)),
+            p: stats::van_elteren(&strata).map(|t| t.p),
+            decidable: stats::can_decide(pb.len(), pn.len(), alpha),
+        };
+        if let Some(row) = decide(ALL, m, &pb, &pn, test, thresholds, alpha) {
             rows.push(Row { unit: "× its configuration's median", ..row });
         }
     }
     rows
+}
+
+/// What a test said about one metric, for [`decide`].
+struct Test {
+    /// The 95 % interval of the ratio of the medians.
+    interval: Option<(f64, f64)>,
+    /// The two-sided p-value.
+    p: Option<f64>,
+    /// Whether samples this small can reach the level at all.
+    decidable: bool,
+}
+
+/// The seed of one row's bootstrap: the same rows, the same intervals.
+fn seed(key: &str, m: &Metric) -> u64 {
+    flowmark_core::key_hash(&format!("{key} {}", m.name))
 }
 
 /// `(new − base) / base`, infinite when the base is 0 and the new value is not.
@@ -227,12 +258,32 @@ fn relative(base: f64, new: f64) -> f64 {
     }
 }
 
-/// One metric of one configuration, judged; `None` when a side has no value of it.
+/// One metric of one configuration, judged by the Mann–Whitney test; `None` when a side has
+/// no value of it.
 pub fn judge(
     key: &str,
     m: &Metric,
     base: &[f64],
     new: &[f64],
+    thresholds: &Thresholds,
+    alpha: f64,
+) -> Option<Row> {
+    let test = Test {
+        interval: stats::ratio_interval(base, new, 0.95, RESAMPLES, seed(key, m)),
+        p: stats::mann_whitney(base, new).map(|t| t.p),
+        decidable: stats::can_decide(base.len(), new.len(), alpha),
+    };
+    decide(key, m, base, new, test, thresholds, alpha)
+}
+
+/// The row of one metric: the change of its median against its threshold, where `test` is
+/// significant at `alpha` (counts against any change); `None` when a side has no value.
+fn decide(
+    key: &str,
+    m: &Metric,
+    base: &[f64],
+    new: &[f64],
+    test: Test,
     thresholds: &Thresholds,
     alpha: f64,
 ) -> Option<Row> {
@@ -268,18 +319,15 @@ pub fn judge(
     let (b, n) = (stats::median(base), stats::median(new));
     let change = relative(b, n);
     let threshold = thresholds.of(m.name);
-    let seed = flowmark_core::key_hash(&format!("{key} {}", m.name));
-    let interval =
-        stats::ratio_interval(base, new, 0.95, RESAMPLES, seed).map(|(lo, hi)| (lo - 1.0, hi - 1.0));
-    let p = stats::mann_whitney(base, new).map(|t| t.p);
-    let verdict = if !stats::can_decide(base.len(), new.len(), alpha) {
+    let verdict = if !test.decidable {
         Verdict::Undecided
-    } else if p.is_some_and(|p| p < alpha) && change.abs() > threshold {
+    } else if test.p.is_some_and(|p| p < alpha) && change.abs() > threshold {
         direction(change)
     } else {
         Verdict::Unchanged
     };
-    Some(row(b, n, interval, p, threshold, verdict))
+    let interval = test.interval.map(|(lo, hi)| (lo - 1.0, hi - 1.0));
+    Some(row(b, n, interval, test.p, threshold, verdict))
 }
 
 /// `rows` as a Markdown table.
@@ -344,7 +392,7 @@ impl Comparison {
     pub fn markdown_summary(&self) -> String {
         let count = |v: Verdict| self.rows.iter().filter(|r| r.verdict == v).count();
         let mut out = format!(
-            "**{}**: {} regressed, {} improved, {} unchanged, {} without a verdict (Mann–Whitney U at {:.0} %, change of the median beyond the metric's threshold: {:.1} % unless calibrated)\n\n",
+            "**{}**: {} regressed, {} improved, {} unchanged, {} without a verdict (Mann–Whitney U per configuration, van Elteren's stratified test over all of them, at {:.0} %; change of the median beyond the metric's threshold: {:.1} % unless calibrated)\n\n",
             if self.regressed() { "REGRESSED" } else { "no regression" },
             count(Verdict::Regressed),
             count(Verdict::Improved),

@@ -4,8 +4,12 @@
 //! - [`mann_whitney`]: the Mann–Whitney U test (Mann and Whitney, 1947) of whether one side
 //!   tends to be larger, on ranks only: exact for small samples without ties, the normal
 //!   approximation with the tie correction otherwise;
+//! - [`van_elteren`]: van Elteren's stratified rank-sum test (van Elteren, 1960) — one
+//!   Mann–Whitney test per stratum (a configuration), ranked within it, combined with weights
+//!   `1 / (N + 1)` — for a change that moves every configuration at once: a noisy
+//!   configuration's ranks stay its own and cannot drown the quiet ones';
 //! - [`ratio_interval`]: a percentile bootstrap interval (Efron, 1979) of the ratio of the
-//!   medians, seeded so that a verdict is reproducible;
+//!   medians, seeded so that a verdict is reproducible, resampled within each stratum;
 //! - [`can_decide`]: whether samples this small can reach significance at all.
 
 use flowmark_core::rng::SplitMix64;
@@ -77,6 +81,58 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
     Some(MannWhitney { u, p: (2.0 * normal_upper_tail(z)).min(1.0), exact: false })
 }
 
+/// The outcome of van Elteren's test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stratified {
+    /// The standardised statistic: positive when the second samples tend to be larger.
+    pub z: f64,
+    /// The two-sided p-value (the normal approximation).
+    pub p: f64,
+}
+
+/// Tests whether the second sample of each stratum tends to differ from its first, every
+/// stratum the same way: `T = Σ W / (N + 1)` over the strata, with `W` the second sample's rank
+/// sum within its stratum (midranks for ties) and `N` the stratum's size, standardised by its
+/// mean `Σ n / 2` and variance `Σ m n ((N + 1) − Σ (t³ − t) / (N (N − 1))) / (12 (N + 1)²)`
+/// (Lehmann, *Nonparametrics*, 1975, §3.3). Strata missing a side add nothing; `None` when
+/// every stratum does.
+pub fn van_elteren(strata: &[(&[f64], &[f64])]) -> Option<Stratified> {
+    let (mut t, mut mean, mut variance) = (0.0, 0.0, 0.0);
+    let mut any = false;
+    for (a, b) in strata {
+        let (m, n) = (a.len() as f64, b.len() as f64);
+        if a.is_empty() || b.is_empty() {
+            continue;
+        }
+        any = true;
+        let total = m + n;
+        let mut all: Vec<(f64, bool)> =
+            a.iter().map(|&v| (v, false)).chain(b.iter().map(|&v| (v, true))).collect();
+        all.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let (mut w, mut ties, mut at) = (0.0, 0.0, 0usize);
+        for group in all.chunk_by(|x, y| x.0.total_cmp(&y.0).is_eq()) {
+            let size = group.len() as f64;
+            let midrank = at as f64 + (size + 1.0) / 2.0;
+            w += midrank * group.iter().filter(|(_, second)| *second).count() as f64;
+            ties += size.powi(3) - size;
+            at += group.len();
+        }
+        let weight = 1.0 / (total + 1.0);
+        t += w * weight;
+        mean += n / 2.0;
+        let tie_term = if total > 1.0 { ties / (total * (total - 1.0)) } else { 0.0 };
+        variance += m * n * ((total + 1.0) - tie_term) / 12.0 * weight * weight;
+    }
+    if !any {
+        return None;
+    }
+    if variance <= 0.0 {
+        return Some(Stratified { z: 0.0, p: 1.0 });
+    }
+    let z = (t - mean) / variance.sqrt();
+    Some(Stratified { z, p: (2.0 * normal_upper_tail(z.abs())).min(1.0) })
+}
+
 /// The number of arrangements of `m` and `n` distinct values giving each U, `0..=m·n`: the
 /// largest value is either the first sample's (no value of the second is above it) or the
 /// second's (above all `m` of the first), so `f(m, n, u) = f(m − 1, n, u) + f(m, n − 1, u − m)`.
@@ -131,17 +187,33 @@ pub fn runs_needed(alpha: f64) -> usize {
 /// `resamples` resamplings of each side drawn with `seed`; `None` when a side is empty, or a
 /// resampled median of `a` is 0 or a ratio is not finite (an infinite recovery).
 pub fn ratio_interval(a: &[f64], b: &[f64], level: f64, resamples: usize, seed: u64) -> Option<(f64, f64)> {
-    if a.is_empty() || b.is_empty() || resamples == 0 {
+    stratified_ratio_interval(&[(a, b)], level, resamples, seed)
+}
+
+/// [`ratio_interval`] of pooled strata: each resampling draws every stratum's sides from that
+/// stratum alone (as many values as it has), so that each stratum keeps its share of the
+/// pool; the ratio is of the pooled medians. `None` when either pooled side is empty.
+pub fn stratified_ratio_interval(
+    strata: &[(&[f64], &[f64])],
+    level: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    if strata.iter().all(|s| s.0.is_empty()) || strata.iter().all(|s| s.1.is_empty()) || resamples == 0 {
         return None;
     }
     let mut rng = SplitMix64::from_state(seed);
-    let mut draw = |v: &[f64]| -> f64 {
-        let sample: Vec<f64> = (0..v.len()).map(|_| v[rng.below(v.len() as u64) as usize]).collect();
+    let mut draw = |second: bool| -> f64 {
+        let mut sample = Vec::new();
+        for &(a, b) in strata {
+            let v = if second { b } else { a };
+            sample.extend((0..v.len()).map(|_| v[rng.below(v.len() as u64) as usize]));
+        }
         median(&sample)
     };
     let mut ratios = Vec::with_capacity(resamples);
     for _ in 0..resamples {
-        let (ma, mb) = (draw(a), draw(b));
+        let (ma, mb) = (draw(false), draw(true));
         if ma == 0.0 || !(mb / ma).is_finite() {
             return None;
         }
@@ -236,6 +308,105 @@ mod tests {
             })
             .count();
         assert!(found >= 48, "{found} of 50 shifts found");
+    }
+
+    #[test]
+    fn van_elteren_of_one_stratum_is_the_normal_mann_whitney() {
+        // without the continuity correction, Z of one stratum is (U − mn/2) / √(mn(N+1)/12)
+        let (a, b) = ([1.0, 2.0, 4.0, 7.0, 8.0], [3.0, 5.0, 6.0, 9.0, 10.0, 11.0]);
+        let t = van_elteren(&[(&a, &b)]).unwrap();
+        let u = mann_whitney(&a, &b).unwrap().u;
+        let z = (u - 15.0) / (30.0_f64 * 12.0 / 12.0).sqrt();
+        assert!((t.z - z).abs() < 1e-12, "{} vs {z}", t.z);
+        assert!((t.p - 2.0 * normal_upper_tail(z)).abs() < 1e-12);
+        // its sign says which side is larger
+        assert!(van_elteren(&[(&b, &a)]).unwrap().z < 0.0);
+    }
+
+    #[test]
+    fn van_elteren_adds_strata_with_weights_and_handles_ties_and_empty_sides() {
+        // two identical strata of complete separation: T − E doubles, the variance doubles
+        let (a, b) = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]);
+        let one = van_elteren(&[(&a, &b)]).unwrap();
+        let two = van_elteren(&[(&a, &b), (&a, &b)]).unwrap();
+        assert!((two.z - one.z * 2f64.sqrt()).abs() < 1e-12, "{two:?} {one:?}");
+        // complete separation of 4 + 4 in each of 8 strata: far beyond any corrected level
+        let eight = van_elteren(&[(&a[..], &b[..]); 8]).unwrap();
+        assert!(eight.p < 1e-6, "{eight:?}");
+        // W = 26, N = 8: Z = (26 / 9 − 2) / √(16 · 9 / 12 / 81)
+        assert!((one.z - (26.0 / 9.0 - 2.0) / (16.0_f64 * 9.0 / 12.0 / 81.0).sqrt()).abs() < 1e-12);
+        // a stratum without one of its sides adds nothing
+        let with_empty = van_elteren(&[(&a, &b), (&a, &[])]).unwrap();
+        assert_eq!(with_empty, one);
+        assert!(van_elteren(&[(&[], &b)]).is_none());
+        assert!(van_elteren(&[]).is_none());
+        // every value the same: no signal; ties take midranks and shrink the variance
+        assert_eq!(van_elteren(&[(&[5.0; 3], &[5.0; 3])]).unwrap().p, 1.0);
+        let tied = van_elteren(&[(&[1.0, 2.0, 2.0], &[2.0, 3.0, 4.0])]).unwrap();
+        let untied = van_elteren(&[(&[1.0, 2.0, 2.1], &[2.2, 3.0, 4.0])]).unwrap();
+        assert!(tied.z > 0.0 && tied.z < untied.z, "{tied:?} {untied:?}");
+    }
+
+    #[test]
+    fn a_noisy_stratum_does_not_hide_a_shift_of_the_quiet_ones() {
+        // a 5 % shift in three quiet strata (±5 %) and five very noisy ones (±60 %), values
+        // divided by each stratum's median as `compare` pools them: the stratified test finds
+        // it nearly always, the one pooled rank test clearly less often
+        let (mut stratified, mut pooled) = (0, 0);
+        for i in 0..100u64 {
+            let strata: Vec<(Vec<f64>, Vec<f64>)> = (0..8u64)
+                .map(|s| {
+                    let spread = if s < 5 { 0.6 } else { 0.05 };
+                    let seed = 10_000 + 100 * i + 2 * s;
+                    let (a, b) = (noisy(4, 1.0, spread, seed), noisy(4, 1.05, spread, seed + 1));
+                    let centre = median(&[a.as_slice(), b.as_slice()].concat());
+                    (a.iter().map(|v| v / centre).collect(), b.iter().map(|v| v / centre).collect())
+                })
+                .collect();
+            let refs: Vec<(&[f64], &[f64])> =
+                strata.iter().map(|(a, b)| (a.as_slice(), b.as_slice())).collect();
+            stratified += usize::from(van_elteren(&refs).unwrap().p < 0.005);
+            let (a, b): (Vec<f64>, Vec<f64>) = (
+                refs.iter().flat_map(|s| s.0).copied().collect(),
+                refs.iter().flat_map(|s| s.1).copied().collect(),
+            );
+            pooled += usize::from(mann_whitney(&a, &b).unwrap().p < 0.005);
+        }
+        assert!(stratified >= 88, "the stratified test found {stratified} of 100");
+        assert!(pooled + 8 <= stratified, "pooled ranks found {pooled}, stratified {stratified}");
+        // and no shift: rarely an alarm
+        let alarms = (0..200u64)
+            .filter(|i| {
+                let strata: Vec<(Vec<f64>, Vec<f64>)> = (0..8u64)
+                    .map(|s| {
+                        (
+                            noisy(4, 1.0, 0.2, 50_000 + 20 * i + 2 * s),
+                            noisy(4, 1.0, 0.2, 50_001 + 20 * i + 2 * s),
+                        )
+                    })
+                    .collect();
+                let refs: Vec<(&[f64], &[f64])> =
+                    strata.iter().map(|(a, b)| (a.as_slice(), b.as_slice())).collect();
+                van_elteren(&refs).unwrap().p < 0.05
+            })
+            .count();
+        assert!(alarms <= 20, "{alarms} of 200 false alarms at 5 %");
+    }
+
+    #[test]
+    fn the_stratified_interval_resamples_within_strata() {
+        // one stratum: the same interval as the unstratified one, from the same seed
+        let (a, b) = (noisy(8, 100.0, 0.1, 7), noisy(8, 150.0, 0.1, 8));
+        assert_eq!(
+            stratified_ratio_interval(&[(&a, &b)], 0.95, 500, 3),
+            ratio_interval(&a, &b, 0.95, 500, 3)
+        );
+        // two strata, each with no noise at all, one at 1 → 1.1 and one at 10 → 11: every
+        // resampling keeps one value of each stratum per side, so the pooled ratio never moves
+        let (lo, hi) =
+            stratified_ratio_interval(&[(&[1.0], &[1.1]), (&[10.0], &[11.0])], 0.95, 500, 3).unwrap();
+        assert!((lo - 1.1).abs() < 1e-12 && (hi - lo).abs() < 1e-12, "({lo}, {hi})");
+        assert_eq!(stratified_ratio_interval(&[(&[], &[1.0])], 0.95, 10, 1), None);
     }
 
     #[test]
