@@ -1088,8 +1088,9 @@ warmup = "1s"
         )));
         assert!(plan.iter().any(|r| r.engine.name() == "spark" && r.engine.settings()["batch"] == "500ms"));
 
-        let e = parse(&real.replace("query = \"q5\"", "query = \"q3\"")).unwrap_err();
-        assert!(e.message.contains("nexmark-q3 cannot run on flink, spark"), "{e}");
+        let e = parse(&real.replace("query = \"q5\"", "query = \"q4\"")).unwrap_err();
+        assert!(e.message.contains("nexmark-q4 cannot run on flink, spark"), "{e}");
+        assert!(e.message.contains("no flink job for nexmark-q4 yet"), "the reason: {e}");
         assert_eq!(e.line, 14, "the workload's entry: {e}");
 
         let straggler = "\n[[failures]]\nkind = \"straggler\"\nname = \"slow\"\nat = \"1s\"\nlength = \"1s\"\ndelay = \"10ms\"\n";

@@ -1,6 +1,7 @@
 //! Real Apache Flink and Apache Spark under the harness: word count from the same log, results
 //! equal to the reference engine's, and — Flink — across a SIGKILL and a restore from its own
-//! checkpoint, with nothing lost and nothing committed twice.
+//! checkpoint, with nothing lost and nothing committed twice; a window join (NEXMark q8) on
+//! Flink likewise.
 //!
 //! They need the engines (`scripts/install-real-engines`): without them these tests say so and
 //! pass, unless `FLOWMARK_REQUIRE_REAL_ENGINES` is set (as `.ci/run` does).
@@ -30,7 +31,15 @@ fn installed() -> bool {
     found
 }
 
+/// The workloads of these tests.
+const WORD_COUNT: &str = r#"workload = "wordcount""#;
+const NEXMARK_Q8: &str = "workload = \"nexmark\"\nquery = \"q8\"";
+
 fn suite(engine: &str, warmup: &str, failures: &str) -> String {
+    suite_of(engine, warmup, WORD_COUNT, failures)
+}
+
+fn suite_of(engine: &str, warmup: &str, workload: &str, failures: &str) -> String {
     format!(
         r#"
 name = "{engine}"
@@ -43,7 +52,7 @@ engines = ["{engine}"]
 rates = [20000]
 
 [[workloads]]
-workload = "wordcount"
+{workload}
 
 # disorder within the watermark bound: no event is late on any engine
 [[disorder]]
@@ -54,13 +63,14 @@ delay = {{ model = "uniform", max = "200ms" }}
     )
 }
 
-fn assert_exact(r: &Value) {
+/// The run's results equal the reference's, and there are more than `least` of them.
+fn assert_exact(r: &Value, least: u64) {
     let c = &r["metrics"]["correctness"];
     assert_eq!(r["status"]["status"], "ok", "{}", r["status"]);
     for k in ["missing", "duplicated", "wrong", "unexpected"] {
         assert_eq!(c[k], 0, "{k}: {c}");
     }
-    assert!(c["correct"].as_u64().unwrap() > 10_000, "word count has results: {c}");
+    assert!(c["correct"].as_u64().unwrap() > least, "more than {least} results: {c}");
 }
 
 #[test]
@@ -84,7 +94,7 @@ at = ["2500ms"]
     let runs = common::run_records("flink", &suite("flink", "10s", failures));
     assert_eq!(runs.len(), 2);
     for r in &runs {
-        assert_exact(r);
+        assert_exact(r, 10_000);
         if r["failure"] == "crash" {
             assert_eq!(r["metrics"]["starts"], 2, "{r}");
             let rec = &r["recoveries"].as_array().unwrap()[0];
@@ -101,7 +111,20 @@ fn spark_word_count_equals_the_reference() {
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
     let runs = common::run_records("spark", &suite("spark", "25s", ""));
     assert_eq!(runs.len(), 1);
-    assert_exact(&runs[0]);
+    assert_exact(&runs[0], 10_000);
+}
+
+#[test]
+fn flink_window_join_equals_the_reference() {
+    if !installed() {
+        return;
+    }
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let none = "\n[[failures]]\nkind = \"none\"\nname = \"none\"\n";
+    let runs = common::run_records("flink-q8", &suite_of("flink", "10s", NEXMARK_Q8, none));
+    assert_eq!(runs.len(), 1);
+    // new sellers: people who opened an auction in their first 10 s window
+    assert_exact(&runs[0], 50);
 }
 
 #[test]

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Java sources of the jobs, embedded so that the binary carries the version it expects.
-const SOURCES: [(&str, &str); 6] = [
+const SOURCES: [(&str, &str); 7] = [
     ("Args.java", include_str!("../java/flowmark/Args.java")),
+    ("Events.java", include_str!("../java/flowmark/Events.java")),
     ("LogClient.java", include_str!("../java/flowmark/LogClient.java")),
     ("ResultChannel.java", include_str!("../java/flowmark/ResultChannel.java")),
     ("Nexmark.java", include_str!("../java/flowmark/Nexmark.java")),

@@ -73,7 +73,7 @@ impl Engine for Flink {
     }
 
     fn refuses(&self, workload: &WorkloadSpec, failure: &Injection) -> Option<String> {
-        jvm::refuses(workload, failure, self.cluster.is_some())
+        jvm::refuses(flowmark_external::Kind::Flink, workload, failure, self.cluster.is_some())
     }
 
     fn prepare(&self) -> Result<()> {

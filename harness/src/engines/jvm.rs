@@ -7,11 +7,17 @@ use crate::worker;
 use anyhow::{Context, Result};
 use flowmark_core::Log;
 use flowmark_core::output::Emission;
+use flowmark_external::Kind;
 use flowmark_workloads::{Query, WorkloadSpec};
 use std::path::Path;
 
-/// The JVM job of a workload and its parameters (nanoseconds), or why there is none.
-pub fn job_args(workload: &WorkloadSpec) -> Result<Vec<(String, String)>, String> {
+/// The NEXMark queries the real engines have JVM jobs for (q4 is not yet written).
+const NEXMARK_JOBS: [Query; 7] =
+    [Query::Q0, Query::Q1, Query::Q2, Query::Q3, Query::Q5, Query::Q7, Query::Q8];
+
+/// The JVM job of a workload on engine `kind` and its parameters (nanoseconds), or why there
+/// is none.
+pub fn job_args(kind: Kind, workload: &WorkloadSpec) -> Result<Vec<(String, String)>, String> {
     let p = |k: &str, v: i64| (k.to_string(), v.to_string());
     match workload {
         WorkloadSpec::Wordcount(w) => Ok(vec![
@@ -21,17 +27,37 @@ pub fn job_args(workload: &WorkloadSpec) -> Result<Vec<(String, String)>, String
             p("bound", w.bound),
             p("lateness", w.lateness),
         ]),
-        WorkloadSpec::Nexmark(n) if matches!(n.query, Query::Q5 | Query::Q7) => {
+        WorkloadSpec::Ysb(y) => Ok(vec![
+            ("job".into(), "ysb".into()),
+            p("window", y.window),
+            p("bound", y.bound),
+            p("lateness", y.lateness),
+        ]),
+        WorkloadSpec::Sessions(s) => Ok(vec![
+            ("job".into(), "sessions".into()),
+            p("gap", s.gap),
+            p("bound", s.bound),
+            p("lateness", 0),
+        ]),
+        WorkloadSpec::Nexmark(n) if NEXMARK_JOBS.contains(&n.query) => {
             Ok(vec![("job".into(), workload.name()), p("bound", n.bound), p("lateness", n.lateness)])
         }
-        _ => Err("the real engines have jobs for wordcount, nexmark q5 and nexmark q7 only".into()),
+        _ => {
+            let queries: Vec<String> = NEXMARK_JOBS.iter().map(|q| format!("{q:?}").to_lowercase()).collect();
+            Err(format!(
+                "no {} job for {} yet: it runs wordcount (tumbling and sliding), ysb, sessions and nexmark {}",
+                kind.name(),
+                workload.name(),
+                queries.join(", ")
+            ))
+        }
     }
 }
 
 /// Why a real engine cannot run `workload` under `failure`; `remote` when the job runs on a
 /// cluster the harness did not start.
-pub fn refuses(workload: &WorkloadSpec, failure: &Injection, remote: bool) -> Option<String> {
-    if let Err(e) = job_args(workload) {
+pub fn refuses(kind: Kind, workload: &WorkloadSpec, failure: &Injection, remote: bool) -> Option<String> {
+    if let Err(e) = job_args(kind, workload) {
         return Some(e);
     }
     if failure.task_failure.is_some() || failure.straggler.is_some() || failure.cpu_tax.is_some() {
@@ -46,7 +72,7 @@ pub fn refuses(workload: &WorkloadSpec, failure: &Injection, remote: bool) -> Op
 }
 
 /// Compiles the engine's job once: fails early, with the fix, when it is not installed.
-pub fn prepare(kind: flowmark_external::Kind) -> Result<()> {
+pub fn prepare(kind: Kind) -> Result<()> {
     let install = flowmark_external::Install::locate();
     install.job_jar(kind).with_context(|| format!("preparing {}", kind.name()))?;
     Ok(())
@@ -66,9 +92,16 @@ pub fn run<L: Log>(
     advertise: &str,
 ) -> Result<()> {
     let run = &spec.run;
+    let mut job = job_args(engine.kind(), &run.workload).map_err(anyhow::Error::msg)?;
+    if let WorkloadSpec::Ysb(y) = &run.workload {
+        // YSB's static table of ads to campaigns (Redis in the original), made from the seed
+        let (ysb, _) = flowmark_workloads::jobs::ysb::Ysb::new(y, run.log.seed)?;
+        let table: Vec<String> = ysb.parts().1.iter().map(u32::to_string).collect();
+        job.push(("campaigns".into(), table.join(",")));
+    }
     let config = flowmark_external::Config {
+        job,
         engine,
-        job: job_args(&run.workload).map_err(anyhow::Error::msg)?,
         parallelism,
         dir: spec.dir.clone(),
         origin: spec.origin,

@@ -65,7 +65,7 @@ impl Engine for Spark {
     }
 
     fn refuses(&self, workload: &WorkloadSpec, failure: &Injection) -> Option<String> {
-        jvm::refuses(workload, failure, self.master.is_some())
+        jvm::refuses(flowmark_external::Kind::Spark, workload, failure, self.master.is_some())
     }
 
     fn prepare(&self) -> Result<()> {

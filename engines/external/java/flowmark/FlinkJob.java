@@ -6,10 +6,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.functions.CoGroupFunction;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -23,9 +26,11 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.legacy.RichSinkFunction;
 import org.apache.flink.streaming.api.functions.source.legacy.RichParallelSourceFunction;
+import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFunction;
 import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
 import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.api.windowing.assigners.EventTimeSessionWindows;
 import org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
 import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
@@ -33,7 +38,8 @@ import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
 
 /**
- * flowmark's workloads on Apache Flink's DataStream API: word count, NEXMark q5 and q7.
+ * flowmark's workloads on Apache Flink's DataStream API: word count, NEXMark q0, q1, q2, q3, q5,
+ * q7 and q8, the Yahoo Streaming Benchmark, sessionization.
  *
  * <p>Time: every timestamp and watermark is flowmark's log time in nanoseconds, used by Flink
  * as an opaque long. Flink's window API takes {@link Duration}s and converts them to
@@ -86,8 +92,25 @@ public final class FlinkJob {
             case "wordcount":
                 results = wordcount(events, args.num("window"), args.num("slide"), lateness);
                 break;
+            case "nexmark-q0":
+            case "nexmark-q1":
+            case "nexmark-q2":
+                results = perBid(events, job);
+                break;
+            case "nexmark-q3":
+                results = q3(events);
+                break;
+            case "sessions":
+                results = sessions(events, args.num("gap"));
+                break;
+            case "ysb":
+                results = ysb(events, Events.campaigns(args.str("campaigns")), args.num("window"), lateness);
+                break;
             case "nexmark-q5":
                 results = q5(events, lateness);
+                break;
+            case "nexmark-q8":
+                results = q8(events, lateness);
                 break;
             case "nexmark-q7":
                 results = q7(events, lateness);
@@ -114,6 +137,132 @@ public final class FlinkJob {
                 .aggregate(new Count<>(), new Keyed<Integer>("counts"), Types.LONG, Types.LONG,
                         TypeInformation.of(String[].class))
                 .uid("count");
+    }
+
+    /** NEXMark q0, q1 and q2: one result per bid, or none ({@link Nexmark#perBid}). */
+    static DataStream<String[]> perBid(DataStream<String> events, String query) {
+        return bids(events).flatMap((long[] b, Collector<String[]> out) -> {
+            String[] r = Nexmark.perBid(query, b);
+            if (r != null) {
+                out.collect(r);
+            }
+        }).returns(TypeInformation.of(String[].class)).uid("per-bid");
+    }
+
+    /**
+     * The Yahoo Streaming Benchmark: ad events filtered to views, each view's ad looked up in
+     * the static table of campaigns, views counted per campaign in tumbling windows.
+     */
+    static DataStream<String[]> ysb(DataStream<String> events, int[] campaignOf, long size, long lateness) {
+        return events.filter(Events::isView).uid("views")
+                .map(json -> campaignOf[(int) Events.field(json, "ad")]).returns(Types.INT).uid("campaign")
+                .keyBy(c -> c, Types.INT)
+                .window(TumblingEventTimeWindows.of(Duration.ofMillis(size)))
+                .allowedLateness(Duration.ofMillis(lateness))
+                .aggregate(new Count<>(), new Keyed<Integer>("views-per-campaign"), Types.LONG, Types.LONG,
+                        TypeInformation.of(String[].class))
+                .uid("count");
+    }
+
+    /**
+     * Sessionization: per user, the clicks ({@code {"user":..,"page":..}}) in each session window
+     * (a gap of inactivity closes it), counted with their distinct pages.
+     */
+    static DataStream<String[]> sessions(DataStream<String> events, long gap) {
+        return events.map(json -> new long[] {Events.field(json, "user"), Events.field(json, "page")})
+                .returns(PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO).uid("parse")
+                .keyBy(c -> c[0], Types.LONG)
+                .window(EventTimeSessionWindows.withGap(Duration.ofMillis(gap)))
+                .aggregate(new AggregateFunction<long[], Activity, Activity>() {
+                    public Activity createAccumulator() {
+                        return new Activity();
+                    }
+
+                    public Activity add(long[] click, Activity acc) {
+                        acc.clicks++;
+                        acc.pages.add(click[1]);
+                        return acc;
+                    }
+
+                    public Activity getResult(Activity acc) {
+                        return acc;
+                    }
+
+                    public Activity merge(Activity a, Activity b) {
+                        a.clicks += b.clicks;
+                        a.pages.addAll(b.pages);
+                        return a;
+                    }
+                }, new ProcessWindowFunction<Activity, String[], Long, TimeWindow>() {
+                    @Override
+                    public void process(Long user, Context ctx, Iterable<Activity> activity, Collector<String[]> out) {
+                        Activity a = activity.iterator().next();
+                        String id = user + " " + Nexmark.window(ctx.window().getStart(), ctx.window().getEnd());
+                        out.collect(new String[] {"sessions", id, a.clicks + " clicks, " + a.pages.size() + " pages"});
+                    }
+                }, TypeInformation.of(Activity.class), TypeInformation.of(Activity.class),
+                        TypeInformation.of(String[].class))
+                .uid("sessions");
+    }
+
+    /** A session's clicks and distinct pages. */
+    public static final class Activity implements java.io.Serializable {
+        public long clicks;
+        public java.util.HashSet<Long> pages = new java.util.HashSet<>();
+    }
+
+    /**
+     * NEXMark q3: people in Oregon, Idaho or California who sell in category 10, with each such
+     * auction — a regular inner join of people and auctions on {@code person.id =
+     * auction.seller}, its state kept for good: per seller, the person once registered and
+     * the auctions that came before them.
+     */
+    static DataStream<String[]> q3(DataStream<String> events) {
+        DataStream<long[]> people = events.flatMap((String json, Collector<long[]> out) -> {
+            long[] p = Nexmark.person(json);
+            if (p != null && Nexmark.q3Person(p)) {
+                out.collect(p);
+            }
+        }).returns(PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO).uid("people");
+        DataStream<long[]> auctions = events.flatMap((String json, Collector<long[]> out) -> {
+            long[] a = Nexmark.auction(json);
+            if (a != null && Nexmark.q3Category(a[3])) {
+                out.collect(a);
+            }
+        }).returns(PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO).uid("auctions");
+        return people.connect(auctions)
+                .keyBy(p -> p[0], a -> a[1], Types.LONG)
+                .process(new KeyedCoProcessFunction<Long, long[], long[], String[]>() {
+                    private transient ValueState<long[]> person;
+                    private transient ListState<Long> waiting;
+
+                    @Override
+                    public void open(OpenContext context) {
+                        person = getRuntimeContext().getState(
+                                new ValueStateDescriptor<>("person", PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
+                        waiting = getRuntimeContext().getListState(new ListStateDescriptor<>("auctions", Types.LONG));
+                    }
+
+                    @Override
+                    public void processElement1(long[] p, Context ctx, Collector<String[]> out) throws Exception {
+                        person.update(p);
+                        for (Long a : waiting.get()) {
+                            out.collect(Nexmark.suggestion(p, a));
+                        }
+                        waiting.clear();
+                    }
+
+                    @Override
+                    public void processElement2(long[] a, Context ctx, Collector<String[]> out) throws Exception {
+                        long[] p = person.value();
+                        if (p != null) {
+                            out.collect(Nexmark.suggestion(p, a[0]));
+                        } else {
+                            waiting.add(a[0]);
+                        }
+                    }
+                }, TypeInformation.of(String[].class))
+                .uid("suggestions");
     }
 
     /** NEXMark q5: per 10 s window sliding by 2 s, the auctions with the most bids. */
@@ -194,6 +343,46 @@ public final class FlinkJob {
                 }, TypeInformation.of(Nexmark.Highest.class), TypeInformation.of(Nexmark.Highest.class),
                         TypeInformation.of(String[].class))
                 .uid("highest");
+    }
+
+    /**
+     * NEXMark q8: the people who opened an auction in the 10 s tumbling window in which they
+     * registered — a window join of people and auctions on {@code person.id = auction.seller}
+     * (Flink's co-group: one result per person and window, however many auctions).
+     */
+    static DataStream<String[]> q8(DataStream<String> events, long lateness) {
+        long size = 10_000_000_000L;
+        DataStream<long[]> people = events.flatMap((String json, Collector<long[]> out) -> {
+            long[] p = Nexmark.person(json);
+            if (p != null) {
+                out.collect(p);
+            }
+        }).returns(PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO).uid("people");
+        DataStream<long[]> auctions = events.flatMap((String json, Collector<long[]> out) -> {
+            long[] a = Nexmark.auction(json);
+            if (a != null) {
+                out.collect(a);
+            }
+        }).returns(PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO).uid("auctions");
+        return people.coGroup(auctions)
+                .where(p -> p[0], Types.LONG)
+                .equalTo(a -> a[1], Types.LONG)
+                .window(TumblingEventTimeWindows.of(Duration.ofMillis(size)))
+                .allowedLateness(Duration.ofMillis(lateness))
+                .apply(new CoGroupFunction<long[], long[], String[]>() {
+                    @Override
+                    public void coGroup(Iterable<long[]> ps, Iterable<long[]> as, Collector<String[]> out) {
+                        java.util.Iterator<long[]> p = ps.iterator();
+                        if (p.hasNext() && as.iterator().hasNext()) {
+                            long[] person = p.next();
+                            // the window the person's event time falls in, as Flink assigned it
+                            long start = TimeWindow.getWindowStartWithOffset(person[3], 0, size);
+                            String id = person[0] + " " + Nexmark.window(start, start + size);
+                            out.collect(new String[] {"new-sellers", id, Nexmark.name(person)});
+                        }
+                    }
+                }, TypeInformation.of(String[].class))
+                .uid("new-sellers");
     }
 
     private static DataStream<long[]> bids(DataStream<String> events) {

@@ -5,7 +5,9 @@ import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.from_json;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.session_window;
 import static org.apache.spark.sql.functions.udaf;
+import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.window;
 
 import java.io.IOException;
@@ -17,7 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.apache.spark.api.java.function.FilterFunction;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.function.FlatMapGroupsWithStateFunction;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.api.java.function.VoidFunction2;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoder;
@@ -39,6 +46,8 @@ import org.apache.spark.sql.connector.read.ScanBuilder;
 import org.apache.spark.sql.connector.read.streaming.MicroBatchStream;
 import org.apache.spark.sql.connector.read.streaming.Offset;
 import org.apache.spark.sql.expressions.Aggregator;
+import org.apache.spark.sql.streaming.GroupStateTimeout;
+import org.apache.spark.sql.streaming.OutputMode;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.StreamingQueryListener;
 import org.apache.spark.sql.streaming.Trigger;
@@ -47,10 +56,12 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.util.CaseInsensitiveStringMap;
 import org.apache.spark.unsafe.types.UTF8String;
 import scala.Tuple2;
+import scala.Tuple3;
 import scala.Tuple4;
 
 /**
- * flowmark's workloads on Apache Spark Structured Streaming: word count, NEXMark q5 and q7.
+ * flowmark's workloads on Apache Spark Structured Streaming: word count, NEXMark q0, q1, q2, q3,
+ * q5, q7 and q8, the Yahoo Streaming Benchmark, sessionization.
  *
  * <p>The source is a data source V2 micro-batch stream whose offsets are event indexes per
  * partition of the harness's log: Spark records each batch's offsets in its offset log and
@@ -95,8 +106,9 @@ public final class SparkJob {
         SparkSession spark = builder.getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         String job = args.str("job");
-        long period = job.equals("wordcount") ? args.num("window") / 1000 : 10_000_000L;
-        if (job.equals("wordcount") && args.num("slide") > 0) {
+        // NEXMark's windows are 10 s; word count's and YSB's are the job's own
+        long period = args.opt("window") != null ? args.num("window") / 1000 : 10_000_000L;
+        if (args.opt("slide") != null && args.num("slide") > 0) {
             long slide = args.num("slide") / 1000;
             period = period / gcd(period, slide) * slide;
         }
@@ -108,8 +120,7 @@ public final class SparkJob {
                 .option("server", args.str("server"))
                 .option("partitions", args.str("partitions"))
                 .option("offset-micros", String.valueOf(offsetMicros))
-                .option("end-event", job.equals("wordcount") ? "0" : "{\"Bid\":{\"auction\":0,\"bidder\":0,\"price\":0,"
-                        + "\"channel\":0,\"date_time\":0,\"seq\":0}}")
+                .option("end-event", endEvent(job))
                 .load()
                 .withWatermark("ts", delayMicros + " microseconds");
         Dataset<Row> results;
@@ -117,11 +128,28 @@ public final class SparkJob {
             case "wordcount":
                 results = wordcount(events, args.num("window"), args.num("slide"));
                 break;
+            case "nexmark-q0":
+            case "nexmark-q1":
+            case "nexmark-q2":
+                results = perBid(events, job);
+                break;
+            case "nexmark-q3":
+                results = q3(events);
+                break;
+            case "sessions":
+                results = sessions(events, args.num("gap"));
+                break;
+            case "ysb":
+                results = ysb(events, Events.campaigns(args.str("campaigns")), args.num("window"));
+                break;
             case "nexmark-q5":
                 results = q5(events);
                 break;
             case "nexmark-q7":
                 results = q7(events);
+                break;
+            case "nexmark-q8":
+                results = q8(events);
                 break;
             default:
                 throw new IllegalArgumentException("no Spark job for workload `" + job + "`");
@@ -145,6 +173,27 @@ public final class SparkJob {
         query.stop();
         channel.close();
         spark.stop();
+    }
+
+    /**
+     * The payload of the event that ends the input: one the job's filters keep up to its
+     * aggregation. Spark pushes a filter that does not read the event time below the
+     * watermark, so an end event the job filters out would never move it.
+     */
+    private static String endEvent(String job) {
+        switch (job) {
+            case "wordcount":
+                return "0";
+            case "sessions":
+                return "{\"user\":0,\"page\":0}";
+            case "ysb":
+                return "{\"user\":0,\"page\":0,\"ad\":0,\"ad_type\":0,\"event_type\":\"View\",\"ip\":0}";
+            case "nexmark-q8":
+                return "{\"Auction\":{\"id\":0,\"item\":0,\"initial_bid\":0,\"reserve\":0,\"date_time\":0,"
+                        + "\"expires\":0,\"seller\":0,\"category\":0}}";
+            default:
+                return "{\"Bid\":{\"auction\":0,\"bidder\":0,\"price\":0,\"channel\":0,\"date_time\":0,\"seq\":0}}";
+        }
     }
 
     /** Microseconds since log time 0 of a timestamp column, as nanoseconds (text). */
@@ -185,6 +234,136 @@ public final class SparkJob {
                 .select(col("ts"), col("bid.*"));
     }
 
+    /**
+     * NEXMark q0, q1 and q2: one result per bid, or none ({@link Nexmark#perBid}); the event that
+     * ends the input is no bid of the log.
+     */
+    static Dataset<Row> perBid(Dataset<Row> events, String query) {
+        return bids(events)
+                .filter(expr("unix_micros(ts) < " + END_MICROS))
+                .flatMap((FlatMapFunction<Row, Tuple3<String, String, String>>) r -> {
+                    long[] b = {r.<Long>getAs("auction"), r.<Long>getAs("bidder"), r.<Long>getAs("price"),
+                        r.<Long>getAs("seq"), r.<Long>getAs("date_time")};
+                    String[] out = Nexmark.perBid(query, b);
+                    return out == null
+                            ? java.util.Collections.emptyIterator()
+                            : java.util.List.of(new Tuple3<>(out[0], out[1], out[2])).iterator();
+                }, Encoders.tuple(Encoders.STRING(), Encoders.STRING(), Encoders.STRING()))
+                .toDF();
+    }
+
+    /**
+     * The Yahoo Streaming Benchmark: ad events filtered to views, each view's ad looked up in
+     * the static table of campaigns (a function of the table, as a broadcast lookup), views
+     * counted per campaign in tumbling windows.
+     */
+    static Dataset<Row> ysb(Dataset<Row> events, int[] campaignOf, long size) {
+        StructType ad = new StructType().add("ad", DataTypes.IntegerType).add("event_type", DataTypes.StringType);
+        Column campaign = udf((UDF1<Integer, Integer>) a -> campaignOf[a], DataTypes.IntegerType).apply(col("e.ad"));
+        return events.select(col("ts"), from_json(col("payload"), ad).as("e"))
+                .filter(expr("e.event_type = 'View'"))
+                .select(col("ts"), campaign.as("campaign"))
+                .groupBy(window(col("ts"), interval(size)).as("w"), col("campaign"))
+                .count()
+                .select(lit("views-per-campaign"), concat(col("campaign").cast("string"), lit(" "), bounds("w")),
+                        col("count").cast("string"));
+    }
+
+    /**
+     * Sessionization: per user, the clicks in each session window ({@code session_window}: a gap
+     * of inactivity closes it), counted with their distinct pages.
+     */
+    static Dataset<Row> sessions(Dataset<Row> events, long gap) {
+        StructType click = new StructType().add("user", DataTypes.LongType).add("page", DataTypes.LongType);
+        // the session's bounds from its first and last events' exact times: Spark's own are
+        // whole microseconds (sessions merge by them, so two clicks within a microsecond of
+        // the gap apart may be split or merged differently from flowmark's nanoseconds)
+        Column bounds = concat(lit("["), col("first").cast("string"), lit(","),
+                expr("cast(last + " + gap + " as string)"), lit(")"));
+        return events.select(col("ts"), col("nanos"), from_json(col("payload"), click).as("c"))
+                .groupBy(session_window(col("ts"), interval(gap)).as("w"), col("c.user").as("user"))
+                .agg(expr("count(1)").as("clicks"), expr("size(collect_set(c.page))").as("pages"),
+                        expr("min(nanos)").as("first"), expr("max(nanos)").as("last"))
+                .select(lit("sessions"), concat(col("user").cast("string"), lit(" "), bounds),
+                        concat(col("clicks").cast("string"), lit(" clicks, "), col("pages").cast("string"),
+                                lit(" pages")));
+    }
+
+    /**
+     * NEXMark q3: people in Oregon, Idaho or California who sell in category 10, with each such
+     * auction — a regular inner join of people and auctions on {@code person.id =
+     * auction.seller}, as arbitrary state per seller ({@code flatMapGroupsWithState}, kept for
+     * good): the person once registered and the auctions that came before them. One scan of
+     * the log, where a self-join would read it twice.
+     */
+    static Dataset<Row> q3(Dataset<Row> events) {
+        StructType person = new StructType()
+                .add("id", DataTypes.LongType)
+                .add("name", DataTypes.createArrayType(DataTypes.LongType))
+                .add("city", DataTypes.LongType)
+                .add("state", DataTypes.LongType);
+        StructType auction = new StructType()
+                .add("id", DataTypes.LongType)
+                .add("seller", DataTypes.LongType)
+                .add("category", DataTypes.LongType);
+        StructType event = new StructType().add("Person", person).add("Auction", auction);
+        return events.select(from_json(col("payload"), event).as("e"))
+                .select(expr("coalesce(e.Person.id, e.Auction.seller)").as("key"), col("e.Person").as("p"),
+                        col("e.Auction").as("a"))
+                .filter((FilterFunction<Row>) SparkJob::q3Side)
+                .groupByKey((MapFunction<Row, Long>) r -> r.getLong(0), Encoders.LONG())
+                .flatMapGroupsWithState(
+                        (FlatMapGroupsWithStateFunction<Long, Row, Q3Seller, Tuple3<String, String, String>>)
+                                (key, rows, state) -> {
+                                    Q3Seller seller = state.exists() ? state.get() : new Q3Seller();
+                                    List<Tuple3<String, String, String>> out = new ArrayList<>();
+                                    while (rows.hasNext()) {
+                                        Row r = rows.next();
+                                        if (!r.isNullAt(1)) {
+                                            seller.person = q3Person(r.getStruct(1));
+                                            for (long a : seller.waiting) {
+                                                out.add(tuple(Nexmark.suggestion(seller.person, a)));
+                                            }
+                                            seller.waiting.clear();
+                                        } else if (seller.person != null) {
+                                            out.add(tuple(Nexmark.suggestion(seller.person, r.getStruct(2).getLong(0))));
+                                        } else {
+                                            seller.waiting.add(r.getStruct(2).getLong(0));
+                                        }
+                                    }
+                                    state.update(seller);
+                                    return out.iterator();
+                                },
+                        OutputMode.Append(), Encoders.javaSerialization(Q3Seller.class),
+                        Encoders.tuple(Encoders.STRING(), Encoders.STRING(), Encoders.STRING()),
+                        GroupStateTimeout.NoTimeout())
+                .toDF();
+    }
+
+    /** Whether a row of q3's (key, person, auction) is one of its people or auctions. */
+    private static boolean q3Side(Row r) {
+        if (r.isNullAt(0)) {
+            return false;
+        }
+        return r.isNullAt(1) ? Nexmark.q3Category(r.getStruct(2).getLong(2)) : Nexmark.q3Person(q3Person(r.getStruct(1)));
+    }
+
+    /** A person struct of q3's rows as {@link Nexmark#person} gives it. */
+    private static long[] q3Person(Row p) {
+        List<Long> name = p.getList(1);
+        return new long[] {p.getLong(0), name.get(0), name.get(1), 0, p.getLong(2), p.getLong(3)};
+    }
+
+    private static Tuple3<String, String, String> tuple(String[] r) {
+        return new Tuple3<>(r[0], r[1], r[2]);
+    }
+
+    /** q3's state per seller: the person, once registered, and the auctions before them. */
+    public static final class Q3Seller implements Serializable {
+        long[] person;
+        ArrayList<Long> waiting = new ArrayList<>();
+    }
+
     static Dataset<Row> q5(Dataset<Row> events) {
         Dataset<Row> counts = bids(events)
                 .groupBy(window(col("ts"), "10 seconds", "2 seconds").as("w"), col("auction"))
@@ -208,6 +387,40 @@ public final class SparkJob {
                 .groupBy(window(col("ts"), "10 seconds").as("w"))
                 .agg(highest.as("highest"))
                 .select(lit("highest-bids"), concat(lit("* "), bounds("w")), col("highest"));
+    }
+
+    /**
+     * NEXMark q8: the people who opened an auction in the 10 s tumbling window in which they
+     * registered — a window join of people and auctions on {@code person.id =
+     * auction.seller}, written as what it is per key and window: a group of both sides' events
+     * that holds a person and an auction (one aggregation, so that the last windows fire in
+     * the batch the end's watermark calls for; a stream-stream join followed by an
+     * aggregation leaves its last window's rows in the aggregation's state).
+     */
+    static Dataset<Row> q8(Dataset<Row> events) {
+        StructType person = new StructType()
+                .add("id", DataTypes.LongType)
+                .add("name", DataTypes.createArrayType(DataTypes.LongType));
+        StructType auction = new StructType().add("seller", DataTypes.LongType);
+        StructType event = new StructType().add("Person", person).add("Auction", auction);
+        Column name = concat(pick(Nexmark.FIRST_NAMES, "name[0]"), lit(" "), pick(Nexmark.LAST_NAMES, "name[1]"));
+        return events.select(col("ts"), from_json(col("payload"), event).as("e"))
+                .select(col("ts"), expr("coalesce(e.Person.id, e.Auction.seller)").as("key"),
+                        col("e.Person.name").as("name"), expr("e.Auction.seller is not null").as("auction"))
+                .filter(col("key").isNotNull())
+                .groupBy(window(col("ts"), "10 seconds").as("w"), col("key"))
+                .agg(expr("max(name)").as("name"), expr("max(auction)").as("auctioned"))
+                .filter(expr("name is not null and auctioned"))
+                .select(lit("new-sellers"), concat(col("key").cast("string"), lit(" "), bounds("w")), name);
+    }
+
+    /** The word of {@code words} at the index the SQL expression {@code index} gives. */
+    private static Column pick(String[] words, String index) {
+        StringBuilder list = new StringBuilder();
+        for (String w : words) {
+            list.append(list.length() > 0 ? "," : "").append('\'').append(w).append('\'');
+        }
+        return expr("element_at(array(" + list + "), cast(" + index + " as int) + 1)");
     }
 
     /** q5's second stage as an incremental aggregate over (count, auction). */
@@ -265,9 +478,9 @@ public final class SparkJob {
     }
 
     /**
-     * Commits batches once Spark has, and tells when the job is done: after the batch that read
-     * the end-of-input event, the next batch (Spark's no-data batch for the new watermark) has
-     * emitted the remaining windows.
+     * Commits batches once Spark has, and tells when the job is done: once the batch that read
+     * the end-of-input event has run, and the no-data batches its watermark called for (which
+     * emit the remaining windows), Spark goes idle.
      */
     static final class Done {
         private final java.util.Set<Long> precommitted = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -288,8 +501,18 @@ public final class SparkJob {
                     finished = true;
                 }
 
+                /**
+                 * Idle once the end was read: Spark has run every batch the end's watermark
+                 * called for — the no-data batch that fires the last windows, and as many more
+                 * as chained stateful operators need (a join's results reach its aggregation a
+                 * batch later) — and has nothing left to do.
+                 */
                 @Override
-                public void onQueryIdle(QueryIdleEvent e) {}
+                public void onQueryIdle(QueryIdleEvent e) {
+                    if (endSeenAt != 0) {
+                        finished = true;
+                    }
+                }
 
                 @Override
                 public void onQueryProgress(QueryProgressEvent e) {
@@ -307,9 +530,6 @@ public final class SparkJob {
                         if (endSeenAt == 0) {
                             endSeenAt = System.nanoTime();
                         }
-                        if (e.progress().numInputRows() == 0) {
-                            finished = true;
-                        }
                     }
                 }
             };
@@ -317,7 +537,7 @@ public final class SparkJob {
 
         void await(StreamingQuery query) throws Exception {
             while (!finished && query.isActive()) {
-                // no no-data batch in ten seconds after the end: nothing was left to emit
+                // not idle ten seconds after the end (no idle event came): nothing is left
                 if (endSeenAt != 0 && System.nanoTime() - endSeenAt > 10_000_000_000L) {
                     break;
                 }
@@ -331,9 +551,15 @@ public final class SparkJob {
 
     /** The log as a Spark data source: {@code format(LogProvider.class.getName())}. */
     public static final class LogProvider implements TableProvider {
+        /**
+         * An event's time as a Spark timestamp (whole microseconds, shifted: see the class
+         * comment), its payload, and its exact time in nanoseconds (a session's bounds are
+         * event times, and a timestamp would round them).
+         */
         static final StructType SCHEMA = new StructType()
                 .add("ts", DataTypes.TimestampType, false)
-                .add("payload", DataTypes.StringType, false);
+                .add("payload", DataTypes.StringType, false)
+                .add("nanos", DataTypes.LongType, false);
 
         public LogProvider() {}
 
@@ -528,7 +754,8 @@ public final class SparkJob {
         public boolean next() throws IOException {
             if (rows.isEmpty() && next < range.to) {
                 if (range.partition < 0) {
-                    rows.add(new GenericInternalRow(new Object[] {END_MICROS, UTF8String.fromString(range.endEvent)}));
+                    rows.add(new GenericInternalRow(
+                            new Object[] {END_MICROS, UTF8String.fromString(range.endEvent), Long.MAX_VALUE}));
                     next = range.to;
                 } else {
                     if (client == null) {
@@ -538,7 +765,7 @@ public final class SparkJob {
                     try {
                         long n = client.fetch(range.partition, next, to, (time, json) -> rows.add(
                                 new GenericInternalRow(new Object[] {Math.floorDiv(time, 1000L) + range.offset,
-                                        UTF8String.fromString(json)})));
+                                        UTF8String.fromString(json), time})));
                         if (n != to - next) {
                             throw new IOException("the log server returned " + n + " of " + (to - next) + " events");
                         }
