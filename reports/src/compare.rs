@@ -281,10 +281,15 @@ pub fn judge(
     thresholds: &Thresholds,
     alpha: f64,
 ) -> Option<Row> {
-    let test = Test {
-        interval: stats::ratio_interval(base, new, 0.95, RESAMPLES, seed(key, m)),
-        p: stats::mann_whitney(base, new).map(|t| t.p),
-        decidable: stats::can_decide(base.len(), new.len(), alpha),
+    // counts are judged on any change: no test, and no bootstrap to throw away
+    let test = if m.exact {
+        Test { interval: None, p: None, decidable: true }
+    } else {
+        Test {
+            interval: stats::ratio_interval(base, new, 0.95, RESAMPLES, seed(key, m)),
+            p: stats::mann_whitney(base, new).map(|t| t.p),
+            decidable: stats::can_decide(base.len(), new.len(), alpha),
+        }
     };
     decide(key, m, base, new, test, thresholds, alpha)
 }
