@@ -10,8 +10,8 @@
 //! made inside the measured time: the output is part of the job.
 
 use flowmark_core::{
-    Baseline, Entry, Job, Log, Output, PartitionWatermark, ResultLine, Time, VecLog, Window, WindowResult,
-    WindowSpec, Windows,
+    Assign, Baseline, Entry, Job, Log, Output, PartitionWatermark, ResultLine, Time, VecLog, Window,
+    WindowResult, WindowSpec, Windows,
 };
 use flowmark_workloads::baseline::{OpenSessions, window_state};
 use flowmark_workloads::jobs::sessions::{Click, Sessions};
@@ -160,10 +160,11 @@ where
     // open windows in order of (end, start)
     let mut open: Vec<(Window, FxHashMap<K, u64>)> = Vec::new();
     let mut input = Read::new(log, end, job);
+    let mut assign = Assign::new(spec.windows);
     loop {
         let wm = input.round(|e, wm| {
             let Some(k) = key(&e.event) else { return };
-            spec.windows.assign(e.time, |w| {
+            assign.assign(e.time, |w| {
                 if spec.is_late(w, wm) {
                     return;
                 }

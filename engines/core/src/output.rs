@@ -26,8 +26,9 @@ pub trait Output: Data {
 
     /// The identity and value as a pair of strings.
     fn to_line(&self) -> ResultLine {
-        let mut id = String::new();
-        let mut value = String::new();
+        // room for a key, a window and a count without growing
+        let mut id = String::with_capacity(48);
+        let mut value = String::with_capacity(16);
         self.identity(&mut id);
         self.value(&mut value);
         ResultLine { id, value }
@@ -37,7 +38,8 @@ pub trait Output: Data {
 /// Writes a result as one line of an output file: `<emit time>\t<identity>\t<value>\n`, the
 /// format every engine's sink writes and the harness reads.
 pub fn write_line<T: Output>(emitted: crate::Time, result: &T, out: &mut String) {
-    let _ = write!(out, "{emitted}\t");
+    out.push_str(itoa::Buffer::new().format(emitted));
+    out.push('\t');
     result.identity(out);
     out.push('\t');
     result.value(out);
@@ -92,7 +94,8 @@ pub struct WindowResult<K, O> {
 
 impl<K: Key, O: Data + Display> Output for WindowResult<K, O> {
     fn identity(&self, out: &mut String) {
-        let _ = write!(out, "{} {}", self.key, self.window);
+        let _ = write!(out, "{} ", self.key);
+        self.window.push_to(out);
     }
     fn value(&self, out: &mut String) {
         let _ = write!(out, "{}", self.value);
@@ -129,5 +132,23 @@ impl<T: Display> Display for Joined<'_, T> {
             write!(f, "{x}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_result_line_reads_back_as_written() {
+        let r = WindowResult { key: 7u32, window: Window::new(-10, 0), value: 3u64 };
+        for emitted in [0, -1, 1_234_567_890_123, crate::Time::MIN] {
+            let mut line = String::from("before\n");
+            write_line(emitted, &r, &mut line);
+            assert_eq!(line, format!("before\n{emitted}\t7 [-10,0)\t3\n"));
+            let (t, parsed) = parse_line(line["before\n".len()..].trim_end()).expect("parses");
+            assert_eq!((t, &parsed), (emitted, &r.to_line()));
+        }
+        assert_eq!(r.to_line(), ResultLine { id: "7 [-10,0)".into(), value: "3".into() });
     }
 }

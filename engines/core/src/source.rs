@@ -38,6 +38,20 @@ pub trait Log: Clone + Send + Sync + 'static {
     /// How many entries of `partition` arrive strictly before `t`: the end offset of a run of
     /// length `t`, and the offset a micro-batch cut at `t` reads up to.
     fn arrived_before(&self, partition: u32, t: Time) -> u64;
+
+    /// Entries `from..to` of `partition`, in arrival order: borrowed where the log holds them
+    /// (a [`VecLog`]), else read into `buf`. How a COST baseline reads a chunk of a partition.
+    fn entries<'a>(
+        &'a self,
+        partition: u32,
+        from: u64,
+        to: u64,
+        buf: &'a mut Vec<Entry<Self::Event>>,
+    ) -> &'a [Entry<Self::Event>] {
+        buf.clear();
+        buf.extend(self.cursor(partition, from).take(to.saturating_sub(from) as usize));
+        buf
+    }
 }
 
 /// Reads one partition of a log as records: assigns each record its time per the run's time
@@ -195,16 +209,23 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
 
     /// Reads every entry up to (not including) offset `end`, in order.
     #[inline]
-    pub fn read_until(&mut self, end: u64, mut f: impl FnMut(Rec<E>)) {
-        if self.offset < end
-            && let Some(e) = self.pending.take()
-        {
-            f(self.record(e));
-        }
-        while self.offset < end {
-            let Some(e) = self.cursor.next() else { break };
-            f(self.record(e));
-        }
+    pub fn read_until(&mut self, end: u64, f: impl FnMut(Rec<E>)) {
+        self.until(end).for_each(f)
+    }
+
+    /// The entries up to (not including) offset `end` as records, in order: the loop a
+    /// baseline runs its own body in, so that the body is compiled into it.
+    #[inline]
+    pub fn until(&mut self, end: u64) -> impl Iterator<Item = Rec<E>> + '_ {
+        let first = if self.offset < end { self.pending.take() } else { None };
+        let first = first.map(|e| self.record(e));
+        first.into_iter().chain(std::iter::from_fn(move || {
+            if self.offset >= end {
+                return None;
+            }
+            let e = self.cursor.next()?;
+            Some(self.record(e))
+        }))
     }
 }
 
@@ -267,6 +288,12 @@ impl<E: Data + Sync> Log for VecLog<E> {
 
     fn arrived_before(&self, partition: u32, t: Time) -> u64 {
         self.partitions[partition as usize].partition_point(|e| e.arrival < t) as u64
+    }
+
+    fn entries<'a>(&'a self, partition: u32, from: u64, to: u64, _: &'a mut Vec<Entry<E>>) -> &'a [Entry<E>] {
+        let all = &self.partitions[partition as usize];
+        let to = (to as usize).min(all.len());
+        &all[(from as usize).min(to)..to]
     }
 }
 

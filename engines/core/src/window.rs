@@ -76,6 +76,96 @@ impl fmt::Display for Window {
     }
 }
 
+impl Window {
+    /// Appends the window as its [`Display`](fmt::Display) form writes it, `[start,end)`,
+    /// without the formatting machinery: result lines write a window each.
+    #[inline]
+    pub fn push_to(&self, out: &mut String) {
+        let mut buf = itoa::Buffer::new();
+        out.push('[');
+        out.push_str(buf.format(self.start));
+        out.push(',');
+        out.push_str(buf.format(self.end));
+        out.push(')');
+    }
+}
+
+/// The state of window `w` among `open`, the few open windows of an operator kept in order of
+/// (end, start) — the order they fire in; `new` makes it if `w` is not open yet. Most records
+/// fall in the newest window, so the vector is searched from its end.
+#[inline]
+pub fn open_window<S>(open: &mut Vec<(Window, S)>, w: Window, new: impl FnOnce() -> S) -> &mut S {
+    let at = match open.iter().rposition(|(o, _)| (o.end, o.start) <= (w.end, w.start)) {
+        Some(i) if open[i].0 == w => i,
+        found => {
+            let i = found.map_or(0, |i| i + 1);
+            open.insert(i, (w, new()));
+            i
+        }
+    };
+    &mut open[at].1
+}
+
+/// Names the windows of a record: fixed windows by its time ([`Assign`]), or the window its
+/// value names ([`By`]).
+pub trait Assigner<V>: Clone + Send + 'static {
+    /// Calls `f` with every window of a record at `time` carrying `value`.
+    fn assign(&mut self, time: Time, value: &V, f: impl FnMut(Window));
+}
+
+/// The window a record's value names.
+#[derive(Clone)]
+pub struct By<F>(pub F);
+
+impl<V, F: Fn(&V) -> Window + Clone + Send + 'static> Assigner<V> for By<F> {
+    #[inline]
+    fn assign(&mut self, _: Time, value: &V, mut f: impl FnMut(Window)) {
+        f((self.0)(value))
+    }
+}
+
+impl<V> Assigner<V> for Assign {
+    #[inline]
+    fn assign(&mut self, time: Time, _: &V, f: impl FnMut(Window)) {
+        Assign::assign(self, time, f)
+    }
+}
+
+/// Assigns instants to windows like [`Windows::assign`], remembering the last tumbling window:
+/// the records of one window, nearly all of them in a row, then skip the division.
+#[derive(Clone, Copy, Debug)]
+pub struct Assign {
+    windows: Windows,
+    /// The last tumbling window assigned (empty at first).
+    last: Window,
+}
+
+impl Assign {
+    /// An assigner of `windows`.
+    pub const fn new(windows: Windows) -> Self {
+        Assign { windows, last: Window::new(0, 0) }
+    }
+
+    /// The windows it assigns.
+    pub const fn windows(&self) -> Windows {
+        self.windows
+    }
+
+    /// Calls `f` with every window that instant `t` falls in, as [`Windows::assign`] does.
+    #[inline]
+    pub fn assign(&mut self, t: Time, mut f: impl FnMut(Window)) {
+        if let Windows::Tumbling { size } = self.windows {
+            if !(self.last.start <= t && t < self.last.end) {
+                let start = t - t.rem_euclid(size);
+                self.last = Window::new(start, start + size);
+            }
+            f(self.last)
+        } else {
+            self.windows.assign(t, f)
+        }
+    }
+}
+
 /// The kinds of event-time window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -325,7 +415,62 @@ mod tests {
         assert!(WindowSpec::new(Windows::tumbling(5)).with_lateness(-1).validate().is_err());
     }
 
+    #[test]
+    fn the_assigner_remembers_a_window_only_for_its_own_instants() {
+        let mut a = Assign::new(Windows::tumbling(10));
+        let mut at = |t| {
+            let mut got = Vec::new();
+            a.assign(t, |w| got.push(w));
+            got
+        };
+        // 0 first: the empty window [0,0) it starts with holds no instant
+        assert_eq!(at(0), [Window::new(0, 10)]);
+        assert_eq!(at(9), [Window::new(0, 10)]);
+        assert_eq!(at(10), [Window::new(10, 20)], "the end is outside");
+        assert_eq!(at(9), [Window::new(0, 10)], "the start is inside, one before it is not");
+        assert_eq!(at(-1), [Window::new(-10, 0)]);
+        let mut s = Assign::new(Windows::sliding(10, 5));
+        let mut got = Vec::new();
+        s.assign(7, |w| got.push(w));
+        assert_eq!(got, windows_of(Windows::sliding(10, 5), 7));
+    }
+
+    #[test]
+    fn open_windows_stay_in_firing_order() {
+        let mut open: Vec<(Window, u32)> = Vec::new();
+        for (s, e) in [(10, 20), (0, 10), (5, 15), (10, 20), (20, 30), (0, 20)] {
+            *open_window(&mut open, Window::new(s, e), || 0) += 1;
+        }
+        let order: Vec<_> = open.iter().map(|(w, n)| (w.start, w.end, *n)).collect();
+        assert_eq!(order, [(0, 10, 1), (5, 15, 1), (0, 20, 1), (10, 20, 2), (20, 30, 1)]);
+    }
+
+    #[test]
+    fn a_window_pushes_the_text_it_displays() {
+        for w in [Window::new(0, 10), Window::new(-5, 5), Window::new(Time::MIN, Time::MAX)] {
+            let mut s = String::from("x");
+            w.push_to(&mut s);
+            assert_eq!(s, format!("x{w}"));
+        }
+    }
+
     proptest! {
+        #[test]
+        fn the_assigner_agrees_with_the_windows(
+            times in proptest::collection::vec(-1_000i64..1_000, 1..50),
+            size in 1i64..40,
+            slide in 1i64..40,
+        ) {
+            for windows in [Windows::tumbling(size), Windows::sliding(size.max(slide), slide)] {
+                let mut a = Assign::new(windows);
+                for &t in &times {
+                    let mut got = Vec::new();
+                    a.assign(t, |w| got.push(w));
+                    prop_assert_eq!(got, windows_of(windows, t));
+                }
+            }
+        }
+
         #[test]
         fn assigned_windows_contain_the_instant(t in -1_000_000i64..1_000_000, size in 1i64..500, slide_div in 1i64..10) {
             let slide = (size / slide_div).max(1);

@@ -28,6 +28,7 @@ pub mod inputs;
 pub mod message;
 pub mod operator;
 pub mod output;
+pub mod state;
 pub mod stream;
 pub mod task;
 

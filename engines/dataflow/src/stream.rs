@@ -26,7 +26,7 @@ use crate::operator::session::SessionAggregate;
 use crate::operator::sink::Sink;
 use crate::operator::stateless::{Filter, FlatMap, Map};
 use crate::operator::tee::Tee;
-use crate::operator::window::{By, Fixed, WindowAggregate};
+use crate::operator::window::WindowAggregate;
 use crate::operator::window_join::{Side, WindowJoin};
 use crate::operator::{Chained, Logic, Operator};
 use crate::task::{self, Context, TaskInfo};
@@ -377,7 +377,14 @@ impl<K: Key, V: Data> KeyedStream<crate::Dataflow, K, V> for DKeyed<K, V> {
                 let final_only = FinalOnly::default();
                 let flag = final_only.clone();
                 self.into_stage("window", move |info| {
-                    WindowAggregate::new(op, spec, flag.get(), Fixed(fixed), agg.clone(), info.restore(op))
+                    WindowAggregate::new(
+                        op,
+                        spec,
+                        flag.get(),
+                        flowmark_core::Assign::new(fixed),
+                        agg.clone(),
+                        info.restore(op),
+                    )
                 })
                 .windowed(final_only)
             }
@@ -396,7 +403,14 @@ impl<K: Key, V: Data> KeyedStream<crate::Dataflow, K, V> for DKeyed<K, V> {
         let final_only = FinalOnly::default();
         let flag = final_only.clone();
         self.into_stage("window", move |info| {
-            WindowAggregate::new(op, spec, flag.get(), By(window.clone()), agg.clone(), info.restore(op))
+            WindowAggregate::new(
+                op,
+                spec,
+                flag.get(),
+                flowmark_core::By(window.clone()),
+                agg.clone(),
+                info.restore(op),
+            )
         })
         .windowed(final_only)
     }

@@ -2,7 +2,7 @@
 //! channel of its inputs (every other task), with barrier alignment and watermark tracking.
 
 use crate::checkpoint::align::BarrierAligner;
-use crate::checkpoint::{TaskId, TaskState, WriteRequest};
+use crate::checkpoint::{Snapshot, Taken, TaskId, WriteRequest};
 use crate::env::Env;
 use crate::inputs::{Inputs, Received};
 use crate::message::{Barrier, Message, Overtaking};
@@ -28,7 +28,7 @@ pub struct Context {
     /// it): what a fault names.
     stages: std::ops::Range<usize>,
     env: Arc<Env>,
-    state: TaskState,
+    state: Snapshot,
     outputs: Vec<(String, Vec<u8>)>,
     sources: Vec<(u32, ReaderPosition)>,
     /// Late records dropped by the task's operators since the job started (restored ones
@@ -49,7 +49,7 @@ impl Context {
             id,
             stages,
             env,
-            state: TaskState::default(),
+            state: Snapshot::default(),
             outputs: Vec::new(),
             sources: Vec::new(),
             late,
@@ -94,13 +94,14 @@ impl Context {
     /// The state operator `op` saved into the snapshot being taken (for operator tests).
     #[cfg(test)]
     pub(crate) fn saved<S: DeserializeOwned>(&mut self, op: u32) -> Option<S> {
-        let state = std::mem::take(&mut self.state);
+        let state = std::mem::take(&mut self.state).encode();
         state.get(op).map(|b| bincode::deserialize(b).expect("saved state decodes"))
     }
 
-    /// Adds an operator's state to the snapshot being taken.
-    pub fn save<S: Serialize>(&mut self, op: u32, state: &S) {
-        self.state.operators.push((op, crate::checkpoint::storage::encode(state)));
+    /// Adds an operator's state to the snapshot being taken: a copy of it, which the
+    /// checkpoint writer encodes off the task's thread ([`Taken`]).
+    pub fn save<S: Serialize + Send + 'static>(&mut self, op: u32, state: S) {
+        self.state.operators.push((op, Taken::new(state)));
     }
 
     /// Hands a sink's results of the epoch over for the two-phase commit.
@@ -112,7 +113,7 @@ impl Context {
         let req = WriteRequest {
             checkpoint,
             task: self.id,
-            state: TaskState { late: self.late, ..std::mem::take(&mut self.state) },
+            state: Snapshot { late: self.late, ..std::mem::take(&mut self.state) },
             outputs: std::mem::take(&mut self.outputs),
             sources: std::mem::take(&mut self.sources),
         };

@@ -454,10 +454,7 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
                 });
                 from_results(&b, input, hold)
             }
-            fixed => {
-                let assign = move |r: &Rec<(K, V)>, f: &mut dyn FnMut(Window)| fixed.assign(r.time, f);
-                window_input(&b, up, spec, agg, assign)
-            }
+            fixed => window_input(&b, up, spec, agg, flowmark_core::Assign::new(fixed)),
         }
     }
 
@@ -470,8 +467,7 @@ impl<K: Key, V: Data> KeyedStream<crate::Microbatch, K, V> for MKeyed<K, V> {
         let b = self.stream.b.clone();
         // the kind only matters for assignment, which `window` does here
         let spec = WindowSpec::new(Windows::tumbling(1)).with_lateness(allowed_lateness);
-        let assign = move |r: &Rec<(K, V)>, f: &mut dyn FnMut(Window)| f(window(&r.data.1));
-        window_input(&b, self.stream, spec, agg, assign)
+        window_input(&b, self.stream, spec, agg, flowmark_core::By(window))
     }
 
     fn window_join<W: Data + Ord, O: Data + PartialEq>(
@@ -545,7 +541,7 @@ fn window_input<K: Key, V: Data, A: Aggregate<V>>(
     up: MStream<(K, V)>,
     spec: WindowSpec,
     agg: A,
-    assign: impl Fn(&Rec<(K, V)>, &mut dyn FnMut(Window)) + Clone + Send + 'static,
+    assign: impl flowmark_core::Assigner<V>,
 ) -> MStream<WindowResult<K, A::Out>> {
     let state = b.state::<ops::window::WindowState<K, A::Acc>>();
     let n = b.n;

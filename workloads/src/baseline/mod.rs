@@ -2,9 +2,11 @@
 //! 2015): each workload's computation written by hand as one single-threaded loop, with no
 //! engine, over the same log — the single-core figure every engine's throughput is set beside.
 //!
-//! A loop reads every partition through the same [`PartitionReader`] the engines use (so a
-//! record's lateness is judged against the same watermark), keeps its windows in a plain
-//! ordered map, and finalizes a window once the watermark over all partitions has passed its
+//! A loop reads every partition a chunk at a time, borrowing the entries where the log holds
+//! them ([`flowmark_core::Log::entries`]), and judges each record's lateness against its
+//! partition's watermark by the rule every engine's `PartitionReader` follows
+//! ([`PartitionWatermark`]); it keeps its windows in a short vector in firing order, and
+//! finalizes a window once the watermark over all partitions has passed its
 //! last instant plus the allowed lateness: from then on every record for it is late on every
 //! partition. The log is read as fast as the loop can go, not on its arrival schedule.
 //! A job offers its loop through [`flowmark_core::Job::baseline`].
@@ -20,7 +22,7 @@ pub use wordcount::wordcount;
 pub use ysb::ysb;
 
 use flowmark_core::{
-    Data, Key, Log, Output, PartitionReader, Rec, ResultLine, Time, TimeDomain, WatermarkStrategy, Window,
+    Data, Entry, Key, Log, Output, PartitionWatermark, Rec, ResultLine, Time, WatermarkStrategy, Window,
     WindowResult, WindowSpec,
 };
 use rustc_hash::FxHashMap;
@@ -28,19 +30,24 @@ use rustc_hash::FxHashMap;
 /// Records read per partition before moving to the next.
 const CHUNK: u64 = 4096;
 
-/// Every partition of a log up to an end, read a chunk at a time round robin.
-pub(crate) struct Input<L: Log> {
-    readers: Vec<(PartitionReader<L::Cursor>, u64)>,
+/// Every partition of a log up to an end, read a chunk at a time round robin, each entry
+/// handed over as a record with its partition's watermark just before it — the watermark
+/// every engine's `PartitionReader` gives it.
+pub(crate) struct Input<'l, L: Log> {
+    log: &'l L,
+    /// Per partition: its number, the next offset, its end, its watermark.
+    parts: Vec<(u32, u64, u64, PartitionWatermark)>,
+    /// Where a chunk of a log that does not hold its entries is read into.
+    buf: Vec<Entry<L::Event>>,
     /// Events read so far.
     pub(crate) events: u64,
 }
 
-impl<L: Log> Input<L> {
-    pub(crate) fn new(log: &L, strategy: WatermarkStrategy, end: Time) -> Self {
-        let readers = (0..log.partitions())
-            .map(|p| (PartitionReader::new(log, p, strategy, TimeDomain::Event), log.arrived_before(p, end)))
-            .collect();
-        Input { readers, events: 0 }
+impl<'l, L: Log> Input<'l, L> {
+    pub(crate) fn new(log: &'l L, strategy: WatermarkStrategy, end: Time) -> Self {
+        let parts =
+            (0..log.partitions()).map(|p| (p, 0, log.arrived_before(p, end), strategy.partition())).collect();
+        Input { log, parts, buf: Vec::new(), events: 0 }
     }
 
     /// Hands the next chunk of every partition to `f` and returns the watermark over the
@@ -48,12 +55,17 @@ impl<L: Log> Input<L> {
     #[inline]
     pub(crate) fn round(&mut self, mut f: impl FnMut(Rec<L::Event>)) -> Time {
         let mut wm = Time::MAX;
-        for (reader, end) in self.readers.iter_mut() {
-            let (from, stop) = (reader.offset(), (reader.offset() + CHUNK).min(*end));
-            reader.read_until(stop, &mut f);
-            self.events += reader.offset() - from;
-            if reader.offset() < *end {
-                wm = wm.min(reader.watermark());
+        for (p, next, end, pw) in self.parts.iter_mut() {
+            let to = (*next + CHUNK).min(*end);
+            let chunk = self.log.entries(*p, *next, to, &mut self.buf);
+            for e in chunk {
+                f(Rec { time: e.time, arrival: e.arrival, wm: pw.current(), data: e.event.clone() });
+                pw.observe(e.time);
+            }
+            self.events += chunk.len() as u64;
+            *next += chunk.len() as u64;
+            if *next < *end {
+                wm = wm.min(pw.current());
             }
         }
         wm
@@ -61,30 +73,22 @@ impl<L: Log> Input<L> {
 }
 
 /// The state of window `w` among the open windows, kept in order of (end, start); a new window
-/// starts from the default state. Only a few windows are open at a time and most records fall
-/// in the newest, so the vector is searched from its end.
+/// starts from the default state ([`flowmark_core::open_window`]).
 #[inline]
 pub fn window_state<S: Default>(open: &mut Vec<(Window, S)>, w: Window) -> &mut S {
-    let at = match open.iter().rposition(|(o, _)| (o.end, o.start) <= (w.end, w.start)) {
-        Some(i) if open[i].0 == w => i,
-        found => {
-            let i = found.map_or(0, |i| i + 1);
-            open.insert(i, (w, S::default()));
-            i
-        }
-    };
-    &mut open[at].1
+    flowmark_core::open_window(open, w, S::default)
 }
 
 /// Fixed windows of per-key state, finalized in order of their end ([`window_state`]).
 pub(crate) struct Panes<K, V> {
     spec: WindowSpec,
+    assign: flowmark_core::Assign,
     open: Vec<(Window, FxHashMap<K, V>)>,
 }
 
 impl<K: std::hash::Hash + Eq, V: Default> Panes<K, V> {
     pub(crate) fn new(spec: WindowSpec) -> Self {
-        Panes { spec, open: Vec::new() }
+        Panes { spec, assign: flowmark_core::Assign::new(spec.windows), open: Vec::new() }
     }
 
     /// Updates `key`'s state in every window of `t` that a record with watermark `wm` is not
@@ -95,7 +99,7 @@ impl<K: std::hash::Hash + Eq, V: Default> Panes<K, V> {
         K: Copy,
     {
         let (spec, open) = (self.spec, &mut self.open);
-        spec.windows.assign(t, |w| {
+        self.assign.assign(t, |w| {
             if !spec.is_late(w, wm) {
                 update(window_state(open, w).entry(key).or_default());
             }

@@ -33,7 +33,7 @@ pub fn run_writer(
 fn write(config: &Config, disk: &Disk, req: WriteRequest) -> Result<Ack, EngineError> {
     let dir = checkpoint_dir(&config.checkpoint_dir, req.checkpoint);
     fs::create_dir_all(&dir).map_err(EngineError::io("create", &dir))?;
-    let payload = encode(&req.state);
+    let payload = encode(&req.state.encode());
     let path = task_file(&dir, req.task);
     disk.write(&path, &frame(&payload))?;
     let pending = config.output_dir.join("pending");

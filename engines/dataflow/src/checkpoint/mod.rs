@@ -9,8 +9,9 @@
 //!    meanwhile waits in its bounded channel, [`crate::inputs`]);
 //! 3. then it snapshots — each operator serializes its state into the task's snapshot, the
 //!    sink hands over the results of the epoch as its *pre-commit* — and forwards the barrier;
-//!    the [writer](coordinator::run_writer) thread writes the snapshot to disk while the task
-//!    goes on processing (the write is off the processing path);
+//!    each operator copies its state ([`Taken`]), and the [writer](coordinator::run_writer)
+//!    thread encodes and writes the snapshot to disk while the task goes on processing (the
+//!    encoding and the write are off the processing path);
 //!
 //!    With unaligned checkpoints ([`crate::CheckpointMode::Unaligned`]) steps 2 and 3 go
 //!    differently: the barrier travels on a control channel beside the data, saying after how
@@ -62,6 +63,54 @@ impl TaskState {
     }
 }
 
+/// An operator's state as a task took it at a barrier: a copy, encoded later by the writer.
+/// The copy is what the barrier holds the task up for; the encoding — several times slower for
+/// state of many small entries, such as open sessions — happens off the processing path (as
+/// Flink's heap state backend copies its state table synchronously and writes it
+/// asynchronously).
+pub struct Taken(Box<dyn FnOnce() -> Vec<u8> + Send>);
+
+impl Taken {
+    /// Takes `state`, to be encoded later.
+    pub fn new<S: Serialize + Send + 'static>(state: S) -> Taken {
+        Taken(Box::new(move || storage::encode(&state)))
+    }
+
+    /// Encodes it.
+    pub fn encode(self) -> Vec<u8> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Taken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Taken(..)")
+    }
+}
+
+/// A task's snapshot as it leaves the task: [`TaskState`] with its operators' state not yet
+/// encoded.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// (operator id, state taken).
+    pub operators: Vec<(u32, Taken)>,
+    /// As [`TaskState::late`].
+    pub late: (u64, u64),
+    /// As [`TaskState::in_flight`].
+    pub in_flight: Vec<u8>,
+}
+
+impl Snapshot {
+    /// The task state it encodes to.
+    pub fn encode(self) -> TaskState {
+        TaskState {
+            operators: self.operators.into_iter().map(|(op, taken)| (op, taken.encode())).collect(),
+            late: self.late,
+            in_flight: self.in_flight,
+        }
+    }
+}
+
 /// What a task hands to the writer at a barrier.
 #[derive(Debug)]
 pub struct WriteRequest {
@@ -70,7 +119,7 @@ pub struct WriteRequest {
     /// The task.
     pub task: TaskId,
     /// Operator state.
-    pub state: TaskState,
+    pub state: Snapshot,
     /// Pre-committed results of the epoch, per sink: lines of text.
     pub outputs: Vec<(String, Vec<u8>)>,
     /// For a source task: its partitions' positions.

@@ -76,6 +76,6 @@ where
     }
 
     fn snapshot(&self, cx: &mut Context) {
-        cx.save(self.op, &self.state);
+        cx.save(self.op, self.state.clone());
     }
 }

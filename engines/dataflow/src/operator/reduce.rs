@@ -91,6 +91,6 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for Reduce<K, V, A> {
     }
 
     fn snapshot(&self, cx: &mut Context) {
-        cx.save(self.op, &self.state);
+        cx.save(self.op, self.state.clone());
     }
 }

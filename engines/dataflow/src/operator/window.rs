@@ -11,36 +11,9 @@
 
 use super::Logic;
 use crate::task::Context;
-use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec, Windows};
+use flowmark_core::{Aggregate, Assigner, Key, Rec, Time, Window, WindowResult, WindowSpec, open_window};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
-/// Names the windows of a record.
-pub trait Assigner<V>: Send {
-    /// Calls `f` with every window of a record at `time` carrying `value`.
-    fn assign(&self, time: Time, value: &V, f: impl FnMut(Window));
-}
-
-/// Tumbling or sliding windows.
-pub struct Fixed(pub Windows);
-
-impl<V> Assigner<V> for Fixed {
-    #[inline]
-    fn assign(&self, time: Time, _: &V, f: impl FnMut(Window)) {
-        self.0.assign(time, f)
-    }
-}
-
-/// The window a record names.
-pub struct By<F>(pub F);
-
-impl<V, F: Fn(&V) -> Window + Send> Assigner<V> for By<F> {
-    #[inline]
-    fn assign(&self, _: Time, value: &V, mut f: impl FnMut(Window)) {
-        f((self.0)(value))
-    }
-}
 
 /// One key's accumulator in one window, with the latest arrival it covers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -57,8 +30,9 @@ pub struct Pane<K: Key, A> {
     slots: FxHashMap<K, Slot<A>>,
 }
 
-/// Window state: panes by (end, start), so that the ones to fire come first.
-type Panes<K, A> = BTreeMap<(Time, Time), Pane<K, A>>;
+/// Window state: the open panes in order of (end, start), so that the ones to fire come first
+/// ([`open_window`]).
+type Panes<K, A> = Vec<(Window, Pane<K, A>)>;
 
 /// The window aggregation operator.
 pub struct WindowAggregate<K: Key, V, A: Aggregate<V>, S> {
@@ -113,9 +87,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
                     return;
                 }
                 on_time = true;
-                let pane = panes
-                    .entry((w.end, w.start))
-                    .or_insert_with(|| Pane { fired: false, slots: FxHashMap::default() });
+                let pane = open_window(panes, w, || Pane { fired: false, slots: FxHashMap::default() });
                 let slot = pane.slots.entry(key.clone());
                 let before = match &slot {
                     std::collections::hash_map::Entry::Occupied(e) if pane.fired => {
@@ -138,7 +110,9 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
             }
             // a late record accepted into a fired window that changes its result fires it again
             for (w, value) in self.refire.drain(..) {
-                let slot = &self.panes[&(w.end, w.start)].slots[&key];
+                let (_, pane) =
+                    self.panes.iter().rfind(|(o, _)| *o == w).expect("the window just took the record");
+                let slot = &pane.slots[&key];
                 out.push(Rec::window_result(
                     w,
                     slot.arrival,
@@ -152,12 +126,12 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
     fn watermark(&mut self, wm: Time, out: &mut Vec<Rec<Self::Out>>, _: &mut Context) {
         // fire: last instant (end − 1) at or behind the watermark (less the delay)
         let fire_until = wm.saturating_add(1).saturating_sub(self.delay);
-        for (&(end, start), pane) in self.panes.range_mut(..=(fire_until, Time::MAX)) {
-            if pane.fired || end > fire_until {
+        for (w, pane) in self.panes.iter_mut().take_while(|(w, _)| w.end <= fire_until) {
+            if pane.fired {
                 continue;
             }
             pane.fired = true;
-            let w = Window::new(start, end);
+            let w = *w;
             for (key, slot) in &pane.slots {
                 out.push(Rec::window_result(
                     w,
@@ -168,13 +142,12 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
         }
         // purge: last instant plus lateness at or behind the watermark
         let purge_until = wm.saturating_add(1).saturating_sub(self.spec.allowed_lateness);
-        while let Some(entry) = self.panes.first_entry() {
-            if entry.key().0 > purge_until {
-                break;
-            }
-            debug_assert!(entry.get().fired, "a window was purged before it fired");
-            entry.remove();
-        }
+        let purged = self.panes.iter().take_while(|(w, _)| w.end <= purge_until).count();
+        debug_assert!(
+            self.panes[..purged].iter().all(|(_, p)| p.fired),
+            "a window was purged before it fired"
+        );
+        self.panes.drain(..purged);
     }
 
     fn hold(&self) -> Time {
@@ -182,7 +155,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
     }
 
     fn snapshot(&self, cx: &mut Context) {
-        cx.save(self.op, &self.panes);
+        cx.save(self.op, self.panes.clone());
     }
 }
 
@@ -190,13 +163,13 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
 mod tests {
     use super::*;
     use crate::operator::testing::{context, late_events, rec};
-    use flowmark_core::{Max, time::MIN_WATERMARK};
+    use flowmark_core::{Assign, Max, Windows, time::MIN_WATERMARK};
 
-    type Op = WindowAggregate<u32, i64, Max<fn(&i64) -> i64>, Fixed>;
+    type Op = WindowAggregate<u32, i64, Max<fn(&i64) -> i64>, Assign>;
 
     fn op(lateness: Time, final_only: bool) -> Op {
         let spec = WindowSpec::new(Windows::tumbling(10)).with_lateness(lateness);
-        WindowAggregate::new(0, spec, final_only, Fixed(spec.windows), Max(|v: &i64| *v), None)
+        WindowAggregate::new(0, spec, final_only, Assign::new(spec.windows), Max(|v: &i64| *v), None)
     }
 
     fn data(op: &mut Op, cx: &mut Context, r: Rec<(u32, i64)>) -> Vec<String> {

@@ -124,7 +124,7 @@ where
     }
 
     fn snapshot(&self, cx: &mut Context) {
-        cx.save(self.op, &self.panes);
+        cx.save(self.op, self.panes.clone());
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::{Late, Mapped, Versioned};
 use crate::plan::Collect;
-use flowmark_core::{Aggregate, Key, Rec, Time, Window, WindowResult, WindowSpec, key_hash, owner};
+use flowmark_core::{Aggregate, Assigner, Key, Rec, Time, Window, WindowResult, WindowSpec, key_hash, owner};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,17 +85,14 @@ impl<K, V, A: Aggregate<V>, F> Combiner<K, V, A, F> {
     }
 }
 
-impl<K: Key, V: Send, A: Aggregate<V>, F> Collect<(K, V)> for Combiner<K, V, A, F>
-where
-    F: Fn(&Rec<(K, V)>, &mut dyn FnMut(Window)) + Send,
-{
+impl<K: Key, V: Send, A: Aggregate<V>, F: Assigner<V>> Collect<(K, V)> for Combiner<K, V, A, F> {
     type Out = Mapped<Partial<K, A::Acc>>;
 
     fn add(&mut self, chunk: Vec<Rec<(K, V)>>) {
         let Combiner { agg, spec, assign, panes, late, .. } = self;
         for r in &chunk {
             let mut on_time = false;
-            assign(r, &mut |w| {
+            assign.assign(r.time, &r.data.1, |w| {
                 if spec.is_late(w, r.wm) {
                     late.windows += 1;
                     return;
@@ -287,8 +284,7 @@ mod tests {
     #[test]
     fn the_map_side_drops_records_late_for_every_window() {
         let spec = WindowSpec::new(Windows::tumbling(10));
-        let assign = |r: &Rec<(u32, i64)>, f: &mut dyn FnMut(Window)| spec.windows.assign(r.time, f);
-        let mut c = Combiner::new(MAX, spec, assign, 2);
+        let mut c = Combiner::new(MAX, spec, flowmark_core::Assign::new(spec.windows), 2);
         let rec = |time, wm, v| Rec { time, arrival: time, wm, data: (1u32, v) };
         c.add(vec![rec(9, 8, 3), rec(9, 9, 100), rec(3, MIN_WATERMARK, 5)]);
         let (buckets, late) = c.finish();
