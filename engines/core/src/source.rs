@@ -209,23 +209,16 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
 
     /// Reads every entry up to (not including) offset `end`, in order.
     #[inline]
-    pub fn read_until(&mut self, end: u64, f: impl FnMut(Rec<E>)) {
-        self.until(end).for_each(f)
-    }
-
-    /// The entries up to (not including) offset `end` as records, in order: the loop a
-    /// baseline runs its own body in, so that the body is compiled into it.
-    #[inline]
-    pub fn until(&mut self, end: u64) -> impl Iterator<Item = Rec<E>> + '_ {
-        let first = if self.offset < end { self.pending.take() } else { None };
-        let first = first.map(|e| self.record(e));
-        first.into_iter().chain(std::iter::from_fn(move || {
-            if self.offset >= end {
-                return None;
-            }
-            let e = self.cursor.next()?;
-            Some(self.record(e))
-        }))
+    pub fn read_until(&mut self, end: u64, mut f: impl FnMut(Rec<E>)) {
+        if self.offset < end
+            && let Some(e) = self.pending.take()
+        {
+            f(self.record(e));
+        }
+        while self.offset < end {
+            let Some(e) = self.cursor.next() else { break };
+            f(self.record(e));
+        }
     }
 }
 

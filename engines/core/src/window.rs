@@ -146,11 +146,6 @@ impl Assign {
         Assign { windows, last: Window::new(0, 0) }
     }
 
-    /// The windows it assigns.
-    pub const fn windows(&self) -> Windows {
-        self.windows
-    }
-
     /// Calls `f` with every window that instant `t` falls in, as [`Windows::assign`] does.
     #[inline]
     pub fn assign(&mut self, t: Time, mut f: impl FnMut(Window)) {
