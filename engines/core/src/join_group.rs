@@ -11,26 +11,23 @@ use serde::{Deserialize, Serialize};
 pub struct JoinGroup<V, W> {
     left: Vec<(Time, V)>,
     right: Vec<(Time, W)>,
-    arrival: Time,
 }
 
 impl<V, W> Default for JoinGroup<V, W> {
     fn default() -> Self {
-        JoinGroup { left: Vec::new(), right: Vec::new(), arrival: Time::MIN }
+        JoinGroup { left: Vec::new(), right: Vec::new() }
     }
 }
 
 impl<V: Ord + Clone, W: Ord + Clone> JoinGroup<V, W> {
     /// Adds a left record.
-    pub fn push_left(&mut self, time: Time, arrival: Time, v: V) {
+    pub fn push_left(&mut self, time: Time, v: V) {
         self.left.push((time, v));
-        self.arrival = self.arrival.max(arrival);
     }
 
     /// Adds a right record.
-    pub fn push_right(&mut self, time: Time, arrival: Time, w: W) {
+    pub fn push_right(&mut self, time: Time, w: W) {
         self.right.push((time, w));
-        self.arrival = self.arrival.max(arrival);
     }
 
     /// What the join function gives for this group now — nothing unless both sides have
@@ -69,7 +66,7 @@ impl<V: Ord + Clone, W: Ord + Clone> JoinGroup<V, W> {
 
     /// Emits `results` of this group as results of `window`.
     pub fn emit<O>(&self, results: Vec<O>, window: Window, out: &mut Vec<Rec<O>>) {
-        out.extend(results.into_iter().map(|o| Rec::window_result(window, self.arrival, o)));
+        out.extend(results.into_iter().map(|o| Rec::window_result(window, o)));
     }
 }
 
@@ -86,21 +83,21 @@ mod tests {
     fn a_group_joins_both_sides_in_time_then_value_order() {
         let mut g = JoinGroup::default();
         let w = Window::new(0, 10);
-        g.push_left(5, 30, 'b');
+        g.push_left(5, 'b');
         assert!(g.results(&list, &1, w).is_empty(), "one side only: nothing");
-        g.push_right(2, 10, 'z');
-        g.push_left(5, 20, 'a');
-        g.push_left(1, 40, 'c');
-        g.push_right(2, 15, 'y');
+        g.push_right(2, 'z');
+        g.push_left(5, 'a');
+        g.push_left(1, 'c');
+        g.push_right(2, 'y');
         assert_eq!(g.results(&list, &1, w), ["1 [0,10) ['c', 'a', 'b'] ['y', 'z']"]);
         let mut out = Vec::new();
         g.join(&list, &1, w, &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!((out[0].time, out[0].arrival, out[0].wm), (9, 40, 8));
+        assert_eq!((out[0].time, out[0].wm), (9, 8));
         g.emit(vec!["again".to_string()], w, &mut out);
         assert_eq!(out[1].data, "again");
         let mut right_only = JoinGroup::<char, char>::default();
-        right_only.push_right(1, 1, 'r');
+        right_only.push_right(1, 'r');
         assert!(right_only.results(&list, &1, w).is_empty());
     }
 }

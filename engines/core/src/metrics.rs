@@ -1,13 +1,13 @@
 //! What the engine measures about itself while it runs, for the harness to read every interval.
 
 use crate::time::Time;
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Counters (monotonic, read as differences per interval) and latency histograms (swapped out
-/// per interval).
+/// Counters (monotonic, read as differences per interval) and gauges. Result latencies are
+/// not measured here: the harness measures them from the results' emit times against the
+/// reference's instants.
 #[derive(Debug)]
 pub struct Metrics {
     /// Input events read by the sources.
@@ -44,14 +44,6 @@ pub struct Metrics {
     pub restarts: AtomicU64,
     /// Micro-batch: speculative copies launched for straggling tasks.
     pub speculated: AtomicU64,
-    /// Micro-batch: time from a batch's scheduled start to its actual start, in nanoseconds.
-    pub scheduling_delay: Mutex<Histogram<u64>>,
-    /// Micro-batch: time a batch took to process, in nanoseconds.
-    pub batch_processing_time: Mutex<Histogram<u64>>,
-    /// Event-time latency of results (emit − the result's time), in nanoseconds.
-    pub event_time_latency: Mutex<Histogram<u64>>,
-    /// Processing-time latency of results (emit − latest arrival covered), in nanoseconds.
-    pub processing_time_latency: Mutex<Histogram<u64>>,
     /// Micro-batch: the most events per second the rate controller lets the next batch read
     /// (`f64` bits; 0 while it sets no bound).
     pub rate_limit: AtomicU64,
@@ -89,11 +81,6 @@ impl TaskLoad {
     }
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 µs to 1 h at three significant digits
-    Histogram::new_with_bounds(1_000, 3_600_000_000_000, 3).expect("valid histogram bounds")
-}
-
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
@@ -112,10 +99,6 @@ impl Default for Metrics {
             last_checkpoint_bytes: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
             speculated: AtomicU64::new(0),
-            scheduling_delay: Mutex::new(histogram()),
-            batch_processing_time: Mutex::new(histogram()),
-            event_time_latency: Mutex::new(histogram()),
-            processing_time_latency: Mutex::new(histogram()),
             rate_limit: AtomicU64::new(0),
             tasks: Mutex::new(Vec::new()),
             task_cpu: AtomicI64::new(0),
@@ -215,24 +198,5 @@ impl Metrics {
             self.late_events.fetch_add(events, Ordering::Relaxed);
             self.late_windows.fetch_add(windows, Ordering::Relaxed);
         }
-    }
-
-    /// Records a batch of latencies (nanoseconds) into a histogram.
-    pub fn record(h: &Mutex<Histogram<u64>>, values: &[i64]) {
-        if values.is_empty() {
-            return;
-        }
-        let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
-        for &v in values {
-            h.saturating_record(v.max(1) as u64);
-        }
-    }
-
-    /// Takes a histogram's contents, leaving it empty: one interval's worth.
-    pub fn take(h: &Mutex<Histogram<u64>>) -> Histogram<u64> {
-        let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
-        let out = h.clone();
-        h.reset();
-        out
     }
 }

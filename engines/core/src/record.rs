@@ -1,4 +1,4 @@
-//! Records: a payload with the three instants every engine carries with it.
+//! Records: a payload with the two instants every engine carries with it.
 
 use crate::time::Time;
 use serde::{Deserialize, Serialize};
@@ -27,9 +27,6 @@ pub struct Rec<T> {
     /// Event time: for a source record, when the event happened; for a window result, the
     /// window's last instant.
     pub time: Time,
-    /// Arrival time: when the (latest) input behind this record became available to the
-    /// engine.
-    pub arrival: Time,
     /// The watermark the record is judged against for lateness.
     pub wm: Time,
     /// The payload.
@@ -46,22 +43,22 @@ impl<T> Rec<T> {
     /// [`crate::window`]'s "Late firings and chained operators"). Late re-firings go only to
     /// sinks.
     #[inline]
-    pub fn window_result(window: crate::Window, arrival: Time, data: T) -> Rec<T> {
-        Rec { time: window.max_time(), arrival, wm: window.max_time() - 1, data }
+    pub fn window_result(window: crate::Window, data: T) -> Rec<T> {
+        Rec { time: window.max_time(), wm: window.max_time() - 1, data }
     }
 
-    /// The result of joining `a` with `b`: the later event time and arrival, and the higher
+    /// The result of joining `a` with `b`: the later event time, and the higher
     /// watermark — the one of the two records that reached the join last bounds every engine's
     /// watermark downstream, and the higher is a function of the pair, the same on every engine.
     #[inline]
     pub fn joined<A, B>(a: &Rec<A>, b: &Rec<B>, data: T) -> Rec<T> {
-        Rec { time: a.time.max(b.time), arrival: a.arrival.max(b.arrival), wm: a.wm.max(b.wm), data }
+        Rec { time: a.time.max(b.time), wm: a.wm.max(b.wm), data }
     }
 
     /// The same instants with another payload: what a stateless operator emits.
     #[inline]
     pub fn with<U>(&self, data: U) -> Rec<U> {
-        Rec { time: self.time, arrival: self.arrival, wm: self.wm, data }
+        Rec { time: self.time, wm: self.wm, data }
     }
 }
 
@@ -105,8 +102,8 @@ mod tests {
 
     #[test]
     fn a_window_result_is_stamped_just_below_its_last_instant() {
-        let r = Rec::window_result(Window::new(0, 10), 4, "x");
-        assert_eq!((r.time, r.arrival, r.wm, r.data), (9, 4, 8, "x"));
+        let r = Rec::window_result(Window::new(0, 10), "x");
+        assert_eq!((r.time, r.wm, r.data), (9, 8, "x"));
         // a window of the same extent downstream does not judge it late
         let spec = crate::WindowSpec::new(crate::Windows::tumbling(10));
         assert!(!spec.is_late(Window::new(0, 10), r.wm));
@@ -114,12 +111,12 @@ mod tests {
 
     #[test]
     fn a_joined_record_takes_the_later_instants_of_the_pair() {
-        let a = Rec { time: 5, arrival: 20, wm: 1, data: () };
-        let b = Rec { time: 7, arrival: 10, wm: 3, data: () };
+        let a = Rec { time: 5, wm: 1, data: () };
+        let b = Rec { time: 7, wm: 3, data: () };
         let j = Rec::joined(&a, &b, 'j');
-        assert_eq!((j.time, j.arrival, j.wm, j.data), (7, 20, 3, 'j'));
-        assert_eq!(Rec::joined(&b, &a, ()).time, 7);
-        assert_eq!(a.with(1u8), Rec { time: 5, arrival: 20, wm: 1, data: 1u8 });
+        assert_eq!((j.time, j.wm, j.data), (7, 3, 'j'));
+        assert_eq!((Rec::joined(&b, &a, ()).time, Rec::joined(&b, &a, ()).wm), (7, 3));
+        assert_eq!(a.with(1u8), Rec { time: 5, wm: 1, data: 1u8 });
     }
 
     #[test]

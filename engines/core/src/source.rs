@@ -169,7 +169,7 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
             TimeDomain::Event => entry.time,
             TimeDomain::Processing => entry.arrival,
         };
-        let rec = Rec { time, arrival: entry.arrival, wm: self.wm.current(), data: entry.event };
+        let rec = Rec { time, wm: self.wm.current(), data: entry.event };
         self.wm.observe(time);
         self.offset += 1;
         rec

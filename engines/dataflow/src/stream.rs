@@ -211,7 +211,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         (self.attach)(Box::new(move |info| {
             let route = move |r: Rec<(K, V)>| {
                 let (k, v) = r.data;
-                (key_hash(&k), Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: (k, wrap(v)) })
+                (key_hash(&k), Rec { time: r.time, wm: r.wm, data: (k, wrap(v)) })
             };
             let input = offset + info.id.index;
             let mine = outs.0.iter().map(|task| task[input].clone()).collect();

@@ -190,7 +190,7 @@ impl<L: Log> Driver<'_, L> {
             let finished = clock.now();
             let records: u64 =
                 entry.ranges.iter().map(|(_, start, end)| end.saturating_sub(start.offset)).sum();
-            self.record(&entry, records, scheduled, started, finished, state_bytes);
+            self.record(&entry, records, started, finished, state_bytes);
             batches += 1;
             if entry.last {
                 return Ok(batches);
@@ -293,19 +293,9 @@ impl<L: Log> Driver<'_, L> {
     }
 
     /// The batch's numbers, into the metrics.
-    fn record(
-        &self,
-        entry: &OffsetEntry,
-        records: u64,
-        scheduled: Time,
-        started: Time,
-        finished: Time,
-        state_bytes: u64,
-    ) {
+    fn record(&self, entry: &OffsetEntry, records: u64, started: Time, finished: Time, state_bytes: u64) {
         let m = &self.metrics;
         Metrics::add(&m.events_in, records);
-        Metrics::record(&m.scheduling_delay, &[started - scheduled]);
-        Metrics::record(&m.batch_processing_time, &[finished - started]);
         m.checkpoints_completed.fetch_add(1, Ordering::Relaxed);
         m.last_checkpoint_bytes.store(state_bytes, Ordering::Relaxed);
         m.commit(flowmark_core::Commit { id: entry.batch, started, committed: finished });

@@ -334,11 +334,7 @@ fn from_results<O: Data>(b: &Rc<Builder>, input: Input, hold: Hold) -> MStream<O
 
 impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
     fn map<U: Data>(self, f: impl Fn(T) -> U + Clone + Send + 'static) -> MStream<U> {
-        self.then(move |v| {
-            v.into_iter()
-                .map(|r| Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: f(r.data) })
-                .collect()
-        })
+        self.then(move |v| v.into_iter().map(|r| Rec { time: r.time, wm: r.wm, data: f(r.data) }).collect())
     }
 
     fn filter(self, f: impl Fn(&T) -> bool + Clone + Send + 'static) -> MStream<T> {
@@ -355,8 +351,8 @@ impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
         self.then(move |v| {
             let mut out = Vec::new();
             for r in v {
-                let (time, arrival, wm) = (r.time, r.arrival, r.wm);
-                out.extend(f(r.data).into_iter().map(|data| Rec { time, arrival, wm, data }));
+                let (time, wm) = (r.time, r.wm);
+                out.extend(f(r.data).into_iter().map(|data| Rec { time, wm, data }));
             }
             out
         })
@@ -398,15 +394,12 @@ impl<T: Data> Stream<crate::Microbatch, T> for MStream<T> {
             let parts = self.run_stage(batch, gather)?;
             let now = (batch.now)();
             let mut text = String::new();
-            let (mut event, mut processing) = (Vec::new(), Vec::new());
+            let mut results = 0;
             for r in parts.iter().flatten() {
                 flowmark_core::output::write_line(now, &r.data, &mut text);
-                event.push(now - r.time);
-                processing.push(now - r.arrival);
+                results += 1;
             }
-            Metrics::add(&batch.metrics.results_out, event.len() as u64);
-            Metrics::record(&batch.metrics.event_time_latency, &event);
-            Metrics::record(&batch.metrics.processing_time_latency, &processing);
+            Metrics::add(&batch.metrics.results_out, results);
             Ok(text.into_bytes())
         });
         b.sinks.borrow_mut().push((name, run));

@@ -2,15 +2,15 @@
 //! over every record of the key (the rules are in the crate docs). Every result gets its due
 //! instant (see [`crate::due`]).
 
-use crate::stream::Item;
+use crate::stream::{Item, Stamp};
 use crate::{Late, RefStream, Reference, Shared};
 use flowmark_core::{
     Aggregate, Data, Key, KeyedStream, Rec, Time, Update, Window, WindowResult, WindowSpec, Windows,
 };
 use std::collections::{BTreeMap, HashMap};
 
-/// A record with its key and due instant.
-type KeyedItem<K, V> = (K, Time, Rec<V>);
+/// A record with its key and stamp.
+type KeyedItem<K, V> = (K, Stamp, Rec<V>);
 
 /// A keyed stream of the reference engine: every record with its key.
 pub struct RefKeyed<K, V> {
@@ -33,16 +33,16 @@ fn on_time<K: Key, V>(
     spec: &WindowSpec,
     assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
     late: &mut Late,
-    mut add: impl FnMut(&K, Window, Time, &Rec<V>),
+    mut add: impl FnMut(&K, Window, Stamp, &Rec<V>),
 ) {
-    for (k, due, r) in items {
+    for (k, stamp, r) in items {
         let mut on_time = false;
         assign(&r, &mut |w| {
             if spec.is_late(w, r.wm) {
                 late.windows += 1;
             } else {
                 on_time = true;
-                add(&k, w, due, &r);
+                add(&k, w, stamp, &r);
             }
         });
         if !on_time {
@@ -60,8 +60,8 @@ fn group_fixed<K: Key, V: Clone>(
     late: &mut Late,
 ) -> BTreeMap<(K, Window), Vec<Item<V>>> {
     let mut groups: HashMap<(K, Window), Vec<Item<V>>> = HashMap::new();
-    on_time(items, spec, assign, late, |k, w, due, r| {
-        groups.entry((k.clone(), w)).or_default().push((due, r.clone()));
+    on_time(items, spec, assign, late, |k, w, stamp, r| {
+        groups.entry((k.clone(), w)).or_default().push((stamp, r.clone()));
     });
     groups.into_iter().collect()
 }
@@ -80,12 +80,12 @@ fn aggregate_fixed<K: Key, V, A: Aggregate<V>>(
 ) -> Vec<Item<WindowResult<K, A::Out>>> {
     // by key, then window: a record's key is cloned only when the key is new
     let mut folds: HashMap<K, HashMap<Window, Fold<A::Acc>>> = HashMap::new();
-    on_time(items, spec, assign, late, |k, w, due, r| {
+    on_time(items, spec, assign, late, |k, w, stamp, r| {
         let windows = match folds.get_mut(k) {
             Some(windows) => windows,
             None => folds.entry(k.clone()).or_default(),
         };
-        windows.entry(w).or_insert_with(|| Fold::new(agg.init())).add(agg, due, r);
+        windows.entry(w).or_insert_with(|| Fold::new(agg.init())).add(agg, stamp, r);
     });
     let ordered: BTreeMap<(K, Window), Fold<A::Acc>> =
         folds.into_iter().flat_map(|(k, ws)| ws.into_iter().map(move |(w, f)| ((k.clone(), w), f))).collect();
@@ -95,7 +95,7 @@ fn aggregate_fixed<K: Key, V, A: Aggregate<V>>(
 /// When a window's result is due: when the watermark, `hold` behind, reaches its last instant,
 /// or when its latest member was due.
 fn window_due<V>(ctx: &Shared, hold: Time, w: Window, members: &[Item<V>]) -> Time {
-    members.iter().map(|m| m.0).fold(fires(ctx, hold, w), Time::max)
+    members.iter().map(|m| m.0.due).fold(fires(ctx, hold, w), Time::max)
 }
 
 /// When the watermark, `hold` behind, reaches the window's last instant.
@@ -104,22 +104,20 @@ fn fires(ctx: &Shared, hold: Time, w: Window) -> Time {
 }
 
 /// A window's aggregate over the members added so far (in input order), with the latest
-/// arrival and due instant among them.
+/// stamp among them.
 struct Fold<Acc> {
     acc: Acc,
-    arrival: Time,
-    due: Time,
+    stamp: Stamp,
 }
 
 impl<Acc> Fold<Acc> {
     fn new(acc: Acc) -> Self {
-        Fold { acc, arrival: Time::MIN, due: Time::MIN }
+        Fold { acc, stamp: Stamp::NONE }
     }
 
-    fn add<V, A: Aggregate<V, Acc = Acc>>(&mut self, agg: &A, due: Time, r: &Rec<V>) {
+    fn add<V, A: Aggregate<V, Acc = Acc>>(&mut self, agg: &A, stamp: Stamp, r: &Rec<V>) {
         agg.add(&mut self.acc, &r.data);
-        self.arrival = self.arrival.max(r.arrival);
-        self.due = self.due.max(due);
+        self.stamp = self.stamp.max(stamp);
     }
 
     /// The window's result: due when the watermark, `hold` behind, reaches its last instant,
@@ -133,10 +131,8 @@ impl<Acc> Fold<Acc> {
         window: Window,
     ) -> Item<WindowResult<K, A::Out>> {
         let value = agg.finish(&self.acc);
-        (
-            fires(ctx, hold, window).max(self.due),
-            Rec::window_result(window, self.arrival, WindowResult { key, window, value }),
-        )
+        let due = fires(ctx, hold, window).max(self.stamp.due);
+        (Stamp { due, ..self.stamp }, Rec::window_result(window, WindowResult { key, window, value }))
     }
 }
 
@@ -150,8 +146,8 @@ fn aggregate<K, V, A: Aggregate<V>>(
     members: &[Item<V>],
 ) -> Item<WindowResult<K, A::Out>> {
     let mut fold = Fold::new(agg.init());
-    for (due, r) in members {
-        fold.add(agg, *due, r);
+    for (stamp, r) in members {
+        fold.add(agg, *stamp, r);
     }
     fold.finish(ctx, hold, agg, key, window)
 }
@@ -176,20 +172,19 @@ fn sessions<V>(mut items: Vec<Item<V>>, gap: Time) -> Vec<(Window, Vec<Item<V>>)
 
 impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
     fn reduce<A: Aggregate<V>>(self, agg: A) -> RefStream<Update<K, A::Out>> {
-        let mut groups: BTreeMap<K, (A::Acc, Time, Rec<()>)> = BTreeMap::new();
-        for (k, due, r) in self.items {
-            let (acc, last_due, last) = groups.entry(k).or_insert_with(|| {
-                (agg.init(), Time::MIN, Rec { time: Time::MIN, arrival: Time::MIN, wm: Time::MIN, data: () })
+        let mut groups: BTreeMap<K, (A::Acc, Stamp, Rec<()>)> = BTreeMap::new();
+        for (k, stamp, r) in self.items {
+            let (acc, last_stamp, last) = groups.entry(k).or_insert_with(|| {
+                (agg.init(), Stamp::NONE, Rec { time: Time::MIN, wm: Time::MIN, data: () })
             });
             agg.add(acc, &r.data);
-            *last_due = (*last_due).max(due);
+            *last_stamp = last_stamp.max(stamp);
             last.time = last.time.max(r.time);
-            last.arrival = last.arrival.max(r.arrival);
             last.wm = last.wm.max(r.wm);
         }
         let out = groups
             .into_iter()
-            .map(|(key, (acc, due, last))| (due, last.with(Update { key, value: agg.finish(&acc) })))
+            .map(|(key, (acc, stamp, last))| (stamp, last.with(Update { key, value: agg.finish(&acc) })))
             .collect();
         RefStream::new(out, self.ctx, self.hold)
     }
@@ -201,12 +196,12 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         match spec.windows {
             Windows::Session { gap } => {
                 let mut per_key: BTreeMap<K, Vec<Item<V>>> = BTreeMap::new();
-                for (k, due, r) in self.items {
+                for (k, stamp, r) in self.items {
                     if spec.is_late_element(r.time, r.wm) {
                         late.events += 1;
                         late.windows += 1;
                     } else {
-                        per_key.entry(k).or_default().push((due, r));
+                        per_key.entry(k).or_default().push((stamp, r));
                     }
                 }
                 for (k, items) in per_key {
@@ -260,12 +255,12 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
             l.sort_by(|a, b| (a.1.time, &a.1.data).cmp(&(b.1.time, &b.1.data)));
             r.sort_by(|a, b| (a.1.time, &a.1.data).cmp(&(b.1.time, &b.1.data)));
             let arrival =
-                l.iter().map(|x| x.1.arrival).chain(r.iter().map(|x| x.1.arrival)).max().unwrap_or(Time::MIN);
+                l.iter().map(|x| x.0.arrival).chain(r.iter().map(|x| x.0.arrival)).max().unwrap_or(Time::MIN);
             let due = window_due(&self.ctx, hold, w, &l).max(window_due(&self.ctx, hold, w, &r));
             let lv: Vec<V> = l.into_iter().map(|x| x.1.data).collect();
             let rv: Vec<W> = r.into_iter().map(|x| x.1.data).collect();
             f(&k, w, &lv, &rv, &mut buf);
-            out.extend(buf.drain(..).map(|o| (due, Rec::window_result(w, arrival, o))));
+            out.extend(buf.drain(..).map(|o| (Stamp { due, arrival }, Rec::window_result(w, o))));
         }
         self.ctx.borrow_mut().out.late.push(late);
         RefStream::new(out, self.ctx, hold).windowed(spec.allowed_lateness)
@@ -277,14 +272,14 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         f: impl Fn(&K, &V, &W) -> Option<O> + Clone + Send + 'static,
     ) -> RefStream<O> {
         let mut right: BTreeMap<K, Vec<Item<W>>> = BTreeMap::new();
-        for (k, due, r) in other.items {
-            right.entry(k).or_default().push((due, r));
+        for (k, stamp, r) in other.items {
+            right.entry(k).or_default().push((stamp, r));
         }
         let mut out = Vec::new();
-        for (k, l_due, l) in self.items {
-            for (r_due, r) in right.get(&k).map(Vec::as_slice).unwrap_or_default() {
+        for (k, l_stamp, l) in self.items {
+            for (r_stamp, r) in right.get(&k).map(Vec::as_slice).unwrap_or_default() {
                 if let Some(o) = f(&k, &l.data, &r.data) {
-                    out.push((l_due.max(*r_due), Rec::joined(&l, r, o)));
+                    out.push((l_stamp.max(*r_stamp), Rec::joined(&l, r, o)));
                 }
             }
         }

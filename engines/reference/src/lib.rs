@@ -8,8 +8,7 @@
 //! ## Input
 //! The log is read up to an end time: every entry of every partition that arrives strictly
 //! before it. Each entry becomes a record whose time is its event time (in the event-time
-//! domain) or its arrival time (in the processing-time domain), whose arrival is its arrival,
-//! and whose `wm` is the watermark of its own partition just before it was read
+//! domain) or its arrival time (in the processing-time domain), and whose `wm` is the watermark of its own partition just before it was read
 //! (`flowmark_core::watermark`): for bounded out-of-orderness, `max(time of earlier entries of
 //! the partition) − bound − 1`. At the end of the input the watermark is `+∞`: every window
 //! fires.
@@ -66,6 +65,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use stream::Stamp;
 
 /// The reference engine, as a [`Runtime`].
 pub struct Reference;
@@ -157,17 +157,17 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, input: Input) -> 
         let mut reader = PartitionReader::new(log, p, job.watermarks(), input.domain);
         let mut steps = Vec::new();
         while reader.offset() < end {
+            let Some(arrival) = reader.next_arrival() else { break };
             let Some(r) = reader.next_record() else { break };
-            steps.push((r.arrival, reader.watermark()));
-            records.push(r);
+            steps.push((arrival, reader.watermark()));
+            // a source record is due at its arrival
+            records.push((Stamp::arrived(arrival), r));
         }
         partitions.push(steps);
     }
     let clock = due::DueClock::new(&partitions, input.end);
     let ctx: Shared = Rc::new(RefCell::new(Context { out: Output::default(), clock }));
     ctx.borrow_mut().out.records = records.len() as u64;
-    // a source record is due at its arrival
-    let items = records.into_iter().map(|r| (r.arrival, r)).collect();
-    job.build::<Reference>(RefStream::new(items, ctx.clone(), 0));
+    job.build::<Reference>(RefStream::new(records, ctx.clone(), 0));
     std::mem::take(&mut ctx.borrow_mut().out)
 }

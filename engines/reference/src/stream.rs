@@ -1,11 +1,35 @@
 //! Stateless operators, key_by and sinks: evaluated over the whole vector of records. Each
-//! record travels with its due instant.
+//! record travels with its [`Stamp`].
 
 use crate::{Emitted, RefKeyed, Reference, Shared};
 use flowmark_core::{Data, Key, Output, Rec, Stream, Time};
 
-/// A record with its due instant.
-pub(crate) type Item<T> = (Time, Rec<T>);
+/// The instants a result's latency is measured from, carried beside each record (the engines
+/// carry neither): when a perfect engine could have emitted it (see [`crate::due`]), and the
+/// latest arrival among the inputs behind it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) due: Time,
+    pub(crate) arrival: Time,
+}
+
+impl Stamp {
+    /// Before any input: what a fold over none carries.
+    pub(crate) const NONE: Stamp = Stamp { due: Time::MIN, arrival: Time::MIN };
+
+    /// A source record's: due at its arrival.
+    pub(crate) fn arrived(at: Time) -> Stamp {
+        Stamp { due: at, arrival: at }
+    }
+
+    /// The later of each instant: the stamp of what is made of both.
+    pub(crate) fn max(self, other: Stamp) -> Stamp {
+        Stamp { due: self.due.max(other.due), arrival: self.arrival.max(other.arrival) }
+    }
+}
+
+/// A record with its stamp.
+pub(crate) type Item<T> = (Stamp, Rec<T>);
 
 /// A stream of the reference engine: every record of it, materialized.
 pub struct RefStream<T> {
@@ -41,7 +65,7 @@ impl<T: Data> Stream<Reference, T> for RefStream<T> {
     fn map<U: Data>(mut self, f: impl Fn(T) -> U + Clone + Send + 'static) -> RefStream<U> {
         let items = std::mem::take(&mut self.items)
             .into_iter()
-            .map(|(due, r)| (due, Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: f(r.data) }));
+            .map(|(s, r)| (s, Rec { time: r.time, wm: r.wm, data: f(r.data) }));
         let items = items.collect();
         self.with_items(items)
     }
@@ -56,9 +80,9 @@ impl<T: Data> Stream<Reference, T> for RefStream<T> {
         f: impl Fn(T) -> I + Clone + Send + 'static,
     ) -> RefStream<U> {
         let mut out = Vec::new();
-        for (due, r) in std::mem::take(&mut self.items) {
-            let (time, arrival, wm) = (r.time, r.arrival, r.wm);
-            out.extend(f(r.data).into_iter().map(|data| (due, Rec { time, arrival, wm, data })));
+        for (s, r) in std::mem::take(&mut self.items) {
+            let (time, wm) = (r.time, r.wm);
+            out.extend(f(r.data).into_iter().map(|data| (s, Rec { time, wm, data })));
         }
         self.with_items(out)
     }
@@ -74,13 +98,13 @@ impl<T: Data> Stream<Reference, T> for RefStream<T> {
         let items = self
             .items
             .into_iter()
-            .map(|(due, r)| {
+            .map(|(s, r)| {
                 let due = if self.lateness > 0 {
-                    due.max(ctx.borrow().clock.when_watermark_reaches(r.time.saturating_add(hold)))
+                    s.due.max(ctx.borrow().clock.when_watermark_reaches(r.time.saturating_add(hold)))
                 } else {
-                    due
+                    s.due
                 };
-                (f(&r.data), due, r)
+                (f(&r.data), Stamp { due, ..s }, r)
             })
             .collect();
         RefKeyed::new(items, self.ctx, hold)
@@ -92,11 +116,11 @@ impl<T: Data> Stream<Reference, T> for RefStream<T> {
     {
         let mut ctx = self.ctx.borrow_mut();
         let sink = ctx.out.sinks.entry(name.to_string()).or_default();
-        sink.extend(self.items.iter().map(|(due, r)| Emitted {
+        sink.extend(self.items.iter().map(|(s, r)| Emitted {
             line: r.data.to_line(),
             time: r.time,
-            arrival: r.arrival,
-            due: *due,
+            arrival: s.arrival,
+            due: s.due,
         }));
     }
 }

@@ -59,7 +59,7 @@ impl<'l, L: Log> Input<'l, L> {
             let to = (*next + CHUNK).min(*end);
             let chunk = self.log.entries(*p, *next, to, &mut self.buf);
             for e in chunk {
-                f(Rec { time: e.time, arrival: e.arrival, wm: pw.current(), data: e.event.clone() });
+                f(Rec { time: e.time, wm: pw.current(), data: e.event.clone() });
                 pw.observe(e.time);
             }
             self.events += chunk.len() as u64;

@@ -54,7 +54,7 @@ where
             let both = self.state.entry(key.clone()).or_default();
             match side {
                 Side::Left(v) => {
-                    let l = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: v };
+                    let l = Rec { time: r.time, wm: r.wm, data: v };
                     for w in &both.right {
                         if let Some(o) = (self.f)(&key, &l.data, &w.data) {
                             out.push(Rec::joined(&l, w, o));
@@ -63,7 +63,7 @@ where
                     both.left.push(l);
                 }
                 Side::Right(v) => {
-                    let w = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: v };
+                    let w = Rec { time: r.time, wm: r.wm, data: v };
                     for l in &both.left {
                         if let Some(o) = (self.f)(&key, &l.data, &w.data) {
                             out.push(Rec::joined(l, &w, o));

@@ -137,8 +137,8 @@ pub(crate) mod testing {
         cx.metrics().late_events.load(Ordering::Relaxed)
     }
 
-    /// A keyed record at `time` judged against `wm`, arriving at `time`.
+    /// A keyed record at `time` judged against `wm`.
     pub(crate) fn rec<K, V>(time: Time, wm: Time, key: K, value: V) -> Rec<(K, V)> {
-        Rec { time, arrival: time, wm, data: (key, value) }
+        Rec { time, wm, data: (key, value) }
     }
 }

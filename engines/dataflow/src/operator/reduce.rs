@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 pub struct Running<A> {
     acc: A,
     time: Time,
-    arrival: Time,
     wm: Time,
     #[serde(skip)]
     dirty: bool,
@@ -57,16 +56,9 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for Reduce<K, V, A> {
                         before = Some(agg.finish(&slot.acc));
                     }
                 })
-                .or_insert_with(|| Running {
-                    acc: agg.init(),
-                    time: Time::MIN,
-                    arrival: Time::MIN,
-                    wm: Time::MIN,
-                    dirty: false,
-                });
+                .or_insert_with(|| Running { acc: agg.init(), time: Time::MIN, wm: Time::MIN, dirty: false });
             agg.add(&mut slot.acc, &value);
             slot.time = slot.time.max(r.time);
-            slot.arrival = slot.arrival.max(r.arrival);
             slot.wm = slot.wm.max(r.wm);
             if !slot.dirty {
                 slot.dirty = true;
@@ -80,12 +72,7 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for Reduce<K, V, A> {
                 if before.as_ref() == Some(&value) {
                     continue; // an update that changes nothing is left out
                 }
-                out.push(Rec {
-                    time: slot.time,
-                    arrival: slot.arrival,
-                    wm: slot.wm,
-                    data: Update { key, value },
-                });
+                out.push(Rec { time: slot.time, wm: slot.wm, data: Update { key, value } });
             }
         }
     }

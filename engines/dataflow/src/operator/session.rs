@@ -19,7 +19,6 @@ use std::sync::Arc;
 pub struct Session<A> {
     window: Window,
     acc: Shared<A>,
-    arrival: Time,
 }
 
 /// An accumulator shared copy-on-write with the snapshots taken of it: a session's may hold a
@@ -137,7 +136,6 @@ impl<K: Key, V, A: Aggregate<V>> SessionAggregate<K, V, A> {
                 let value = self.agg.finish(&s.acc.0);
                 out.push(Rec::window_result(
                     s.window,
-                    s.arrival,
                     WindowResult { key: key.clone(), window: s.window, value },
                 ));
             } else {
@@ -172,21 +170,19 @@ impl<K: Key, V: Send, A: Aggregate<V>> Logic<(K, V)> for SessionAggregate<K, V, 
                 Some(i) => {
                     let mut s = list.swap_remove(i);
                     s.window = s.window.cover(&window);
-                    s.arrival = s.arrival.max(r.arrival);
                     self.agg.add(s.acc.get_mut(), &value);
                     s
                 }
                 None => {
                     let mut acc = self.agg.init();
                     self.agg.add(&mut acc, &value);
-                    Session { window, acc: Shared(Arc::new(acc)), arrival: r.arrival }
+                    Session { window, acc: Shared(Arc::new(acc)) }
                 }
             };
             // merge until nothing intersects (a record may bridge the gap between two sessions)
             while let Some(i) = list.iter().position(|s| s.window.intersects(&merged.window)) {
                 let s = list.swap_remove(i);
                 merged.window = merged.window.cover(&s.window);
-                merged.arrival = merged.arrival.max(s.arrival);
                 self.agg.merge(merged.acc.get_mut(), s.acc.into_inner());
             }
             self.timers.push(merged.window.end, key);

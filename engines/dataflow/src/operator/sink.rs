@@ -1,5 +1,5 @@
 //! The sink: writes results to the output directory, one line each —
-//! `<emit time>\t<identity>\t<value>` — and records their latency.
+//! `<emit time>\t<identity>\t<value>`.
 //!
 //! Exactly-once: the lines of an epoch (between two barriers) are handed over at the barrier
 //! as the pre-commit and become visible when the checkpoint completes. At-least-once: lines are
@@ -19,21 +19,12 @@ pub struct Sink {
     delivery: Delivery,
     lines: String,
     live: Option<std::io::BufWriter<std::fs::File>>,
-    event_latency: Vec<i64>,
-    processing_latency: Vec<i64>,
 }
 
 impl Sink {
     /// The sink `name`.
     pub fn new(name: &'static str, delivery: Delivery) -> Self {
-        Sink {
-            name,
-            delivery,
-            lines: String::new(),
-            live: None,
-            event_latency: Vec::new(),
-            processing_latency: Vec::new(),
-        }
+        Sink { name, delivery, lines: String::new(), live: None }
     }
 
     fn write_live(&mut self, cx: &Context) {
@@ -65,13 +56,7 @@ impl<T: Output> Operator<T> for Sink {
         Metrics::add(&cx.metrics().results_out, batch.len() as u64);
         for r in batch.drain(..) {
             flowmark_core::output::write_line(now, &r.data, &mut self.lines);
-            self.event_latency.push(now - r.time);
-            self.processing_latency.push(now - r.arrival);
         }
-        Metrics::record(&cx.metrics().event_time_latency, &self.event_latency);
-        Metrics::record(&cx.metrics().processing_time_latency, &self.processing_latency);
-        self.event_latency.clear();
-        self.processing_latency.clear();
         if self.delivery == Delivery::AtLeastOnce {
             self.write_live(cx);
         }

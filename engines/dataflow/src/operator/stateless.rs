@@ -1,5 +1,5 @@
 //! Stateless operators — map, filter, flat_map — chained inside a task. Each keeps a record's
-//! instants (event time, arrival, watermark) and changes its payload.
+//! instants (event time, watermark) and changes its payload.
 
 use super::Logic;
 use crate::task::Context;
@@ -12,12 +12,7 @@ impl<T, U, F: Fn(T) -> U + Send> Logic<T> for Map<F> {
     type Out = U;
     #[inline]
     fn data(&mut self, batch: &mut Vec<Rec<T>>, out: &mut Vec<Rec<U>>, _: &mut Context) {
-        out.extend(batch.drain(..).map(|r| Rec {
-            time: r.time,
-            arrival: r.arrival,
-            wm: r.wm,
-            data: (self.0)(r.data),
-        }));
+        out.extend(batch.drain(..).map(|r| Rec { time: r.time, wm: r.wm, data: (self.0)(r.data) }));
     }
 }
 
@@ -40,8 +35,8 @@ impl<T, U, I: IntoIterator<Item = U>, F: Fn(T) -> I + Send> Logic<T> for FlatMap
     #[inline]
     fn data(&mut self, batch: &mut Vec<Rec<T>>, out: &mut Vec<Rec<U>>, _: &mut Context) {
         for r in batch.drain(..) {
-            let (time, arrival, wm) = (r.time, r.arrival, r.wm);
-            out.extend((self.0)(r.data).into_iter().map(|data| Rec { time, arrival, wm, data }));
+            let (time, wm) = (r.time, r.wm);
+            out.extend((self.0)(r.data).into_iter().map(|data| Rec { time, wm, data }));
         }
     }
 }

@@ -15,19 +15,12 @@ use flowmark_core::{Aggregate, Assigner, Key, Rec, Time, Window, WindowResult, W
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-/// One key's accumulator in one window, with the latest arrival it covers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Slot<A> {
-    acc: A,
-    arrival: Time,
-}
-
-/// The open window's keys.
+/// The open window's keys, each with its accumulator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound(serialize = "K: Serialize, A: Serialize", deserialize = "K: Key, A: Deserialize<'de>"))]
 pub struct Pane<K: Key, A> {
     fired: bool,
-    slots: FxHashMap<K, Slot<A>>,
+    slots: FxHashMap<K, A>,
 }
 
 /// Window state: the open panes in order of (end, start), so that the ones to fire come first
@@ -90,16 +83,13 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
                 let pane = open_window(panes, w, || Pane { fired: false, slots: FxHashMap::default() });
                 let slot = pane.slots.entry(key.clone());
                 let before = match &slot {
-                    std::collections::hash_map::Entry::Occupied(e) if pane.fired => {
-                        Some(agg.finish(&e.get().acc))
-                    }
+                    std::collections::hash_map::Entry::Occupied(e) if pane.fired => Some(agg.finish(e.get())),
                     _ => None,
                 };
-                let slot = slot.or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
-                agg.add(&mut slot.acc, &value);
-                slot.arrival = slot.arrival.max(r.arrival);
+                let acc = slot.or_insert_with(|| agg.init());
+                agg.add(acc, &value);
                 if pane.fired {
-                    let value = agg.finish(&slot.acc);
+                    let value = agg.finish(acc);
                     if before.as_ref() != Some(&value) {
                         fired.push((w, value));
                     }
@@ -110,14 +100,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
             }
             // a late record accepted into a fired window that changes its result fires it again
             for (w, value) in self.refire.drain(..) {
-                let (_, pane) =
-                    self.panes.iter().rfind(|(o, _)| *o == w).expect("the window just took the record");
-                let slot = &pane.slots[&key];
-                out.push(Rec::window_result(
-                    w,
-                    slot.arrival,
-                    WindowResult { key: key.clone(), window: w, value },
-                ));
+                out.push(Rec::window_result(w, WindowResult { key: key.clone(), window: w, value }));
             }
         }
         cx.late(late_events, late_windows);
@@ -132,11 +115,10 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
             }
             pane.fired = true;
             let w = *w;
-            for (key, slot) in &pane.slots {
+            for (key, acc) in &pane.slots {
                 out.push(Rec::window_result(
                     w,
-                    slot.arrival,
-                    WindowResult { key: key.clone(), window: w, value: self.agg.finish(&slot.acc) },
+                    WindowResult { key: key.clone(), window: w, value: self.agg.finish(acc) },
                 ));
             }
         }

@@ -77,8 +77,8 @@ where
                 let g = pane.groups.entry(key.clone()).or_default();
                 let before = pane.fired.then(|| g.results(f, &key, w));
                 match &side {
-                    Side::Left(v) => g.push_left(r.time, r.arrival, v.clone()),
-                    Side::Right(v) => g.push_right(r.time, r.arrival, v.clone()),
+                    Side::Left(v) => g.push_left(r.time, v.clone()),
+                    Side::Right(v) => g.push_right(r.time, v.clone()),
                 }
                 if let Some(before) = before {
                     let after = g.results(f, &key, w);

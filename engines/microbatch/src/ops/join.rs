@@ -31,12 +31,7 @@ impl<K: Key, V: Send, X: Send> Collect<(K, V)> for Bucketer<K, V, X> {
         for r in chunk {
             let (k, v) = r.data;
             let b = owner(key_hash(&k), n);
-            self.buckets[b].push(Rec {
-                time: r.time,
-                arrival: r.arrival,
-                wm: r.wm,
-                data: (k, (self.side)(v)),
-            });
+            self.buckets[b].push(Rec { time: r.time, wm: r.wm, data: (k, (self.side)(v)) });
         }
     }
 
@@ -105,7 +100,7 @@ impl<K: Key, V: Clone, W: Clone> JoinState<K, V, W> {
             let both = self.keys.entry(key.clone()).or_default();
             match &r.data.1 {
                 Side::Left(v) => {
-                    let l = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: v.clone() };
+                    let l = Rec { time: r.time, wm: r.wm, data: v.clone() };
                     out.extend(
                         both.right
                             .iter()
@@ -114,7 +109,7 @@ impl<K: Key, V: Clone, W: Clone> JoinState<K, V, W> {
                     both.left.push(l);
                 }
                 Side::Right(w) => {
-                    let rr = Rec { time: r.time, arrival: r.arrival, wm: r.wm, data: w.clone() };
+                    let rr = Rec { time: r.time, wm: r.wm, data: w.clone() };
                     out.extend(
                         both.left
                             .iter()

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 pub struct Running<A> {
     acc: A,
     time: Time,
-    arrival: Time,
     wm: Time,
 }
 
@@ -41,12 +40,10 @@ impl<K: Key, V: Send, A: Aggregate<V>> Collect<(K, V)> for Combiner<K, V, A> {
             let e = self.local.entry(key).or_insert_with(|| Running {
                 acc: agg.init(),
                 time: Time::MIN,
-                arrival: Time::MIN,
                 wm: Time::MIN,
             });
             agg.add(&mut e.acc, &value);
             e.time = e.time.max(r.time);
-            e.arrival = e.arrival.max(r.arrival);
             e.wm = e.wm.max(r.wm);
         }
     }
@@ -108,15 +105,9 @@ impl<K: Key, A: Clone> ReduceState<K, A> {
                         before = Some(agg.finish(&e.acc));
                     }
                 })
-                .or_insert_with(|| Running {
-                    acc: agg.init(),
-                    time: Time::MIN,
-                    arrival: Time::MIN,
-                    wm: Time::MIN,
-                });
+                .or_insert_with(|| Running { acc: agg.init(), time: Time::MIN, wm: Time::MIN });
             agg.merge(&mut e.acc, part.acc.clone());
             e.time = e.time.max(part.time);
-            e.arrival = e.arrival.max(part.arrival);
             e.wm = e.wm.max(part.wm);
             if first {
                 touched.push((key.clone(), before));
@@ -128,7 +119,7 @@ impl<K: Key, A: Clone> ReduceState<K, A> {
             if before.as_ref() == Some(&value) {
                 continue; // an update that changes nothing is left out
             }
-            out.push(Rec { time: e.time, arrival: e.arrival, wm: e.wm, data: Update { value, key } });
+            out.push(Rec { time: e.time, wm: e.wm, data: Update { value, key } });
         }
     }
 }

@@ -48,7 +48,6 @@ impl<K: Key, V: Send> Collect<(K, V)> for Bucketer<K, V> {
 pub struct Session<A> {
     window: Window,
     acc: A,
-    arrival: Time,
 }
 
 /// One key partition's open sessions.
@@ -129,21 +128,19 @@ impl<K: Key, A: Clone> SessionState<K, A> {
                 Some(i) => {
                     let mut s = list.swap_remove(i);
                     s.window = s.window.cover(&window);
-                    s.arrival = s.arrival.max(r.arrival);
                     agg.add(&mut s.acc, &r.data.1);
                     s
                 }
                 None => {
                     let mut acc = agg.init();
                     agg.add(&mut acc, &r.data.1);
-                    Session { window, acc, arrival: r.arrival }
+                    Session { window, acc }
                 }
             };
             // merge until nothing intersects (a record may bridge the gap between two sessions)
             while let Some(i) = list.iter().position(|s| s.window.intersects(&merged.window)) {
                 let s = list.swap_remove(i);
                 merged.window = merged.window.cover(&s.window);
-                merged.arrival = merged.arrival.max(s.arrival);
                 agg.merge(&mut merged.acc, s.acc);
             }
             list.push(merged);
@@ -160,7 +157,6 @@ impl<K: Key, A: Clone> SessionState<K, A> {
                 let w = s.window;
                 out.push(Rec::window_result(
                     w,
-                    s.arrival,
                     WindowResult { key: key.clone(), window: w, value: agg.finish(&s.acc) },
                 ));
             }
@@ -178,7 +174,7 @@ mod tests {
     use flowmark_core::{Sum, Windows, time::MIN_WATERMARK};
 
     fn rec(time: Time, wm: Time, key: u32, v: i64) -> Rec<(u32, i64)> {
-        Rec { time, arrival: time, wm, data: (key, v) }
+        Rec { time, wm, data: (key, v) }
     }
 
     fn reduce(s: &mut SessionState<u32, i64>, input: &[Rec<(u32, i64)>], wm: Time) -> Vec<String> {

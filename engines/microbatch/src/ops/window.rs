@@ -24,14 +24,6 @@ pub struct Partial<K, A> {
     pane: PaneId,
     key: K,
     acc: A,
-    arrival: Time,
-}
-
-/// One key's aggregate in one window.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Slot<A> {
-    acc: A,
-    arrival: Time,
 }
 
 /// The map side: assigns windows, drops late records, pre-aggregates per (window, key), and
@@ -46,8 +38,8 @@ pub struct Combiner<K, V, A: Aggregate<V>, F> {
     _v: std::marker::PhantomData<fn(V)>,
 }
 
-/// One window's partial aggregates per key, with the latest arrival each covers.
-type Partials<K, A> = FxHashMap<K, (A, Time)>;
+/// One window's partial aggregates per key.
+type Partials<K, A> = FxHashMap<K, A>;
 
 /// The map side's windows: few are open at once, and consecutive records mostly fall in the
 /// same one, so the last one used is tried first.
@@ -99,9 +91,8 @@ impl<K: Key, V: Send, A: Aggregate<V>, F: Assigner<V>> Collect<(K, V)> for Combi
                 }
                 on_time = true;
                 let pane = panes.get((w.end, w.start));
-                let e = pane.entry(r.data.0.clone()).or_insert_with(|| (agg.init(), Time::MIN));
-                agg.add(&mut e.0, &r.data.1);
-                e.1 = e.1.max(r.arrival);
+                let acc = pane.entry(r.data.0.clone()).or_insert_with(|| agg.init());
+                agg.add(acc, &r.data.1);
             });
             if !on_time {
                 late.events += 1;
@@ -112,8 +103,8 @@ impl<K: Key, V: Send, A: Aggregate<V>, F: Assigner<V>> Collect<(K, V)> for Combi
     fn finish(self) -> Self::Out {
         let mut buckets: Vec<Vec<Partial<K, A::Acc>>> = (0..self.n).map(|_| Vec::new()).collect();
         for (pane, keys) in self.panes.list {
-            for (key, (acc, arrival)) in keys {
-                buckets[owner(key_hash(&key), self.n)].push(Partial { pane, key, acc, arrival });
+            for (key, acc) in keys {
+                buckets[owner(key_hash(&key), self.n)].push(Partial { pane, key, acc });
             }
         }
         (buckets, self.late)
@@ -124,7 +115,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, F: Assigner<V>> Collect<(K, V)> for Combi
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound(serialize = "K: Serialize, A: Serialize", deserialize = "K: Key, A: Deserialize<'de>"))]
 pub struct WindowState<K: Key, A> {
-    panes: BTreeMap<PaneId, FxHashMap<K, Slot<A>>>,
+    panes: BTreeMap<PaneId, FxHashMap<K, A>>,
     fired: BTreeSet<PaneId>,
     #[serde(skip)]
     changes: Changes<K>,
@@ -152,7 +143,7 @@ impl<K: Key, A> Default for WindowState<K, A> {
 /// What a batch changed in a partition's windows.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WindowDelta<K, A> {
-    upserts: Vec<(PaneId, K, Slot<A>)>,
+    upserts: Vec<(PaneId, K, A)>,
     fired: Vec<PaneId>,
     purged: Vec<PaneId>,
 }
@@ -199,29 +190,24 @@ impl<K: Key, A: Clone> WindowState<K, A> {
         wm: Time,
         out: &mut Vec<Rec<WindowResult<K, G::Out>>>,
     ) {
-        let result = |pane: PaneId, key: &K, slot: &Slot<A>| {
+        let result = |pane: PaneId, key: &K, acc: &A| {
             let w = window(pane);
-            Rec::window_result(
-                w,
-                slot.arrival,
-                WindowResult { key: key.clone(), window: w, value: agg.finish(&slot.acc) },
-            )
+            Rec::window_result(w, WindowResult { key: key.clone(), window: w, value: agg.finish(acc) })
         };
         for p in input {
             let fired = self.fired.contains(&p.pane);
             let slot = self.panes.entry(p.pane).or_default().entry(p.key.clone());
             let before = match &slot {
-                std::collections::hash_map::Entry::Occupied(e) if fired => Some(agg.finish(&e.get().acc)),
+                std::collections::hash_map::Entry::Occupied(e) if fired => Some(agg.finish(e.get())),
                 _ => None,
             };
-            let slot = slot.or_insert_with(|| Slot { acc: agg.init(), arrival: Time::MIN });
-            agg.merge(&mut slot.acc, p.acc.clone());
-            slot.arrival = slot.arrival.max(p.arrival);
+            let acc = slot.or_insert_with(|| agg.init());
+            agg.merge(acc, p.acc.clone());
             self.changes.updated.insert((p.pane, p.key.clone()));
             // a late record within the allowed lateness: the window fires again for its key,
             // if that changes its result
-            if fired && before != Some(agg.finish(&slot.acc)) {
-                out.push(result(p.pane, &p.key, slot));
+            if fired && before != Some(agg.finish(acc)) {
+                out.push(result(p.pane, &p.key, acc));
             }
         }
         let fire_until = wm.saturating_add(1).saturating_sub(delay);
@@ -269,7 +255,7 @@ mod tests {
 
     /// Key 1's partial aggregate `v` for window [0, 10).
     fn partial(v: i64) -> Partial<u32, Option<i64>> {
-        Partial { pane: (10, 0), key: 1, acc: Some(v), arrival: v }
+        Partial { pane: (10, 0), key: 1, acc: Some(v) }
     }
 
     fn reduce(s: &mut WindowState<u32, Option<i64>>, delay: Time, input: &[i64], wm: Time) -> Vec<String> {
@@ -285,13 +271,13 @@ mod tests {
     fn the_map_side_drops_records_late_for_every_window() {
         let spec = WindowSpec::new(Windows::tumbling(10));
         let mut c = Combiner::new(MAX, spec, flowmark_core::Assign::new(spec.windows), 2);
-        let rec = |time, wm, v| Rec { time, arrival: time, wm, data: (1u32, v) };
+        let rec = |time, wm, v| Rec { time, wm, data: (1u32, v) };
         c.add(vec![rec(9, 8, 3), rec(9, 9, 100), rec(3, MIN_WATERMARK, 5)]);
         let (buckets, late) = c.finish();
         assert_eq!((late.events, late.windows), (1, 1), "late at the window's last instant");
         let partials: Vec<_> = buckets.into_iter().flatten().collect();
         assert_eq!(partials.len(), 1);
-        assert_eq!((partials[0].pane, partials[0].acc, partials[0].arrival), ((10, 0), Some(5), 9));
+        assert_eq!((partials[0].pane, partials[0].acc), ((10, 0), Some(5)));
     }
 
     #[test]

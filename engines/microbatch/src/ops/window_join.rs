@@ -17,7 +17,6 @@ pub struct Assigned<K, X> {
     pane: PaneId,
     key: K,
     time: Time,
-    arrival: Time,
     value: X,
 }
 
@@ -56,7 +55,6 @@ impl<K: Key, V: Clone + Send, X: Send> Collect<(K, V)> for Bucketer<K, V, X> {
                     pane: (w.end, w.start),
                     key: r.data.0.clone(),
                     time: r.time,
-                    arrival: r.arrival,
                     value,
                 });
             });
@@ -164,8 +162,8 @@ impl<K: Key, V: Ord + Clone, W: Ord + Clone> JoinWindows<K, V, W> {
                 refire.insert((a.pane, a.key.clone()), g.results(f, &a.key, window(a.pane)));
             }
             match &a.value {
-                Side::Left(v) => g.push_left(a.time, a.arrival, v.clone()),
-                Side::Right(v) => g.push_right(a.time, a.arrival, v.clone()),
+                Side::Left(v) => g.push_left(a.time, v.clone()),
+                Side::Right(v) => g.push_right(a.time, v.clone()),
             }
             self.updated.insert((a.pane, a.key.clone()));
         }
@@ -211,7 +209,7 @@ mod tests {
     }
 
     fn assigned(time: Time, value: Side<i64, i64>) -> Assigned<u32, Side<i64, i64>> {
-        Assigned { pane: (10, 0), key: 1, time, arrival: time, value }
+        Assigned { pane: (10, 0), key: 1, time, value }
     }
 
     fn reduce(
@@ -228,7 +226,7 @@ mod tests {
     #[test]
     fn the_map_side_drops_records_late_for_every_window() {
         let mut b = Bucketer::new(WindowSpec::new(Windows::tumbling(10)), Side::<i64, i64>::Left, 1);
-        let rec = |time, wm| Rec { time, arrival: time, wm, data: (1u32, 1i64) };
+        let rec = |time, wm| Rec { time, wm, data: (1u32, 1i64) };
         b.add(vec![rec(9, 8), rec(9, 9)]);
         let (buckets, late) = b.finish();
         assert_eq!((late.events, late.windows, buckets[0].len()), (1, 1, 1));
