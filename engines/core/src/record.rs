@@ -111,12 +111,14 @@ mod tests {
 
     #[test]
     fn a_joined_record_takes_the_later_instants_of_the_pair() {
-        let a = Rec { time: 5, wm: 1, data: () };
+        // each instant from a different record: neither record's pair alone is the answer
+        let a = Rec { time: 5, wm: 4, data: () };
         let b = Rec { time: 7, wm: 3, data: () };
         let j = Rec::joined(&a, &b, 'j');
-        assert_eq!((j.time, j.wm, j.data), (7, 3, 'j'));
-        assert_eq!((Rec::joined(&b, &a, ()).time, Rec::joined(&b, &a, ()).wm), (7, 3));
-        assert_eq!(a.with(1u8), Rec { time: 5, wm: 1, data: 1u8 });
+        assert_eq!((j.time, j.wm, j.data), (7, 4, 'j'));
+        let k = Rec::joined(&b, &a, ());
+        assert_eq!((k.time, k.wm), (7, 4));
+        assert_eq!(a.with(1u8), Rec { time: 5, wm: 4, data: 1u8 });
     }
 
     #[test]

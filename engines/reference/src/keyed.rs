@@ -92,10 +92,10 @@ fn aggregate_fixed<K: Key, V, A: Aggregate<V>>(
     ordered.into_iter().map(|((k, w), fold)| fold.finish(ctx, hold, agg, k, w)).collect()
 }
 
-/// When a window's result is due: when the watermark, `hold` behind, reaches its last instant,
-/// or when its latest member was due.
-fn window_due<V>(ctx: &Shared, hold: Time, w: Window, members: &[Item<V>]) -> Time {
-    members.iter().map(|m| m.0.due).fold(fires(ctx, hold, w), Time::max)
+/// A window result's stamp, from the latest stamp among its members: due when the watermark,
+/// `hold` behind, reaches the window's last instant, or when its latest member was due.
+fn window_stamp(ctx: &Shared, hold: Time, w: Window, latest: Stamp) -> Stamp {
+    Stamp { due: fires(ctx, hold, w).max(latest.due), ..latest }
 }
 
 /// When the watermark, `hold` behind, reaches the window's last instant.
@@ -131,8 +131,8 @@ impl<Acc> Fold<Acc> {
         window: Window,
     ) -> Item<WindowResult<K, A::Out>> {
         let value = agg.finish(&self.acc);
-        let due = fires(ctx, hold, window).max(self.stamp.due);
-        (Stamp { due, ..self.stamp }, Rec::window_result(window, WindowResult { key, window, value }))
+        let stamp = window_stamp(ctx, hold, window, self.stamp);
+        (stamp, Rec::window_result(window, WindowResult { key, window, value }))
     }
 }
 
@@ -254,13 +254,12 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
             let Some(mut r) = right.remove(&(k.clone(), w)) else { continue };
             l.sort_by(|a, b| (a.1.time, &a.1.data).cmp(&(b.1.time, &b.1.data)));
             r.sort_by(|a, b| (a.1.time, &a.1.data).cmp(&(b.1.time, &b.1.data)));
-            let arrival =
-                l.iter().map(|x| x.0.arrival).chain(r.iter().map(|x| x.0.arrival)).max().unwrap_or(Time::MIN);
-            let due = window_due(&self.ctx, hold, w, &l).max(window_due(&self.ctx, hold, w, &r));
+            let latest = l.iter().map(|x| x.0).chain(r.iter().map(|x| x.0)).fold(Stamp::NONE, Stamp::max);
+            let stamp = window_stamp(&self.ctx, hold, w, latest);
             let lv: Vec<V> = l.into_iter().map(|x| x.1.data).collect();
             let rv: Vec<W> = r.into_iter().map(|x| x.1.data).collect();
             f(&k, w, &lv, &rv, &mut buf);
-            out.extend(buf.drain(..).map(|o| (Stamp { due, arrival }, Rec::window_result(w, o))));
+            out.extend(buf.drain(..).map(|o| (stamp, Rec::window_result(w, o))));
         }
         self.ctx.borrow_mut().out.late.push(late);
         RefStream::new(out, self.ctx, hold).windowed(spec.allowed_lateness)

@@ -8,9 +8,9 @@
 //! ## Input
 //! The log is read up to an end time: every entry of every partition that arrives strictly
 //! before it. Each entry becomes a record whose time is its event time (in the event-time
-//! domain) or its arrival time (in the processing-time domain), and whose `wm` is the watermark of its own partition just before it was read
-//! (`flowmark_core::watermark`): for bounded out-of-orderness, `max(time of earlier entries of
-//! the partition) − bound − 1`. At the end of the input the watermark is `+∞`: every window
+//! domain) or its arrival time (in the processing-time domain), and whose `wm` is the watermark
+//! of its own partition just before it was read (`flowmark_core::watermark`): for bounded
+//! out-of-orderness, `max(time of earlier entries of the partition) − bound − 1`. At the end of the input the watermark is `+∞`: every window
 //! fires.
 //!
 //! ## Lateness
