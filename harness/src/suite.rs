@@ -1123,6 +1123,47 @@ warmup = "1s"
         assert_eq!((flink(1000), flink(5000), flink(200)), (8, 8, 4), "200 ms without the crash");
     }
 
+    #[test]
+    fn state_backends_are_settings_and_incremental_is_one_of_rocksdb_only() {
+        let real = GOOD.replace(
+            r#"engines = ["dataflow", "microbatch", "baseline"]"#,
+            r#"engines = ["flink", "spark"]"#,
+        );
+        let tables = "\n[flink]\nstate_backend = [\"hashmap\", \"rocksdb\"]\nincremental = [true, false]\n\
+                      [spark]\nstate_store = [\"hdfs\", \"rocksdb\"]\n";
+        let s = parse(&format!("{real}{tables}")).unwrap();
+        let keys: Vec<String> = s.configurations().iter().map(EngineSpec::key).collect();
+        assert_eq!(
+            keys,
+            [
+                // the heap backend runs once, and its key is that of runs made before the setting
+                "flink.1s-local-2-200ms",
+                "flink.1s-local-2-rocksdb-incremental-200ms",
+                "flink.1s-local-2-rocksdb-200ms",
+                "spark.1s-local-2",
+                "spark.1s-local-2-rocksdb",
+            ]
+        );
+        let state = |e: &EngineSpec| match e {
+            EngineSpec::Flink(f) => format!("{:?} {}", f.state_backend, f.incremental),
+            EngineSpec::Spark(s) => format!("{:?}", s.state_store),
+            _ => unreachable!(),
+        };
+        let states: Vec<String> = s.configurations().iter().map(state).collect();
+        assert_eq!(states, ["HashMap false", "RocksDb true", "RocksDb false", "Hdfs", "RocksDb"]);
+
+        let heap_only =
+            tables.replace(r#"state_backend = ["hashmap", "rocksdb"]"#, r#"state_backend = ["hashmap"]"#);
+        let e = parse(&format!("{real}{heap_only}")).unwrap_err();
+        assert!(e.message.contains("flink.incremental = true") && e.message.contains("rocksdb"), "{e}");
+        assert_eq!(e.line, real.lines().count() + 4, "the line of `incremental`: {e}");
+        let e = parse(&format!("{real}{}", tables.replace(r#""hdfs", "rocksdb""#, r#""hdfs", "memory""#)))
+            .unwrap_err();
+        assert!(e.message.contains("unknown variant `memory`"), "{e}");
+        let e = parse(&format!("{real}{}", tables.replace(r#"["hdfs", "rocksdb"]"#, "[]"))).unwrap_err();
+        assert!(e.message.contains("`state_store` must list at least one value"), "{e}");
+    }
+
     use proptest::prelude::*;
 
     /// Every suite shipped in `suites/`: (path, text).

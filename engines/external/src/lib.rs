@@ -16,6 +16,7 @@
 pub mod journal;
 mod jvm;
 pub mod server;
+pub mod written;
 
 pub use jvm::{Install, Kind};
 
@@ -90,6 +91,8 @@ pub enum Engine {
         /// Least time between two watermarks a source emits (Flink's
         /// `pipeline.auto-watermark-interval`; 0: with every fetch).
         watermark_interval: Time,
+        /// Where the job keeps its state.
+        state: FlinkState,
         /// A session cluster's JobManager (`host:port`) instead of a local mini-cluster.
         cluster: Option<String>,
     },
@@ -97,9 +100,38 @@ pub enum Engine {
     Spark {
         /// The micro-batch trigger interval.
         trigger: Time,
+        /// Where the job keeps its state.
+        state: SparkState,
         /// A master URL (`spark://host:port`) instead of `local[parallelism]`.
         master: Option<String>,
     },
+}
+
+/// Flink's state backend (`state.backend.type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlinkState {
+    /// State as objects on the JVM's heap; each checkpoint writes all of it.
+    #[default]
+    HashMap,
+    /// State in an embedded RocksDB on local disk, as production deployments with large state
+    /// run; `incremental`: a checkpoint uploads only the SST files the previous one did not
+    /// (`execution.checkpointing.incremental`).
+    RocksDb {
+        /// Incremental checkpoints.
+        incremental: bool,
+    },
+}
+
+/// Spark's state store provider (`spark.sql.streaming.stateStore.providerClass`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SparkState {
+    /// The default `HDFSBackedStateStoreProvider`: state in the executor's memory, each batch's
+    /// changes written as a delta file.
+    #[default]
+    Hdfs,
+    /// `RocksDBStateStoreProvider`: state in an embedded RocksDB, its files uploaded at each
+    /// commit.
+    RocksDb,
 }
 
 impl Engine {
@@ -182,7 +214,9 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
     let listener = TcpListener::bind((if config.engine.remote() { "0.0.0.0" } else { "127.0.0.1" }, 0))
         .map_err(ExternalError::Server)?;
     let port = listener.local_addr().map_err(ExternalError::Server)?.port();
-    let shared = Arc::new(server::Shared::new(log.clone(), clock, config.end, metrics, journal));
+    let shared = Arc::new(
+        server::Shared::new(log.clone(), clock, config.end, metrics, journal).with_checkpoints(&checkpoints),
+    );
     {
         let shared = shared.clone();
         std::thread::Builder::new()
@@ -198,10 +232,16 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
     arg("parallelism", config.parallelism.to_string());
     let ms = |t: Time| (t / 1_000_000).to_string();
     match &config.engine {
-        Engine::Flink { checkpoint_interval, watermark_interval, cluster } => {
+        Engine::Flink { checkpoint_interval, watermark_interval, state, cluster } => {
             arg("checkpoints", format!("file://{}", absolute(&checkpoints).display()));
             arg("checkpoint-interval-ms", ms(*checkpoint_interval));
             arg("watermark-interval-ms", ms(*watermark_interval));
+            let (backend, incremental) = match state {
+                FlinkState::HashMap => ("hashmap", false),
+                FlinkState::RocksDb { incremental } => ("rocksdb", *incremental),
+            };
+            arg("state-backend", backend.into());
+            arg("incremental", incremental.to_string());
             if let Some((_, chk)) = &restore {
                 arg("restore", format!("file://{}", absolute(chk).display()));
             }
@@ -209,9 +249,14 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
                 arg("cluster", c.clone());
             }
         }
-        Engine::Spark { trigger, master } => {
+        Engine::Spark { trigger, state, master } => {
             arg("checkpoints", absolute(&checkpoints).display().to_string());
             arg("trigger-ms", ms(*trigger));
+            let store = match state {
+                SparkState::Hdfs => "hdfs",
+                SparkState::RocksDb => "rocksdb",
+            };
+            arg("state-store", store.into());
             if let Some(m) = master {
                 arg("master", m.clone());
             }

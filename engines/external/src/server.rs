@@ -10,17 +10,27 @@
 //! FETCH <p> <from> <to> → <n>, then n lines <event time>\t<event as JSON>
 //!                                                   entries [from, to) of partition p, cut at
 //!                                                   what exists now
+//! CHECKPOINT <epoch>   → A                          a source took its snapshot for checkpoint
+//!                                                   <epoch>: the first one is its trigger
 //! SINK                 the connection becomes a result stream:
 //!   D\t<sink>\t<id>\t<value>   a result (timestamped on arrival)
 //!   P <epoch>          pre-commit; answered `A` once durable
+//!   T <epoch> <ns>     the engine's own measure: <epoch> was triggered <ns> nanoseconds ago
 //!   C <epoch>          commit
 //! ```
 //!
 //! Anything else is answered `ERR <reason>` and the connection is closed. The server counts
 //! what it serves as the engine's input (events read, backlog: the oldest entry not yet
 //! fetched) and hands results to the [`Journal`].
+//!
+//! A commit completes a checkpoint (Flink) or a batch (Spark). It started at its trigger — the
+//! first source snapshot (`CHECKPOINT`) or the engine's own measure (`T`), else the first
+//! pre-commit — and wrote the bytes that appeared under the engine's checkpoint directory
+//! since the last commit ([`Written`]): the engine's checkpoint metrics, as flowmark's own
+//! engines report them.
 
 use crate::journal::Journal;
+use crate::written::Written;
 use flowmark_core::metrics::{Commit, Metrics};
 use flowmark_core::{Log, LogClock, Time};
 use std::collections::HashMap;
@@ -43,6 +53,10 @@ pub struct Shared<L> {
     pub journal: Mutex<Journal>,
     /// The first pre-commit of each epoch not yet committed.
     pub precommits: Mutex<HashMap<u64, Time>>,
+    /// The trigger of each epoch not yet committed, where a source or the engine reported it.
+    triggers: Mutex<HashMap<u64, Time>>,
+    /// The engine's checkpoint directory, if its bytes are measured.
+    written: Option<Mutex<Written>>,
     /// Per partition: the highest entry fetched so far, plus one.
     fetched: Vec<AtomicU64>,
     connections: AtomicU64,
@@ -59,9 +73,55 @@ impl<L: Log> Shared<L> {
             metrics,
             journal: Mutex::new(journal),
             precommits: Mutex::new(HashMap::new()),
+            triggers: Mutex::new(HashMap::new()),
+            written: None,
             fetched,
             connections: AtomicU64::new(0),
         }
+    }
+
+    /// Measures the bytes each checkpoint writes under `dir`, the engine's checkpoint
+    /// directory (what is there already does not count).
+    pub fn with_checkpoints(mut self, dir: &std::path::Path) -> Self {
+        self.written = Some(Mutex::new(Written::new(dir)));
+        self
+    }
+
+    /// Epoch `epoch` was triggered at `at` (the earliest report counts).
+    fn triggered(&self, epoch: u64, at: Time) {
+        let mut t = self.triggers.lock().unwrap_or_else(|e| e.into_inner());
+        let first = t.entry(epoch).or_insert(at);
+        *first = (*first).min(at);
+    }
+
+    /// Commit of the epochs up to `epoch` at `now`: when the checkpoint started (its trigger,
+    /// else the first pre-commit of an epoch it commits), or `None` if they were committed
+    /// already. Counts the completed checkpoint into the metrics.
+    fn committed(&self, epoch: u64, now: Time) -> Option<Time> {
+        let triggered = {
+            let mut t = self.triggers.lock().unwrap_or_else(|e| e.into_inner());
+            // an earlier epoch's trigger is that of a checkpoint that never completed
+            let mine = t.get(&epoch).copied();
+            t.retain(|e, _| *e > epoch);
+            mine
+        };
+        let precommitted = {
+            let mut p = self.precommits.lock().unwrap_or_else(|e| e.into_inner());
+            let first = p.iter().filter(|(e, _)| **e <= epoch).map(|(_, t)| *t).min();
+            p.retain(|e, _| *e > epoch);
+            first
+        };
+        // every sink task reports the checkpoint's completion: the first report commits
+        let precommitted = precommitted?;
+        let started = triggered.unwrap_or(precommitted);
+        let m = &self.metrics;
+        m.checkpoints_completed.fetch_add(1, Ordering::Relaxed);
+        m.last_checkpoint_duration.store(now - started, Ordering::Relaxed);
+        if let Some(w) = &self.written {
+            let bytes = w.lock().unwrap_or_else(|e| e.into_inner()).since_last();
+            m.last_checkpoint_bytes.store(bytes, Ordering::Relaxed);
+        }
+        Some(started)
     }
 
     /// Entries of `partition` that exist at `now`.
@@ -117,6 +177,14 @@ fn connection<L: Log>(stream: TcpStream, shared: &Shared<L>) -> std::io::Result<
                     _ => Err(format!("bad FETCH `{}`", line.trim_end())),
                 }
             }
+            Some("CHECKPOINT") => match words.next().and_then(|w| w.parse::<u64>().ok()) {
+                Some(epoch) => {
+                    shared.triggered(epoch, shared.clock.now());
+                    writeln!(out, "A")?;
+                    Ok(())
+                }
+                None => Err(format!("bad CHECKPOINT `{}`", line.trim_end())),
+            },
             Some("SINK") => {
                 out.flush()?;
                 return sink(input, out, shared);
@@ -191,15 +259,15 @@ fn sink<L: Log>(
                 out.write_all(b"A\n")?;
                 out.flush()?;
             }
+            (Some("T"), Some(epoch)) => match words.next().and_then(|w| w.parse::<Time>().ok()) {
+                Some(ago) if ago >= 0 => shared.triggered(epoch, now - ago),
+                _ => {
+                    writeln!(out, "ERR bad trigger `{line}`")?;
+                    break;
+                }
+            },
             (Some("C"), Some(epoch)) => {
-                let started = {
-                    let mut p = shared.precommits.lock().unwrap_or_else(|e| e.into_inner());
-                    let first = p.iter().filter(|(e, _)| **e <= epoch).map(|(_, t)| *t).min();
-                    p.retain(|e, _| *e > epoch);
-                    first
-                };
-                // every sink task reports the checkpoint's completion: the first report commits
-                if let Some(started) = started {
+                if let Some(started) = shared.committed(epoch, now) {
                     journal(&mut |j| j.commit(epoch, now))?;
                     shared.metrics.commit(Commit { id: epoch, started, committed: now });
                 }

@@ -29,7 +29,9 @@ fn start(dir: &std::path::Path) -> (std::net::SocketAddr, Arc<Metrics>, LogClock
     let clock = LogClock::new(monotonic_now() - 3 * SECOND);
     let metrics = Arc::new(Metrics::default());
     let journal = Journal::open(&dir.join("journal.tsv"), clock.now()).unwrap();
-    let shared = Arc::new(Shared::new(log, clock, 2 * SECOND, metrics.clone(), journal));
+    let shared = Arc::new(
+        Shared::new(log, clock, 2 * SECOND, metrics.clone(), journal).with_checkpoints(&dir.join("chk")),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || server::serve(listener, shared));
@@ -94,5 +96,71 @@ fn the_log_is_served_as_it_arrives_and_results_count_once_committed() {
     assert_eq!(ids, ["w [0,1000)"], "epoch 2 is pre-committed, not committed");
     assert_eq!(committed.waiting, vec![2]);
     assert_eq!(metrics.take_commits().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_checkpoint_lasts_from_its_trigger_to_its_commit_and_wrote_what_appeared_in_its_directory() {
+    let dir = std::env::temp_dir().join(format!("flowmark-external-checkpoints-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("chk")).unwrap();
+    std::fs::write(dir.join("chk/before"), [0u8; 50]).unwrap();
+    let (addr, metrics, clock) = start(&dir);
+    let (mut source, mut sink) = (Client::connect(addr), Client::connect(addr));
+    sink.send("SINK");
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+
+    // Flink: the first source snapshot is the trigger
+    let before_trigger = clock.now();
+    source.send("CHECKPOINT 1");
+    assert_eq!(source.line(), "A");
+    source.send("CHECKPOINT 1");
+    assert_eq!(source.line(), "A", "a second source's report of the same checkpoint");
+    std::fs::write(dir.join("chk/state-1"), [0u8; 1000]).unwrap();
+    sink.send("P 1");
+    assert_eq!(sink.line(), "A");
+    let precommitted = clock.now();
+    sink.send("C 1");
+    sink.send("P 2");
+    assert_eq!(sink.line(), "A", "C 1 was handled before this");
+    let commits = metrics.take_commits();
+    assert_eq!(commits.len(), 1);
+    assert!(commits[0].started >= before_trigger && commits[0].started < precommitted, "{commits:?}");
+    assert_eq!(load(&metrics.checkpoints_completed), 1);
+    assert_eq!(load(&metrics.last_checkpoint_bytes), 1000, "the file there before does not count");
+    let duration = metrics.last_checkpoint_duration.load(Ordering::Relaxed);
+    assert_eq!(duration, commits[0].committed - commits[0].started);
+
+    // a checkpoint that never completed: the next one's duration starts at its own trigger
+    source.send("CHECKPOINT 3");
+    assert_eq!(source.line(), "A");
+    let before_4 = clock.now();
+    source.send("CHECKPOINT 4");
+    assert_eq!(source.line(), "A");
+    sink.send("P 4");
+    assert_eq!(sink.line(), "A");
+    sink.send("C 4");
+    // Spark: the engine's own measure of the batch, sent before its commit
+    sink.send("T 5 250000000");
+    sink.send("P 5");
+    assert_eq!(sink.line(), "A");
+    let sent_5 = clock.now();
+    sink.send("C 5");
+    sink.send("P 6");
+    assert_eq!(sink.line(), "A");
+    let commits = metrics.take_commits();
+    assert_eq!(commits.iter().map(|c| c.id).collect::<Vec<_>>(), [4, 5]);
+    assert!(commits[0].started >= before_4, "not checkpoint 3's trigger: {commits:?}");
+    assert!(
+        commits[1].started <= sent_5 - 250 * MILLISECOND,
+        "250 ms before the T line arrived: {commits:?}"
+    );
+    assert_eq!(load(&metrics.checkpoints_completed), 3);
+    assert_eq!(load(&metrics.last_checkpoint_bytes), 0, "nothing new since checkpoint 4");
+
+    source.send("CHECKPOINT x");
+    assert!(source.line().starts_with("ERR bad CHECKPOINT"));
+    sink.send("T 7 -5");
+    assert!(sink.line().starts_with("ERR bad trigger"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -23,6 +23,8 @@ pub const REGISTERED: Registered = Registered {
             parallelism: s.parallelism,
             checkpoint_interval: s.checkpoint,
             watermark_interval: WATERMARK_INTERVAL,
+            state_backend: StateBackend::HashMap,
+            incremental: false,
             cluster: None,
             advertise: LOOPBACK.into(),
         })
@@ -48,10 +50,36 @@ pub struct Flink {
     /// Least time between two watermarks of a source (`pipeline.auto-watermark-interval`).
     #[serde(with = "flowmark_core::time::duration")]
     pub watermark_interval: Time,
+    /// Where the job keeps its state (`state.backend.type`).
+    #[serde(default)]
+    pub state_backend: StateBackend,
+    /// Incremental checkpoints (`execution.checkpointing.incremental`; RocksDB only).
+    #[serde(default)]
+    pub incremental: bool,
     /// A session cluster's JobManager (`host:port`); a local mini-cluster when absent.
     pub cluster: Option<String>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+}
+
+/// Flink's state backends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    /// State as objects on the heap (`hashmap`).
+    #[default]
+    HashMap,
+    /// State in an embedded RocksDB (`rocksdb`), as production jobs with large state run.
+    RocksDb,
+}
+
+impl Flink {
+    fn state(&self) -> flowmark_external::FlinkState {
+        match self.state_backend {
+            StateBackend::HashMap => flowmark_external::FlinkState::HashMap,
+            StateBackend::RocksDb => flowmark_external::FlinkState::RocksDb { incremental: self.incremental },
+        }
+    }
 }
 
 impl Engine for Flink {
@@ -64,12 +92,19 @@ impl Engine for Flink {
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut labels = BTreeMap::from([
             ("parallelism".into(), self.parallelism.to_string()),
             ("checkpoint".into(), human(self.checkpoint_interval)),
             ("watermark_interval".into(), human(self.watermark_interval)),
             ("cluster".into(), self.cluster.clone().unwrap_or_else(|| "local".into())),
-        ])
+        ]);
+        // the heap is the backend runs were made with before the setting existed: only RocksDB
+        // is named, so that their keys stay as they were
+        if self.state_backend == StateBackend::RocksDb {
+            let incremental = if self.incremental { "rocksdb-incremental" } else { "rocksdb" };
+            labels.insert("state_backend".into(), incremental.into());
+        }
+        labels
     }
 
     fn refuses(&self, workload: &WorkloadSpec, failure: &Injection) -> Option<String> {
@@ -88,6 +123,7 @@ impl Engine for Flink {
         let engine = flowmark_external::Engine::Flink {
             checkpoint_interval: self.checkpoint_interval,
             watermark_interval: self.watermark_interval,
+            state: self.state(),
             cluster: self.cluster.clone(),
         };
         jvm::run(log, spec, engine, self.parallelism, &self.advertise)
@@ -106,6 +142,10 @@ pub struct FlinkTable {
     /// Least times between two watermarks of a source (`pipeline.auto-watermark-interval`).
     #[serde(with = "spanned_durations")]
     pub watermark_interval: Spanned<Vec<Time>>,
+    /// State backends: `hashmap`, `rocksdb`.
+    pub state_backend: Spanned<Vec<StateBackend>>,
+    /// Incremental checkpoints or not, for the RocksDB backend (the heap's are always full).
+    pub incremental: Spanned<Vec<bool>>,
     /// A session cluster's JobManager, `host:port`; a local mini-cluster when absent.
     pub cluster: Option<Spanned<String>>,
     /// The address the cluster reaches the harness's log server at.
@@ -120,6 +160,8 @@ impl Default for FlinkTable {
             parallelism: unplaced(vec![2]),
             checkpoint_interval: unplaced(vec![SECOND]),
             watermark_interval: unplaced(vec![WATERMARK_INTERVAL]),
+            state_backend: unplaced(vec![StateBackend::HashMap]),
+            incremental: unplaced(vec![false]),
             cluster: None,
             advertise: LOOPBACK.into(),
             only: None,
@@ -135,6 +177,16 @@ impl Table for FlinkTable {
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
         at.positive("checkpoint_interval", &self.checkpoint_interval)?;
+        at.listed("state_backend", &self.state_backend)?;
+        at.listed("incremental", &self.incremental)?;
+        if self.incremental.get_ref().contains(&true)
+            && !self.state_backend.get_ref().contains(&StateBackend::RocksDb)
+        {
+            return Err(at.at(
+                self.incremental.span(),
+                "`flink.incremental = true` needs `state_backend = [\"rocksdb\"]`: the heap backend's checkpoints are always full",
+            ));
+        }
         at.not_blank("flink.cluster", &self.cluster)
     }
 
@@ -143,13 +195,24 @@ impl Table for FlinkTable {
         for &parallelism in self.parallelism.get_ref() {
             for &checkpoint_interval in self.checkpoint_interval.get_ref() {
                 for &watermark_interval in self.watermark_interval.get_ref() {
-                    out.push(EngineSpec::Flink(Flink {
-                        parallelism,
-                        checkpoint_interval,
-                        watermark_interval,
-                        cluster: self.cluster.as_ref().map(|c| c.get_ref().clone()),
-                        advertise: self.advertise.clone(),
-                    }));
+                    for &state_backend in self.state_backend.get_ref() {
+                        // incremental is a setting of RocksDB only: the heap backend runs once
+                        let incremental: &[bool] = match state_backend {
+                            StateBackend::HashMap => &[false],
+                            StateBackend::RocksDb => self.incremental.get_ref(),
+                        };
+                        for &incremental in incremental {
+                            out.push(EngineSpec::Flink(Flink {
+                                parallelism,
+                                checkpoint_interval,
+                                watermark_interval,
+                                state_backend,
+                                incremental,
+                                cluster: self.cluster.as_ref().map(|c| c.get_ref().clone()),
+                                advertise: self.advertise.clone(),
+                            }));
+                        }
+                    }
                 }
             }
         }

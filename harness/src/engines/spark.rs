@@ -22,6 +22,7 @@ pub const REGISTERED: Registered = Registered {
         EngineSpec::Spark(Spark {
             parallelism: s.parallelism,
             trigger: s.batch,
+            state_store: StateStore::Hdfs,
             master: None,
             advertise: LOOPBACK.into(),
         })
@@ -37,10 +38,24 @@ pub struct Spark {
     /// The micro-batch trigger interval.
     #[serde(with = "flowmark_core::time::duration")]
     pub trigger: Time,
+    /// Where the job keeps its state (`spark.sql.streaming.stateStore.providerClass`).
+    #[serde(default)]
+    pub state_store: StateStore,
     /// A master URL (`spark://host:port`); `local[parallelism]` when absent.
     pub master: Option<String>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+}
+
+/// Spark's state store providers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateStore {
+    /// `HDFSBackedStateStoreProvider`, Spark's default (`hdfs`).
+    #[default]
+    Hdfs,
+    /// `RocksDBStateStoreProvider` (`rocksdb`), as production jobs with large state run.
+    RocksDb,
 }
 
 impl Engine for Spark {
@@ -53,11 +68,17 @@ impl Engine for Spark {
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut labels = BTreeMap::from([
             ("parallelism".into(), self.parallelism.to_string()),
             ("batch".into(), human(self.trigger)),
             ("cluster".into(), self.master.clone().unwrap_or_else(|| "local".into())),
-        ])
+        ]);
+        // Spark's default store is what runs were made with before the setting existed: only
+        // RocksDB is named, so that their keys stay as they were
+        if self.state_store == StateStore::RocksDb {
+            labels.insert("state_store".into(), "rocksdb".into());
+        }
+        labels
     }
 
     fn batch_interval(&self) -> Time {
@@ -77,7 +98,12 @@ impl Engine for Spark {
     }
 
     fn run<J: Job, L: Log<Event = J::Event>>(&self, _: &J, log: &L, spec: &WorkerSpec) -> Result<()> {
-        let engine = flowmark_external::Engine::Spark { trigger: self.trigger, master: self.master.clone() };
+        let state = match self.state_store {
+            StateStore::Hdfs => flowmark_external::SparkState::Hdfs,
+            StateStore::RocksDb => flowmark_external::SparkState::RocksDb,
+        };
+        let engine =
+            flowmark_external::Engine::Spark { trigger: self.trigger, state, master: self.master.clone() };
         jvm::run(log, spec, engine, self.parallelism, &self.advertise)
     }
 }
@@ -91,6 +117,8 @@ pub struct SparkTable {
     /// Micro-batch trigger intervals.
     #[serde(with = "spanned_durations")]
     pub trigger: Spanned<Vec<Time>>,
+    /// State store providers: `hdfs`, `rocksdb`.
+    pub state_store: Spanned<Vec<StateStore>>,
     /// A master URL, `spark://host:port`; `local[parallelism]` when absent.
     pub master: Option<Spanned<String>>,
     /// The address the cluster reaches the harness's log server at.
@@ -104,6 +132,7 @@ impl Default for SparkTable {
         SparkTable {
             parallelism: unplaced(vec![2]),
             trigger: unplaced(vec![SECOND]),
+            state_store: unplaced(vec![StateStore::Hdfs]),
             master: None,
             advertise: LOOPBACK.into(),
             only: None,
@@ -119,6 +148,7 @@ impl Table for SparkTable {
     fn check(&self, at: &Locate) -> Result<(), SuiteError> {
         at.at_least_one("parallelism", &self.parallelism)?;
         at.positive("trigger", &self.trigger)?;
+        at.listed("state_store", &self.state_store)?;
         at.not_blank("spark.master", &self.master)
     }
 
@@ -126,12 +156,15 @@ impl Table for SparkTable {
         let mut out = Vec::new();
         for &parallelism in self.parallelism.get_ref() {
             for &trigger in self.trigger.get_ref() {
-                out.push(EngineSpec::Spark(Spark {
-                    parallelism,
-                    trigger,
-                    master: self.master.as_ref().map(|m| m.get_ref().clone()),
-                    advertise: self.advertise.clone(),
-                }));
+                for &state_store in self.state_store.get_ref() {
+                    out.push(EngineSpec::Spark(Spark {
+                        parallelism,
+                        trigger,
+                        state_store,
+                        master: self.master.as_ref().map(|m| m.get_ref().clone()),
+                        advertise: self.advertise.clone(),
+                    }));
+                }
             }
         }
         out

@@ -50,6 +50,14 @@ impl<'a> Locate<'a> {
         Ok(())
     }
 
+    /// An error when a list setting is empty.
+    pub fn listed<T>(&self, name: &str, values: &Spanned<Vec<T>>) -> Result<(), SuiteError> {
+        if values.get_ref().is_empty() {
+            return Err(self.at(values.span(), format!("`{name}` must list at least one value")));
+        }
+        Ok(())
+    }
+
     /// An error when a list of durations is empty or holds one that is not positive.
     pub fn positive(&self, name: &str, values: &Spanned<Vec<Time>>) -> Result<(), SuiteError> {
         if values.get_ref().is_empty() || values.get_ref().iter().any(|t| *t <= 0) {

@@ -1,5 +1,6 @@
 package flowmark;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -62,7 +63,10 @@ public final class FlinkJob {
         settings.put("execution.checkpointing.dir", args.str("checkpoints"));
         settings.put("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
         settings.put("execution.checkpointing.num-retained", "2");
-        settings.put("state.backend.type", "hashmap");
+        // hashmap: state on the heap; rocksdb: in an embedded RocksDB under the JVM's temporary
+        // directory, incremental checkpoints uploading only the SST files that are new
+        settings.put("state.backend.type", args.str("state-backend"));
+        settings.put("execution.checkpointing.incremental", args.str("incremental"));
         settings.put("pipeline.auto-watermark-interval", args.num("watermark-interval-ms") + " ms");
         // a failure inside the job ends the process; the harness restarts it from a checkpoint
         settings.put("restart-strategy.type", "none");
@@ -442,6 +446,7 @@ public final class FlinkJob {
         private volatile boolean running = true;
         private transient ListState<long[]> state;
         private transient Map<Integer, long[]> positions;
+        private transient LogClient reports;
 
         LogSource(String server, int partitions, long bound, long watermarkIntervalMs) {
             this.server = server;
@@ -475,6 +480,41 @@ public final class FlinkJob {
             for (long[] s : positions.values()) {
                 state.add(s.clone());
             }
+            reportTrigger(ctx.getCheckpointId());
+        }
+
+        /**
+         * Tells the harness that this source took its snapshot for a checkpoint: the first
+         * source's report is the checkpoint's trigger, from which its duration is measured. On a
+         * connection of its own (the reading one belongs to the source's thread); a report that
+         * fails is dropped, as it only serves a metric.
+         */
+        private void reportTrigger(long checkpoint) {
+            try {
+                if (reports == null) {
+                    reports = new LogClient(server);
+                }
+                reports.checkpoint(checkpoint);
+            } catch (IOException e) {
+                closeReports();
+            }
+        }
+
+        private void closeReports() {
+            try {
+                if (reports != null) {
+                    reports.close();
+                }
+            } catch (IOException e) {
+                // closing a broken connection: nothing to do
+            }
+            reports = null;
+        }
+
+        @Override
+        public void close() throws Exception {
+            closeReports();
+            super.close();
         }
 
         private long watermark() {

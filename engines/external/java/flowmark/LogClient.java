@@ -54,6 +54,15 @@ public final class LogClient implements AutoCloseable {
         return n;
     }
 
+    /** Reports that a source took its snapshot for checkpoint {@code epoch}. */
+    public void checkpoint(long epoch) throws IOException {
+        request("CHECKPOINT " + epoch + "\n");
+        String ack = reply();
+        if (!ack.equals("A")) {
+            throw new IOException("the log server did not acknowledge checkpoint " + epoch + ": " + ack);
+        }
+    }
+
     private void request(String line) throws IOException {
         out.write(line.getBytes(StandardCharsets.US_ASCII));
         out.flush();

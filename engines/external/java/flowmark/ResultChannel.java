@@ -67,6 +67,15 @@ public final class ResultChannel implements AutoCloseable {
         }
     }
 
+    /**
+     * The engine's own measure of when {@code epoch} started: {@code agoNanos} before now (the
+     * harness takes it as the checkpoint's trigger when no source reported one).
+     */
+    public synchronized void triggered(long epoch, long agoNanos) throws IOException {
+        send("T " + epoch + " " + agoNanos + "\n");
+        dirty = true;
+    }
+
     /** Epochs up to {@code epoch} are committed. */
     public synchronized void commit(long epoch) throws IOException {
         send("C " + epoch + "\n");

@@ -100,6 +100,11 @@ public final class SparkJob {
                 .config("spark.sql.shuffle.partitions", String.valueOf(parallelism))
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.sql.streaming.metricsEnabled", "false");
+        if (args.str("state-store").equals("rocksdb")) {
+            // state in an embedded RocksDB, its files uploaded to the checkpoint at each commit
+            builder = builder.config("spark.sql.streaming.stateStore.providerClass",
+                    "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider");
+        }
         if (args.opt("master") != null) {
             builder = builder.config("spark.jars", args.str("jar"));
         }
@@ -519,6 +524,11 @@ public final class SparkJob {
                     long id = e.progress().batchId();
                     try {
                         if (precommitted.remove(id)) {
+                            // the batch, trigger to commit log, is Spark's checkpoint of it
+                            Long ms = e.progress().durationMs().get("triggerExecution");
+                            if (ms != null) {
+                                channel.triggered(id, ms * 1_000_000L);
+                            }
                             channel.commit(id);
                         }
                     } catch (IOException x) {
