@@ -13,6 +13,14 @@
 //! rest are dropped (the engine replays them). Results never pre-committed are dropped too.
 //! A bounded job that finishes commits everything it sent (`finished`).
 //!
+//! On a cluster the engine also restarts the job by its own means when a worker dies (Flink's
+//! restart from its newest checkpoint), inside the same engine process. Each sink connection
+//! then names the job's attempt it belongs to (`S`), and the first sink of a new attempt reports
+//! the checkpoint it restored from (`X`): as at a restore of a new process, the epochs earlier
+//! attempts pre-committed up to that checkpoint are committed and the later ones dropped; what
+//! they sent and did not pre-commit is dropped, and anything still arriving from their
+//! connections is ignored (those tasks were cancelled).
+//!
 //! Nothing is deduplicated: a result committed twice is counted twice by the correctness
 //! check. Lines are tab-separated:
 //!
@@ -20,6 +28,9 @@
 //! I  <time>                              a new engine process
 //! R  <epoch>  <time>                     it restored from a checkpoint covering <epoch>
 //!                                        (`-`: it found none and starts afresh)
+//! S  <conn>  <attempt>                   <conn> is a sink of the job's attempt <attempt>
+//! X  <attempt>  <epoch>  <time>          the engine restarted the job (attempt <attempt>, more
+//!                                        than 0) from a checkpoint covering <epoch> (or `-`)
 //! D  <conn>  <time>  <sink>  <id>  <value>   a result arrived on connection <conn>
 //! P  <conn>  <epoch>  <time>             <conn>'s results so far belong to <epoch>; durable
 //! C  <epoch>  <time>                     epochs up to <epoch> are committed
@@ -78,6 +89,21 @@ impl Journal {
         self.flush()
     }
 
+    /// Connection `conn` is a sink of the job's attempt `attempt`.
+    pub fn sink_attempt(&mut self, conn: u64, attempt: u64) -> Result<(), ExternalError> {
+        self.write(format_args!("S\t{conn}\t{attempt}"))
+    }
+
+    /// The engine restarted the job inside this process: attempt `attempt` restored from a
+    /// checkpoint that covers `epoch` (`None`: it starts afresh).
+    pub fn restarted(&mut self, attempt: u64, epoch: Option<u64>, now: Time) -> Result<(), ExternalError> {
+        match epoch {
+            Some(epoch) => self.write(format_args!("X\t{attempt}\t{epoch}\t{now}"))?,
+            None => self.write(format_args!("X\t{attempt}\t-\t{now}"))?,
+        }
+        self.flush()
+    }
+
     /// A result arrived on `conn`.
     pub fn result(
         &mut self,
@@ -106,6 +132,11 @@ impl Journal {
     pub fn finished(&mut self, now: Time) -> Result<(), ExternalError> {
         self.write(format_args!("F\t{now}"))?;
         self.flush()
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Hands everything written so far to the kernel (enough to survive a SIGKILL).
@@ -177,6 +208,10 @@ struct Reader {
     epochs: BTreeMap<u64, Epoch>,
     /// Earlier processes' pre-committed epochs, waiting for a restore.
     waiting: BTreeMap<u64, Epoch>,
+    /// This process's sink connections that named their job attempt, with it (0 otherwise).
+    attempts: HashMap<u64, u64>,
+    /// The job's attempt in this process: connections of earlier ones are ignored.
+    attempt: u64,
 }
 
 impl Reader {
@@ -190,10 +225,19 @@ impl Reader {
         }));
     }
 
+    /// Whether connection `conn` belongs to a job attempt that was restarted.
+    fn cancelled(&self, conn: u64) -> bool {
+        self.attempts.get(&conn).copied().unwrap_or(0) < self.attempt
+    }
+
     fn line(&mut self, line: &str) -> Option<()> {
         let mut f = line.split('\t');
         let time = |s: Option<&str>| s?.parse::<Time>().ok();
         let num = |s: Option<&str>| s?.parse::<u64>().ok();
+        let epoch_or_none = |s: Option<&str>| match s? {
+            "-" => Some(None),
+            e => Some(Some(e.parse::<u64>().ok()?)),
+        };
         match f.next()? {
             "I" => {
                 time(f.next())?;
@@ -203,12 +247,28 @@ impl Reader {
                     w.started = w.started.or(e.started);
                 }
                 self.open.clear();
+                // a new process numbers its connections and its job's attempts afresh
+                self.attempts.clear();
+                self.attempt = 0;
+            }
+            "S" => {
+                let (conn, attempt) = (num(f.next())?, num(f.next())?);
+                self.attempts.insert(conn, attempt);
+            }
+            "X" => {
+                let (attempt, epoch, at) = (num(f.next())?, epoch_or_none(f.next())?, time(f.next())?);
+                if attempt > self.attempt {
+                    self.attempt = attempt;
+                    let epochs = std::mem::take(&mut self.epochs);
+                    for (e, results) in epochs.into_iter().filter(|(e, _)| epoch.is_some_and(|n| *e <= n)) {
+                        self.commit(e, results, at, Some(e));
+                    }
+                    // every connection open now belongs to an earlier attempt
+                    self.open.clear();
+                }
             }
             "R" => {
-                let epoch = match f.next()? {
-                    "-" => None,
-                    e => Some(e.parse::<u64>().ok()?),
-                };
+                let epoch = epoch_or_none(f.next())?;
                 let at = time(f.next())?;
                 let waiting = std::mem::take(&mut self.waiting);
                 for (e, results) in waiting.into_iter().filter(|(e, _)| epoch.is_some_and(|n| *e <= n)) {
@@ -218,6 +278,9 @@ impl Reader {
             "D" => {
                 let (conn, emitted) = (num(f.next())?, time(f.next())?);
                 let (sink, id, value) = (f.next()?, f.next()?, f.next()?);
+                if self.cancelled(conn) {
+                    return f.next().is_none().then_some(());
+                }
                 self.open.entry(conn).or_default().push(Pending {
                     emitted,
                     sink: sink.to_string(),
@@ -226,6 +289,9 @@ impl Reader {
             }
             "P" => {
                 let (conn, epoch, at) = (num(f.next())?, num(f.next())?, time(f.next())?);
+                if self.cancelled(conn) {
+                    return f.next().is_none().then_some(());
+                }
                 let e = self.epochs.entry(epoch).or_default();
                 e.started = Some(e.started.map_or(at, |s| s.min(at)));
                 e.results.extend(self.open.remove(&conn).unwrap_or_default());
@@ -322,6 +388,27 @@ mod tests {
         let c = journal(&format!("{text}I 100\nR 2 110\nD 1 120 s b 1\nP 1 3 130\nC 3 140\n"));
         assert_eq!(ids(&c), vec![("a", Some(2)), ("b", Some(3))]);
         assert_eq!(c.commits[0], Commit { id: 2, started: 20, committed: 110 });
+    }
+
+    #[test]
+    fn a_restart_inside_the_job_commits_what_its_checkpoint_covers_and_ignores_the_cancelled_tasks() {
+        // two sinks of attempt 0 pre-commit epochs 2 and 3; a worker dies, checkpoint 3 never
+        // completes, and the engine restarts the job from checkpoint 2 (attempt 1)
+        let text = "I 0\nS 1 0\nS 2 0\nD 1 10 s a 1\nD 2 11 s b 1\nP 1 2 20\nP 2 2 21\n\
+                    D 1 30 s c 1\nP 1 3 40\nD 2 45 s x 1\n\
+                    S 3 1\nX 1 2 100\nS 4 1\nX 1 2 101\n\
+                    D 2 102 s late 1\nP 2 3 103\n\
+                    D 3 110 s c 1\nD 4 111 s y 1\nP 3 3 120\nP 4 3 121\nC 3 130\n";
+        let c = journal(text);
+        assert_eq!(ids(&c), vec![("a", Some(2)), ("b", Some(2)), ("c", Some(3)), ("y", Some(3))]);
+        assert_eq!(c.commits[0], Commit { id: 2, started: 20, committed: 100 });
+        assert_eq!(c.commits[1], Commit { id: 3, started: 120, committed: 130 }, "the new attempt's epoch 3");
+        // restarted afresh (no checkpoint yet): nothing earlier attempts pre-committed counts
+        let c = journal("I 0\nS 1 0\nD 1 10 s a 1\nP 1 1 20\nS 2 1\nX 1 - 30\nD 2 40 s a 1\nF 50\n");
+        assert_eq!(ids(&c), vec![("a", None)]);
+        // a new process numbers attempts afresh: its connection 1 is not the old attempt's
+        let c = journal("I 0\nS 1 0\nS 2 1\nX 1 - 30\nI 40\nR - 41\nD 1 50 s a 1\nF 60\n");
+        assert_eq!(ids(&c), vec![("a", None)]);
     }
 
     #[test]

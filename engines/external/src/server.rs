@@ -12,11 +12,14 @@
 //!                                                   what exists now
 //! CHECKPOINT <epoch>   → A                          a source took its snapshot for checkpoint
 //!                                                   <epoch>: the first one is its trigger
-//! SINK                 the connection becomes a result stream:
+//! SINK [<attempt>]     the connection becomes a result stream, of that attempt of the job
+//!                      (the engine's own restarts count attempts; 0 when not named):
 //!   D\t<sink>\t<id>\t<value>   a result (timestamped on arrival)
 //!   P <epoch>          pre-commit; answered `A` once durable
 //!   T <epoch> <ns>     the engine's own measure: <epoch> was triggered <ns> nanoseconds ago
 //!   C <epoch>          commit
+//!   X <epoch>|-        the engine restarted the job (this sink's attempt) from a checkpoint
+//!                      covering <epoch>; the first report of an attempt counts
 //! ```
 //!
 //! Anything else is answered `ERR <reason>` and the connection is closed. The server counts
@@ -60,6 +63,8 @@ pub struct Shared<L> {
     /// Per partition: the highest entry fetched so far, plus one.
     fetched: Vec<AtomicU64>,
     connections: AtomicU64,
+    /// The latest attempt of the job whose restart was journaled.
+    restarted: AtomicU64,
 }
 
 impl<L: Log> Shared<L> {
@@ -77,6 +82,7 @@ impl<L: Log> Shared<L> {
             written: None,
             fetched,
             connections: AtomicU64::new(0),
+            restarted: AtomicU64::new(0),
         }
     }
 
@@ -92,6 +98,31 @@ impl<L: Log> Shared<L> {
         let mut t = self.triggers.lock().unwrap_or_else(|e| e.into_inner());
         let first = t.entry(epoch).or_insert(at);
         *first = (*first).min(at);
+    }
+
+    /// The engine restarted the job (attempt `attempt`) from a checkpoint covering `epoch` at
+    /// `now`: journaled, the epochs it commits reported, and what earlier attempts started forgotten.
+    fn restarted_job(&self, attempt: u64, epoch: Option<u64>, now: Time) -> std::io::Result<()> {
+        let waiting: Vec<u64> = {
+            let mut p = self.precommits.lock().unwrap_or_else(|e| e.into_inner());
+            let committed =
+                p.iter().filter(|(e, _)| epoch.is_some_and(|n| **e <= n)).map(|(e, _)| *e).collect();
+            p.clear();
+            committed
+        };
+        self.triggers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let path = {
+            let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+            j.restarted(attempt, epoch, now).map_err(|e| std::io::Error::other(e.to_string()))?;
+            j.path().to_path_buf()
+        };
+        // the commits it made, read back from the journal as the reader sees them
+        if !waiting.is_empty()
+            && let Ok(j) = crate::journal::read(&path)
+        {
+            j.commits.into_iter().filter(|c| c.committed == now).for_each(|c| self.metrics.commit(c));
+        }
+        Ok(())
     }
 
     /// Commit of the epochs up to `epoch` at `now`: when the checkpoint started (its trigger,
@@ -185,10 +216,17 @@ fn connection<L: Log>(stream: TcpStream, shared: &Shared<L>) -> std::io::Result<
                 }
                 None => Err(format!("bad CHECKPOINT `{}`", line.trim_end())),
             },
-            Some("SINK") => {
-                out.flush()?;
-                return sink(input, out, shared);
-            }
+            Some("SINK") => match words.next().map(str::parse::<u64>) {
+                None => {
+                    out.flush()?;
+                    return sink(input, out, shared, None);
+                }
+                Some(Ok(attempt)) => {
+                    out.flush()?;
+                    return sink(input, out, shared, Some(attempt));
+                }
+                Some(Err(_)) => Err(format!("bad SINK `{}`", line.trim_end())),
+            },
             _ => Err(format!("unknown request `{}`", line.trim_end())),
         };
         if let Err(reason) = reply {
@@ -231,12 +269,16 @@ fn sink<L: Log>(
     input: BufReader<TcpStream>,
     mut out: BufWriter<TcpStream>,
     shared: &Shared<L>,
+    attempt: Option<u64>,
 ) -> std::io::Result<()> {
     let conn = shared.connections.fetch_add(1, Ordering::Relaxed) + 1;
     let journal = |f: &mut dyn FnMut(&mut Journal) -> Result<(), crate::ExternalError>| {
         let mut j = shared.journal.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut j).map_err(|e| std::io::Error::other(e.to_string()))
     };
+    if let Some(attempt) = attempt {
+        journal(&mut |j| j.sink_attempt(conn, attempt))?;
+    }
     for line in input.lines() {
         let line = line?;
         let now = shared.clock.now();
@@ -266,6 +308,26 @@ fn sink<L: Log>(
                     break;
                 }
             },
+            (Some("X"), _) => {
+                let epoch = match line[1..].trim() {
+                    "-" => Some(None),
+                    e => e.parse::<u64>().ok().map(Some),
+                };
+                match (attempt, epoch) {
+                    (Some(attempt), Some(epoch)) if attempt > 0 => {
+                        if shared.restarted.fetch_max(attempt, Ordering::AcqRel) < attempt {
+                            shared.restarted_job(attempt, epoch, now)?;
+                        }
+                    }
+                    _ => {
+                        writeln!(
+                            out,
+                            "ERR bad restart `{line}`: it needs `X <epoch>|-` on a sink of an attempt above 0"
+                        )?;
+                        break;
+                    }
+                }
+            }
             (Some("C"), Some(epoch)) => {
                 if let Some(started) = shared.committed(epoch, now) {
                     journal(&mut |j| j.commit(epoch, now))?;

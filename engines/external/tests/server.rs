@@ -38,6 +38,14 @@ fn start(dir: &std::path::Path) -> (std::net::SocketAddr, Arc<Metrics>, LogClock
     (addr, metrics, clock)
 }
 
+/// An empty directory of this name under the temporary directory, this process's own.
+fn fresh(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 struct Client {
     out: TcpStream,
     input: BufReader<TcpStream>,
@@ -60,9 +68,7 @@ impl Client {
 
 #[test]
 fn the_log_is_served_as_it_arrives_and_results_count_once_committed() {
-    let dir = std::env::temp_dir().join(format!("flowmark-external-server-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh("flowmark-external-server");
     let (addr, metrics, clock) = start(&dir);
 
     let mut log = Client::connect(addr);
@@ -101,8 +107,7 @@ fn the_log_is_served_as_it_arrives_and_results_count_once_committed() {
 
 #[test]
 fn a_checkpoint_lasts_from_its_trigger_to_its_commit_and_wrote_what_appeared_in_its_directory() {
-    let dir = std::env::temp_dir().join(format!("flowmark-external-checkpoints-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh("flowmark-external-checkpoints");
     std::fs::create_dir_all(dir.join("chk")).unwrap();
     std::fs::write(dir.join("chk/before"), [0u8; 50]).unwrap();
     let (addr, metrics, clock) = start(&dir);
@@ -162,5 +167,49 @@ fn a_checkpoint_lasts_from_its_trigger_to_its_commit_and_wrote_what_appeared_in_
     assert!(source.line().starts_with("ERR bad CHECKPOINT"));
     sink.send("T 7 -5");
     assert!(sink.line().starts_with("ERR bad trigger"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_restart_inside_the_job_is_journaled_once_per_attempt_and_commits_what_its_checkpoint_covers() {
+    let dir = fresh("flowmark-external-restart");
+    let (addr, metrics, _) = start(&dir);
+    let mut old = Client::connect(addr);
+    old.send("SINK 0");
+    old.send("D\tcounts\ta\t1");
+    old.send("P 2");
+    assert_eq!(old.line(), "A");
+    old.send("D\tcounts\tx\t1");
+    old.send("P 3");
+    assert_eq!(old.line(), "A");
+    // a worker died: checkpoint 3 never completed, the engine restored from 2
+    let (mut one, mut two) = (Client::connect(addr), Client::connect(addr));
+    one.send("SINK 1");
+    one.send("X 2");
+    two.send("SINK 1");
+    two.send("X 2");
+    one.send("D\tcounts\tx\t1");
+    one.send("P 3");
+    assert_eq!(one.line(), "A");
+    two.send("P 3");
+    assert_eq!(two.line(), "A");
+    one.send("C 3");
+    one.send("P 4");
+    assert_eq!(one.line(), "A");
+    let committed = journal::read(&dir.join("journal.tsv")).unwrap();
+    let ids: Vec<&str> = committed.emissions.iter().map(|e| e.line.id.as_str()).collect();
+    assert_eq!(ids, ["a", "x"], "epoch 2 by the restart, then the new attempt's epoch 3");
+    let text = std::fs::read_to_string(dir.join("journal.tsv")).unwrap();
+    assert_eq!(text.lines().filter(|l| l.starts_with("X\t")).count(), 1, "{text}");
+    let commits: Vec<u64> = metrics.take_commits().iter().map(|c| c.id).collect();
+    assert_eq!(commits, [2, 3]);
+
+    let mut bad = Client::connect(addr);
+    bad.send("SINK");
+    bad.send("X 5");
+    assert!(bad.line().starts_with("ERR bad restart"), "a sink that named no attempt");
+    let mut bad = Client::connect(addr);
+    bad.send("SINK one");
+    assert!(bad.line().starts_with("ERR bad SINK"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -68,8 +68,15 @@ public final class FlinkJob {
         settings.put("state.backend.type", args.str("state-backend"));
         settings.put("execution.checkpointing.incremental", args.str("incremental"));
         settings.put("pipeline.auto-watermark-interval", args.num("watermark-interval-ms") + " ms");
-        // a failure inside the job ends the process; the harness restarts it from a checkpoint
-        settings.put("restart-strategy.type", "none");
+        if (args.opt("cluster") == null) {
+            // a failure inside the job ends the process; the harness restarts it from a checkpoint
+            settings.put("restart-strategy.type", "none");
+        } else {
+            // on a cluster the JobManager restarts the job itself when a TaskManager dies
+            settings.put("restart-strategy.type", "fixed-delay");
+            settings.put("restart-strategy.fixed-delay.attempts", "1000");
+            settings.put("restart-strategy.fixed-delay.delay", "100 ms");
+        }
         if (args.opt("restore") != null) {
             settings.put("execution.state-recovery.path", args.str("restore"));
         }
@@ -593,14 +600,25 @@ public final class FlinkJob {
     static final class ResultSink extends RichSinkFunction<String[]> implements CheckpointedFunction, CheckpointListener {
         private final String server;
         private transient ResultChannel channel;
+        /** The checkpoint this attempt restored from (-1: none). */
+        private transient long restoredFrom;
 
         ResultSink(String server) {
             this.server = server;
         }
 
+        /**
+         * Each attempt of the job names itself: after the engine restarted it (a TaskManager
+         * died on a cluster) the harness drops what cancelled attempts sent and did not
+         * pre-commit, and commits what they pre-committed up to the restored checkpoint.
+         */
         @Override
         public void open(OpenContext ctx) throws Exception {
-            channel = new ResultChannel(server);
+            int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+            channel = new ResultChannel(server, attempt);
+            if (attempt > 0) {
+                channel.restarted(restoredFrom);
+            }
         }
 
         @Override
@@ -609,7 +627,9 @@ public final class FlinkJob {
         }
 
         @Override
-        public void initializeState(FunctionInitializationContext ctx) {}
+        public void initializeState(FunctionInitializationContext ctx) {
+            restoredFrom = ctx.getRestoredCheckpointId().orElse(-1L);
+        }
 
         @Override
         public void snapshotState(FunctionSnapshotContext ctx) throws Exception {

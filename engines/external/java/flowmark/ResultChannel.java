@@ -25,12 +25,20 @@ public final class ResultChannel implements AutoCloseable {
     private volatile boolean closed;
 
     public ResultChannel(String address) throws IOException {
+        this(address, -1);
+    }
+
+    /**
+     * A result stream of the job's attempt {@code attempt} (the engine's own restarts count
+     * them; -1: not named, the job is never restarted inside its process).
+     */
+    public ResultChannel(String address, int attempt) throws IOException {
         int colon = address.lastIndexOf(':');
         socket = new Socket(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
         socket.setTcpNoDelay(true);
         out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
         in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
-        send("SINK\n");
+        send(attempt < 0 ? "SINK\n" : "SINK " + attempt + "\n");
         flushNow();
         flusher = new Thread(() -> {
             while (!closed) {
@@ -74,6 +82,15 @@ public final class ResultChannel implements AutoCloseable {
     public synchronized void triggered(long epoch, long agoNanos) throws IOException {
         send("T " + epoch + " " + agoNanos + "\n");
         dirty = true;
+    }
+
+    /**
+     * The engine restarted the job (this channel's attempt) from the checkpoint that covers
+     * {@code epoch}, or from none when it is negative.
+     */
+    public synchronized void restarted(long epoch) throws IOException {
+        send("X " + (epoch < 0 ? "-" : String.valueOf(epoch)) + "\n");
+        flushNow();
     }
 
     /** Epochs up to {@code epoch} are committed. */
