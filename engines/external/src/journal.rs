@@ -328,6 +328,17 @@ impl Reader {
     }
 }
 
+/// Reports to `metrics`, off the caller's thread, the commits a restore at `at` made (the
+/// journal at `path` says which): their instants count for commit latency. The whole journal
+/// is read, which takes long for a long run, and the restore's path should not wait for it.
+pub fn report_commits_at(path: PathBuf, at: Time, metrics: std::sync::Arc<flowmark_core::Metrics>) {
+    let _ = std::thread::Builder::new().name("journal-commits".into()).spawn(move || {
+        if let Ok(j) = read(&path) {
+            j.commits.into_iter().filter(|c| c.committed == at).for_each(|c| metrics.commit(c));
+        }
+    });
+}
+
 /// Reads the journal at `path` (none yet: nothing committed).
 pub fn read(path: &Path) -> Result<Committed, ExternalError> {
     let text = match std::fs::read_to_string(path) {

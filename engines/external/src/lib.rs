@@ -202,13 +202,7 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
     if restarted {
         let restored_at = clock.now();
         journal.restored(restore.as_ref().map(|(n, _)| *n), restored_at)?;
-        // those commits' instants, for commit latency: read off the restart's path
-        let (path, metrics) = (path.clone(), metrics.clone());
-        let _ = std::thread::Builder::new().name("journal-commits".into()).spawn(move || {
-            if let Ok(j) = journal::read(&path) {
-                j.commits.into_iter().filter(|c| c.committed == restored_at).for_each(|c| metrics.commit(c));
-            }
-        });
+        journal::report_commits_at(path.clone(), restored_at, metrics.clone());
     }
 
     let listener = TcpListener::bind((if config.engine.remote() { "0.0.0.0" } else { "127.0.0.1" }, 0))

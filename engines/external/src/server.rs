@@ -103,12 +103,11 @@ impl<L: Log> Shared<L> {
     /// The engine restarted the job (attempt `attempt`) from a checkpoint covering `epoch` at
     /// `now`: journaled, the epochs it commits reported, and what earlier attempts started forgotten.
     fn restarted_job(&self, attempt: u64, epoch: Option<u64>, now: Time) -> std::io::Result<()> {
-        let waiting: Vec<u64> = {
+        let commits_some = {
             let mut p = self.precommits.lock().unwrap_or_else(|e| e.into_inner());
-            let committed =
-                p.iter().filter(|(e, _)| epoch.is_some_and(|n| **e <= n)).map(|(e, _)| *e).collect();
+            let some = p.keys().any(|e| epoch.is_some_and(|n| *e <= n));
             p.clear();
-            committed
+            some
         };
         self.triggers.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let path = {
@@ -116,11 +115,8 @@ impl<L: Log> Shared<L> {
             j.restarted(attempt, epoch, now).map_err(|e| std::io::Error::other(e.to_string()))?;
             j.path().to_path_buf()
         };
-        // the commits it made, read back from the journal as the reader sees them
-        if !waiting.is_empty()
-            && let Ok(j) = crate::journal::read(&path)
-        {
-            j.commits.into_iter().filter(|c| c.committed == now).for_each(|c| self.metrics.commit(c));
+        if commits_some {
+            crate::journal::report_commits_at(path, now, self.metrics.clone());
         }
         Ok(())
     }
