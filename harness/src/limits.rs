@@ -69,8 +69,12 @@ pub enum Feed {
     /// Its source tasks generate the log themselves (flowmark's engines): at most as fast as
     /// the generator, one source thread per core.
     Generated,
-    /// The log server serves it over loopback TCP (Flink, Spark).
-    Served,
+    /// Log servers serve it over TCP (Flink, Spark): the engine process's own (`servers` 0),
+    /// or that many of their own on this machine, one thread each.
+    Served {
+        /// Log servers of their own.
+        servers: u32,
+    },
 }
 
 /// A capacity is the best of this many measurements…
@@ -100,18 +104,20 @@ pub fn feed_capacity(feed: Feed, workload: &WorkloadSpec, log: &LogSpec) -> Opti
     if let Some((_, c)) = measured.iter().find(|(k, _)| *k == key) {
         return Some(*c);
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(log.partitions as usize);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(log.partitions as usize);
     // the log's own rate may be a placeholder (a load relative to a rate not yet searched):
     // the measurement's log has every entry it could read arrived
     let log = &LogSpec { rate: RateProfile::constant(CAPACITY_LOG_RATE), ..log.clone() };
     let capacity = match feed {
         Feed::Generated => workload.visit(log, Generate).ok()? * threads as f64,
-        Feed::Served => {
-            let journal = std::env::temp_dir().join(format!("flowmark-capacity-{}", std::process::id()));
-            let served =
-                workload.visit(log, Serve { connections: threads, journal: journal.clone() }).ok()?;
-            let _ = std::fs::remove_file(&journal);
-            served?
+        Feed::Served { servers } => {
+            // the engine process's own server runs on a thread per core, the others on one each
+            let serve = match servers {
+                0 => Serve { servers: 1, threads: cores, connections: threads },
+                n => Serve { servers: n, threads: 1, connections: threads },
+            };
+            workload.visit(log, serve).ok()??
         }
     };
     measured.push((key, capacity));
@@ -143,8 +149,9 @@ impl Visitor for Generate {
 
 /// Entries per second the log server serves.
 struct Serve {
+    servers: u32,
+    threads: usize,
     connections: usize,
-    journal: std::path::PathBuf,
 }
 
 impl Visitor for Serve {
@@ -154,10 +161,11 @@ impl Visitor for Serve {
         for _ in 0..CAPACITY_TRIES {
             let served = flowmark_external::server::capacity(
                 log.clone(),
+                self.servers,
+                self.threads,
                 self.connections,
                 CAPACITY_PROBE,
                 u64::MAX,
-                &self.journal,
             );
             let rate = served.ok()?.rate();
             best = Some(best.map_or(rate, |b: f64| b.max(rate)));
@@ -202,7 +210,7 @@ mod tests {
         // searched) has 3 600 entries in its first hour: read in 80 ms, at most 45 k a second
         let w = WorkloadSpec::catalog().remove(0);
         let slow = LogSpec { partitions: 3, ..log() };
-        let capacity = feed_capacity(Feed::Served, &w, &slow).expect("measured");
+        let capacity = feed_capacity(Feed::Served { servers: 0 }, &w, &slow).expect("measured");
         assert!(capacity > 100_000.0, "{capacity} events/s");
     }
 }

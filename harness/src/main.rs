@@ -36,6 +36,7 @@ mod process;
 mod progress;
 mod reference;
 mod runner;
+mod serve_log;
 mod signals;
 mod spec;
 mod suite;
@@ -81,6 +82,9 @@ enum Command {
     Ab(ab::Args),
     /// List the engines, workloads and suites.
     List,
+    /// Serve a run's log (or a share of its partitions) to a real engine's sources, as a
+    /// process of its own: on another machine, or several sharing the partitions.
+    ServeLog(serve_log::Args),
     /// The ids of a suite's runs and the keys of its searches, as JSON (for `flowmark ab`).
     #[command(hide = true)]
     Plan {
@@ -163,6 +167,9 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Throughput(args) => throughput::main(&args, &signals::cancel_flag()),
         Command::List => list().map(|()| ExitCode::SUCCESS),
+        Command::ServeLog(args) => {
+            serve_log::main(&args, &signals::cancel_flag()).map(|()| ExitCode::SUCCESS)
+        }
         Command::Report { dir } => report(&dir).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare(&args),
         Command::Claims { dir } => claims(&dir).map(|()| ExitCode::SUCCESS),

@@ -448,6 +448,7 @@ fn recoveries(run: &RunSpec, observed: &Observed, line: &Timeline, delivered: &[
         let input = next.samples.iter().find_map(|s| s.input_started);
         let failure = Failed {
             kind: "crash",
+            killed: None,
             at: killed,
             restarted: next.spawned,
             noticed: None,
@@ -455,27 +456,52 @@ fn recoveries(run: &RunSpec, observed: &Observed, line: &Timeline, delivered: &[
         };
         out.push(recovery(run, &failure, input, line, delivered));
     }
+    let samples = || incs.iter().flat_map(|i| i.samples.iter());
+    // a worker of the engine's cluster killed: the engine noticed it (through its heartbeats
+    // or connections) and restarted the job from a checkpoint (Flink) or retried the lost
+    // tasks (Spark); without its report, recovery is measured from the kill
+    if let Some((killed, name)) = &observed.worker_killed {
+        // the engine's report may carry its own clock's time of it, a little before the
+        // harness's own reading after the kill
+        let noticed = samples().filter_map(|s| s.failure_noticed).find(|&t| t >= killed - KILL_SLACK);
+        let input = noticed.and_then(|n| samples().filter_map(|s| s.input_started).find(|&t| t >= n));
+        let failure = Failed {
+            kind: "kill-worker",
+            killed: Some(name.clone()),
+            at: *killed,
+            restarted: noticed.unwrap_or(*killed).max(*killed),
+            noticed: noticed.map(|n| n.max(*killed)),
+            missed: false,
+        };
+        out.push(recovery(run, &failure, input, line, delivered));
+    }
     // a task failure: the engine noticed it and restarted (dataflow) or recomputed (micro-batch)
-    if let Some(f) = run.failure.task_failure {
-        let samples = || incs.iter().flat_map(|i| i.samples.iter());
-        if let Some(noticed) = samples().filter_map(|s| s.failure_noticed).find(|&t| t >= f.at) {
-            let input = samples().filter_map(|s| s.input_started).find(|&t| t >= noticed);
-            let failure = Failed {
-                kind: "task-failure",
-                at: f.at,
-                restarted: noticed,
-                noticed: Some(noticed),
-                missed: false,
-            };
-            out.push(recovery(run, &failure, input, line, delivered));
-        }
+    if let Some(f) = run.failure.task_failure
+        && let Some(noticed) = samples().filter_map(|s| s.failure_noticed).find(|&t| t >= f.at)
+    {
+        let input = samples().filter_map(|s| s.input_started).find(|&t| t >= noticed);
+        let failure = Failed {
+            kind: "task-failure",
+            killed: None,
+            at: f.at,
+            restarted: noticed,
+            noticed: Some(noticed),
+            missed: false,
+        };
+        out.push(recovery(run, &failure, input, line, delivered));
     }
     out
 }
 
+/// How far before the harness's reading of a worker's kill the engine's own report of
+/// noticing it may lie (clocks read a few milliseconds apart).
+const KILL_SLACK: Time = 20 * MILLISECOND;
+
 /// A failure as it happened.
 struct Failed {
     kind: &'static str,
+    /// What was killed, for a killed worker.
+    killed: Option<String>,
     /// When it was injected.
     at: Time,
     /// When the engine started again (a crash) or noticed it (a task failure).
@@ -562,6 +588,7 @@ fn recovery(
     let catch_up_ms = caught_up.map(|c| ms(c - restored));
     Recovery {
         kind: f.kind.to_string(),
+        killed: f.killed.clone(),
         at_s: (f.at - run.warmup) as f64 / SECOND as f64,
         detection_ms,
         restart_delay_ms,

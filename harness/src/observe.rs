@@ -49,6 +49,8 @@ pub struct Observed {
     /// When the harness stopped the run early because its [`GiveUp`] rule was met, and the
     /// backlog that met it.
     pub gave_up: Option<(Time, Time)>,
+    /// When the harness killed a worker of the engine's cluster, and which.
+    pub worker_killed: Option<(Time, String)>,
 }
 
 /// When a run's outcome is already decided and the harness stops it early: once a sample
@@ -106,6 +108,7 @@ pub fn observe(
     let deadline = started + Duration::from_nanos(run.timeout as u64);
     let mut crashes: Vec<Time> = run.failure.crashes.clone();
     crashes.reverse();
+    let mut kill_worker = run.failure.kill_worker;
     let mut out = Observed::default();
     let mut process = EngineProcess::start(&spec_path, &stderr)?;
     out.incarnations.push(Incarnation { spawned: clock.now(), ..Default::default() });
@@ -151,7 +154,21 @@ pub fn observe(
             out.incarnations.push(Incarnation { spawned: clock.now(), ..Default::default() });
             continue;
         }
-        let wait = crashes.last().map_or(SAMPLE_EVERY, |&at| (at - now).clamp(MILLISECOND, SAMPLE_EVERY));
+        if let Some(at) = kill_worker
+            && now >= at
+        {
+            kill_worker = None;
+            match kill_one_worker(run) {
+                Ok(name) => out.worker_killed = Some((clock.now(), name)),
+                Err(why) => {
+                    process.kill();
+                    out.failure = Some(why);
+                    break;
+                }
+            }
+        }
+        let next = crashes.last().copied().into_iter().chain(kill_worker).min();
+        let wait = next.map_or(SAMPLE_EVERY, |at| (at - now).clamp(MILLISECOND, SAMPLE_EVERY));
         match process.next(Duration::from_nanos(wait as u64)) {
             None => {}
             Some(Event::Report(Report::Sample(s))) => {
@@ -201,6 +218,32 @@ pub fn observe(
     out.wall = started.elapsed();
     out.harness_cpu = own_cpu() - cpu_before;
     Ok(Ok(out))
+}
+
+/// SIGKILLs one worker of the run's engine's cluster on this machine, chosen by the run's seed
+/// and key; returns its name, or why there was none to kill.
+fn kill_one_worker(run: &RunSpec) -> Result<String, String> {
+    use flowmark_external::{Kind, cluster};
+    let kind = match &run.engine {
+        crate::engines::EngineSpec::Flink(_) => Kind::Flink,
+        crate::engines::EngineSpec::Spark(_) => Kind::Spark,
+        _ => return Err("kill_worker: the engine has no cluster".into()),
+    };
+    let dir = cluster::dir();
+    let workers = cluster::workers(kind, &dir);
+    if workers.is_empty() {
+        return Err(format!(
+            "kill_worker: no live {} worker has a pid file in {}: is scripts/local-cluster running?",
+            kind.name(),
+            dir.display()
+        ));
+    }
+    let pick = (run.log.seed ^ flowmark_core::key_hash(&run.key)) as usize % workers.len();
+    let victim = &workers[pick];
+    let pid = nix::unistd::Pid::from_raw(victim.pid as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| format!("kill_worker: SIGKILL of {} (pid {}): {e}", victim.name, victim.pid))?;
+    Ok(format!("{} (pid {})", victim.name, victim.pid))
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ pub struct Injection {
     /// Extra CPU work in every task (a known slowdown, for validating performance gates).
     #[serde(default)]
     pub cpu_tax: Option<CpuTax>,
+    /// SIGKILL one worker of a real engine's cluster at this log time (chosen by the run's
+    /// seed and key); the engine recovers by its own means.
+    #[serde(default)]
+    pub kill_worker: Option<Time>,
 }
 
 /// What a crash waits for once its time has come: the engine process is killed at the first

@@ -198,6 +198,16 @@ pub enum Failure {
         #[serde(default)]
         during: CrashMoment,
     },
+    /// SIGKILL of one worker of a real engine's cluster (a Flink TaskManager, a Spark
+    /// executor; which one the run's seed decides): the engine notices it through its own
+    /// heartbeats and recovers by its own means.
+    KillWorker {
+        /// Its name.
+        name: String,
+        /// When, into the measured period.
+        #[serde(with = "duration")]
+        at: Time,
+    },
     /// One task fails inside the engine.
     TaskFailure {
         /// Its name.
@@ -389,7 +399,7 @@ impl Suite {
         for f in &self.failures {
             let (name, times) = match f.get_ref() {
                 Failure::Crash { name, at, .. } => (name, at.clone()),
-                Failure::TaskFailure { name, at } => (name, vec![*at]),
+                Failure::TaskFailure { name, at } | Failure::KillWorker { name, at } => (name, vec![*at]),
                 Failure::Straggler { name, at, length, .. } => (name, vec![at.saturating_add(*length)]),
                 _ => continue,
             };
@@ -671,6 +681,7 @@ impl Failure {
             Failure::None { name }
             | Failure::Crash { name, .. }
             | Failure::TaskFailure { name, .. }
+            | Failure::KillWorker { name, .. }
             | Failure::CpuTax { name, .. }
             | Failure::Straggler { name, .. } => name,
         }
@@ -699,6 +710,7 @@ impl Failure {
             Failure::TaskFailure { at, .. } => {
                 out.task_failure = Some(TaskFault { stage, task, at: warmup + at });
             }
+            Failure::KillWorker { at, .. } => out.kill_worker = Some(warmup + at),
             Failure::CpuTax { fraction, .. } => out.cpu_tax = Some(CpuTax { fraction: *fraction }),
             Failure::Straggler { at, length, delay, stage, .. } => {
                 out.straggler = Some(Straggler {

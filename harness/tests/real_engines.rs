@@ -172,3 +172,68 @@ fn the_jvm_dies_with_the_harness_whether_it_is_terminated_hung_up_on_or_killed()
         args = vec!["run".into(), "--resume".into(), results.display().to_string()];
     }
 }
+
+/// The Flink cluster `scripts/local-cluster` runs (two TaskManagers), stopped when dropped.
+struct FlinkCluster;
+
+impl FlinkCluster {
+    fn start() -> FlinkCluster {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-cluster");
+        let status = Command::new(&script).args(["start", "flink"]).status().unwrap();
+        assert!(status.success(), "scripts/local-cluster start flink: {status}");
+        FlinkCluster
+    }
+}
+
+impl Drop for FlinkCluster {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-cluster");
+        let _ = Command::new(&script).arg("stop").status();
+    }
+}
+
+#[test]
+fn flink_on_a_cluster_recovers_exactly_from_a_killed_taskmanager_by_its_own_means() {
+    if !installed() {
+        return;
+    }
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _cluster = FlinkCluster::start();
+    let failures = r#"
+[[failures]]
+kind = "kill-worker"
+name = "kill-taskmanager"
+at = "2s"
+
+[flink]
+cluster = "127.0.0.1:8081"
+"#;
+    let runs = common::run_records("flink-kill-worker", &suite("flink", "15s", failures));
+    assert_eq!(runs.len(), 1);
+    let r = &runs[0];
+    assert_exact(r, 10_000);
+    assert_eq!(r["metrics"]["starts"], 1, "the harness restarted nothing: {r}");
+    let rec = &r["recoveries"].as_array().unwrap()[0];
+    eprintln!("recovery from the killed TaskManager: {rec}");
+    assert_eq!(rec["kind"], "kill-worker", "{rec}");
+    assert!(rec["killed"].as_str().is_some_and(|k| k.starts_with("flink-taskmanager-")), "{rec}");
+    // the JobManager noticed (a surviving task's cancellation told the harness), and the
+    // job read again only after its restart
+    assert!(rec["detection_ms"].as_f64().is_some_and(|d| d >= 0.0), "{rec}");
+    assert!(rec["restore_ms"].as_f64().unwrap() > 0.0, "{rec}");
+}
+
+#[test]
+fn flink_reads_its_log_from_log_servers_of_their_own() {
+    if !installed() {
+        return;
+    }
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let failures = "\n[[failures]]\nkind = \"none\"\nname = \"none\"\n\n[flink]\nlog_servers = 2\n";
+    let runs = common::run_records("flink-log-servers", &suite("flink", "10s", failures));
+    assert_eq!(runs.len(), 1);
+    let r = &runs[0];
+    assert_exact(r, 10_000);
+    // the engine process learned what the job read from the servers
+    assert!(r["metrics"]["input_rate"].as_f64().unwrap() > 10_000.0, "{}", r["metrics"]);
+}

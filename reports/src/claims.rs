@@ -837,6 +837,7 @@ mod tests {
         let mut crashed = mb(1e5, 1500.0);
         crashed.recoveries.push(Recovery {
             kind: "crash".into(),
+            killed: None,
             at_s: 1.0,
             detection_ms: None,
             restart_delay_ms: 0.0,
@@ -950,6 +951,7 @@ mod tests {
             let mut r = run("dataflow", &[], 1e5, 5.0);
             r.recoveries.push(Recovery {
                 kind: "crash".into(),
+                killed: None,
                 at_s: 3.0,
                 detection_ms: None,
                 restart_delay_ms: 0.0,
@@ -980,6 +982,7 @@ mod tests {
             r.metrics.checkpoints.mean_bytes = bytes;
             r.recoveries.push(Recovery {
                 kind: "crash".into(),
+                killed: None,
                 at_s: 3.0,
                 detection_ms: None,
                 restart_delay_ms: 0.0,

@@ -472,6 +472,7 @@ mod tests {
         assert_eq!(recovery.csv(&r), "");
         r.recoveries.push(Recovery {
             kind: "crash".into(),
+            killed: None,
             at_s: 1.0,
             detection_ms: None,
             restart_delay_ms: 10.0,

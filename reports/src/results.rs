@@ -104,15 +104,18 @@ impl Status {
 }
 
 /// One injected failure and the engine's recovery from it. The phases follow one another:
-/// detection (a task failure) or restart delay (a crash), restore, catch-up.
+/// detection (a task failure, a killed worker) or restart delay (a crash), restore, catch-up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recovery {
-    /// The kind: `crash`, `task-failure`.
+    /// The kind: `crash`, `task-failure`, `kill-worker`.
     pub kind: String,
+    /// What was killed, for a killed worker: which process of the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killed: Option<String>,
     /// When it was injected, seconds from the start of the measured period.
     pub at_s: f64,
-    /// Until the engine noticed the failure itself (a task failure); `None` for a crash, which
-    /// the harness injects and acts on.
+    /// Until the engine noticed the failure itself (a task failure, a killed worker); `None`
+    /// for a crash, which the harness injects and acts on.
     #[serde(default)]
     pub detection_ms: Option<f64>,
     /// A crash: from the kill until the harness started the engine again (the scenario's

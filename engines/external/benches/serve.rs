@@ -1,6 +1,6 @@
-//! How fast the log server feeds a real engine: events per second served over loopback to
-//! clients that only read, with one and with four connections, for word count's and NEXMark's
-//! logs. A real engine's run at a rate above this measures the server, not the engine (the
+//! How fast log servers feed a real engine: events per second served over loopback to
+//! clients that only read — one server (one thread) to one and to four connections, and four
+//! servers sharing the partitions to four connections — for word count's and NEXMark's logs. A real engine's run at a rate above this measures the server, not the engine (the
 //! harness marks such a run `harness-bound`).
 //!
 //! Run with `cargo bench -p flowmark-external --bench serve`.
@@ -22,23 +22,24 @@ struct Serve<'a> {
 impl Visitor for Serve<'_> {
     type Out = ();
     fn visit<J: Job, L: Log<Event = J::Event>>(self, _: J, log: L) {
-        let journal = std::env::temp_dir().join(format!("flowmark-bench-serve-{}", std::process::id()));
         let mut group = self.c.benchmark_group(format!("serve/{}", self.name));
         group.sample_size(10);
-        for connections in [1usize, 4] {
+        // one thread per server: what one server serves, and whether four scale out
+        for (servers, connections) in [(1u32, 1usize), (1, 4), (4, 4)] {
             group.throughput(Throughput::Elements(EVENTS * connections as u64));
-            group.bench_function(format!("{connections} connection(s)"), |b| {
+            group.bench_function(format!("{servers} server(s), {connections} connection(s)"), |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         let served = flowmark_external::server::capacity(
                             log.clone(),
+                            servers,
+                            1,
                             connections,
                             Duration::from_secs(60),
                             EVENTS,
-                            &journal,
                         )
-                        .expect("the log server serves");
+                        .expect("the log servers serve");
                         total += Duration::from_secs_f64(served.seconds);
                     }
                     total
@@ -46,7 +47,6 @@ impl Visitor for Serve<'_> {
             });
         }
         group.finish();
-        let _ = std::fs::remove_file(&journal);
     }
 }
 

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cluster;
 pub mod journal;
 mod jvm;
 pub mod server;
@@ -143,7 +144,9 @@ impl Engine {
         }
     }
 
-    fn remote(&self) -> bool {
+    /// Whether the job runs on a cluster the harness did not start (which may reach the log
+    /// from other machines).
+    pub fn remote(&self) -> bool {
         match self {
             Engine::Flink { cluster, .. } => cluster.is_some(),
             Engine::Spark { master, .. } => master.is_some(),
@@ -171,7 +174,16 @@ pub struct Config {
     pub advertise: String,
     /// Where the engines are installed.
     pub install: Install,
+    /// Log servers of their own (`host:port`, partition p on the p mod N-th) that serve the
+    /// job its input; the engine process's own server when empty.
+    pub log_servers: Vec<String>,
 }
+
+/// How often the engine process asks log servers of their own what they served.
+const STATS_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Threads of the engine process's own log server.
+const SERVER_THREADS: usize = 2;
 
 /// The run's journal under its directory.
 pub fn journal_path(dir: &Path) -> PathBuf {
@@ -207,27 +219,52 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
 
     let listener = TcpListener::bind((if config.engine.remote() { "0.0.0.0" } else { "127.0.0.1" }, 0))
         .map_err(ExternalError::Server)?;
-    let port = listener.local_addr().map_err(ExternalError::Server)?.port();
     let shared = Arc::new(
-        server::Shared::new(log.clone(), clock, config.end, metrics, journal).with_checkpoints(&checkpoints),
+        server::Shared::new(log.clone(), clock, config.end, metrics.clone(), journal)
+            .with_checkpoints(&checkpoints),
     );
-    {
-        let shared = shared.clone();
-        std::thread::Builder::new()
-            .name("log-server".into())
-            .spawn(move || server::serve(listener, shared))
-            .map_err(ExternalError::Server)?;
+    let own =
+        server::Server::start(listener, shared.clone(), SERVER_THREADS).map_err(ExternalError::Server)?;
+    let port = own.address().port();
+    // with log servers of their own, what the job read is what they served
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = (!config.log_servers.is_empty()).then(|| {
+        let (servers, metrics, stop) = (config.log_servers.clone(), metrics.clone(), stop.clone());
+        std::thread::spawn(move || server::poll_stats(&servers, &metrics, clock, STATS_EVERY, &stop))
+    });
+    let ran = run_job(config, kind, &restore, &checkpoints, &tmp, log.partitions(), port);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(poller) = poller {
+        let _ = poller.join();
     }
+    ran?;
+    shared.finished(clock.now())
+}
+
+/// Runs the JVM job to its end; `port`: the engine process's own server's.
+fn run_job(
+    config: &Config,
+    kind: Kind,
+    restore: &Option<(u64, PathBuf)>,
+    checkpoints: &Path,
+    tmp: &Path,
+    partitions: u32,
+    port: u16,
+) -> Result<(), ExternalError> {
+    let dir = &config.dir;
 
     let mut args = config.job.clone();
     let mut arg = |k: &str, v: String| args.push((k.to_string(), v));
     arg("server", format!("{}:{port}", config.advertise));
-    arg("partitions", log.partitions().to_string());
+    if !config.log_servers.is_empty() {
+        arg("log", config.log_servers.join(","));
+    }
+    arg("partitions", partitions.to_string());
     arg("parallelism", config.parallelism.to_string());
     let ms = |t: Time| (t / 1_000_000).to_string();
     match &config.engine {
         Engine::Flink { checkpoint_interval, watermark_interval, state, cluster } => {
-            arg("checkpoints", format!("file://{}", absolute(&checkpoints).display()));
+            arg("checkpoints", format!("file://{}", absolute(checkpoints).display()));
             arg("checkpoint-interval-ms", ms(*checkpoint_interval));
             arg("watermark-interval-ms", ms(*watermark_interval));
             let (backend, incremental) = match state {
@@ -236,7 +273,7 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
             };
             arg("state-backend", backend.into());
             arg("incremental", incremental.to_string());
-            if let Some((_, chk)) = &restore {
+            if let Some((_, chk)) = restore {
                 arg("restore", format!("file://{}", absolute(chk).display()));
             }
             if let Some(c) = cluster {
@@ -244,7 +281,7 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
             }
         }
         Engine::Spark { trigger, state, master } => {
-            arg("checkpoints", absolute(&checkpoints).display().to_string());
+            arg("checkpoints", absolute(checkpoints).display().to_string());
             arg("trigger-ms", ms(*trigger));
             let store = match state {
                 SparkState::Hdfs => "hdfs",
@@ -263,7 +300,7 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
         .open(&jvm_log)
         .map_err(ExternalError::io("open", &jvm_log))?;
     let err = out.try_clone().map_err(ExternalError::io("open", &jvm_log))?;
-    let mut cmd = config.install.command(kind, &tmp, 4096, &args)?;
+    let mut cmd = config.install.command(kind, tmp, 4096, &args)?;
     let status =
         cmd.current_dir(dir).stdin(std::process::Stdio::null()).stdout(out).stderr(err).status().map_err(
             |e| ExternalError::Job {
@@ -273,7 +310,7 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
                 tail: String::new(),
             },
         )?;
-    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_dir_all(tmp);
     if !status.success() {
         let text = std::fs::read_to_string(&jvm_log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -285,8 +322,7 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
             tail,
         });
     }
-    let mut journal = shared.journal.lock().unwrap_or_else(|e| e.into_inner());
-    journal.finished(clock.now())
+    Ok(())
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -4,9 +4,9 @@
 
 use flowmark_core::clock::monotonic_now;
 use flowmark_core::time::{MILLISECOND, SECOND};
-use flowmark_core::{Entry, LogClock, Metrics, VecLog};
+use flowmark_core::{Entry, LogClock, Metrics, Time, VecLog};
 use flowmark_external::journal::{self, Journal};
-use flowmark_external::server::{self, Shared};
+use flowmark_external::server::{self, Server, Share, Shared};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -32,9 +32,10 @@ fn start(dir: &std::path::Path) -> (std::net::SocketAddr, Arc<Metrics>, LogClock
     let shared = Arc::new(
         Shared::new(log, clock, 2 * SECOND, metrics.clone(), journal).with_checkpoints(&dir.join("chk")),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || server::serve(listener, shared));
+    let server = Server::start(TcpListener::bind("127.0.0.1:0").unwrap(), shared, 2).unwrap();
+    let addr = server.address();
+    // it serves until the test process ends
+    std::mem::forget(server);
     (addr, metrics, clock)
 }
 
@@ -220,5 +221,119 @@ fn a_restart_inside_the_job_is_journaled_once_per_attempt_and_commits_what_its_c
     let mut bad = Client::connect(addr);
     bad.send("SINK one");
     assert!(bad.line().starts_with("ERR bad SINK"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn log_servers_of_their_own_share_the_partitions_and_tell_what_they_served() {
+    let log = VecLog::new(
+        (0..3u32)
+            .map(|p| {
+                (0..100u32).map(|i| Entry { arrival: i64::from(i), time: i64::from(i), event: p }).collect()
+            })
+            .collect(),
+    )
+    .unwrap();
+    let clock = LogClock::new(monotonic_now() - SECOND);
+    let servers: Vec<Server> = (0..2)
+        .map(|index| {
+            let shared = Arc::new(Shared::log_only(log.clone(), clock, 50, Share { index, of: 2 }));
+            Server::start(TcpListener::bind("127.0.0.1:0").unwrap(), shared, 1).unwrap()
+        })
+        .collect();
+    let (mut first, mut second) =
+        (Client::connect(servers[0].address()), Client::connect(servers[1].address()));
+    first.send("STATS");
+    assert_eq!(first.line(), "0 - - - -", "nothing served yet");
+    first.send("COUNT");
+    assert_eq!(first.line(), "1 50 50 50", "every server counts every partition");
+    first.send("FETCH 2 0 10");
+    assert_eq!(first.line(), "10");
+    (0..10).for_each(|_| drop(first.line()));
+    second.send("FETCH 1 45 60");
+    assert_eq!(second.line(), "5", "cut at the run's end");
+    (0..5).for_each(|_| drop(second.line()));
+    // events served, when the first was (about 1 s of log time), the next unread arrivals
+    let stats = |c: &mut Client| {
+        c.send("STATS");
+        let line = c.line();
+        let started: i64 = line.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!((SECOND..2 * SECOND).contains(&started), "{line}");
+        line.split(' ').filter(|w| *w != started.to_string()).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(stats(&mut first), "10 - - 10", "partition 2's next unread entry arrived at 10");
+    assert_eq!(stats(&mut second), format!("5 - {} -", i64::MAX), "partition 1 was read to the end");
+
+    // the engine process adds up what they served
+    let metrics = Metrics::default();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let addresses: Vec<String> = servers.iter().map(|s| s.address().to_string()).collect();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            server::poll_stats(&addresses, &metrics, clock, std::time::Duration::from_millis(1), &stop)
+        });
+        while metrics.events_in.load(Ordering::Relaxed) < 15 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(metrics.events_in.load(Ordering::Relaxed), 15);
+    assert_eq!(*metrics.next_unread.lock().unwrap(), [Time::MIN, Time::MAX, 10]);
+    assert_ne!(metrics.input_started.load(Ordering::Relaxed), i64::MIN);
+
+    // what belongs to another server, or to the engine process, is refused by name
+    second.send("FETCH 2 0 1");
+    assert_eq!(second.line(), "ERR partition 2 is served by log server 0 of 2, this is 1");
+    let mut sink = Client::connect(servers[0].address());
+    sink.send("SINK");
+    assert!(sink.line().starts_with("ERR this log server takes no results"));
+}
+
+#[test]
+fn a_failure_the_engine_noticed_counts_once_and_only_a_new_attempts_reading_ends_its_restore() {
+    let dir = fresh("flowmark-external-failure");
+    let (addr, metrics, clock) = start(&dir);
+    let mut old = Client::connect(addr);
+    old.send("FETCH 0 0 10");
+    assert_eq!(old.line(), "10");
+    (0..10).for_each(|_| drop(old.line()));
+    assert_ne!(metrics.input_started.load(Ordering::Relaxed), i64::MIN, "reading started");
+
+    // two surviving sources of attempt 0 hear that the job is restarted
+    let mut report = Client::connect(addr);
+    report.send("FAILURE flink-attempt-0 0 1");
+    assert_eq!(report.line(), "A");
+    report.send("FAILURE flink-attempt-0 0 1");
+    assert_eq!(report.line(), "A");
+    assert_eq!(metrics.restarts.load(Ordering::Relaxed), 1, "one failure, reported twice");
+    let noticed = metrics.failure_noticed.load(Ordering::Relaxed);
+    assert_ne!(noticed, i64::MIN);
+    assert_eq!(metrics.input_started.load(Ordering::Relaxed), i64::MIN, "the restart stopped the input");
+
+    // the cancelled attempt's last fetch does not end the restore; the new attempt's does
+    old.send("FETCH 0 10 12");
+    assert_eq!(old.line(), "2");
+    (0..2).for_each(|_| drop(old.line()));
+    assert_eq!(metrics.input_started.load(Ordering::Relaxed), i64::MIN);
+    let mut new = Client::connect(addr);
+    new.send("FETCH 0 12 13");
+    assert_eq!(new.line(), "1");
+    drop(new.line());
+    assert!(metrics.input_started.load(Ordering::Relaxed) >= noticed);
+
+    // Spark: an executor lost 300 ms ago, the input going on
+    let before = clock.now();
+    report.send("FAILURE spark-executor-1 300000000 0");
+    assert_eq!(report.line(), "A");
+    let after = clock.now();
+    assert_eq!(metrics.restarts.load(Ordering::Relaxed), 2);
+    let lost = metrics.failure_noticed.load(Ordering::Relaxed);
+    assert!(
+        (before - 300 * MILLISECOND..=after - 300 * MILLISECOND).contains(&lost),
+        "300 ms before it arrived"
+    );
+    assert_ne!(metrics.input_started.load(Ordering::Relaxed), i64::MIN, "the input did not stop");
+    report.send("FAILURE spark-executor-2 -1 0");
+    assert!(report.line().starts_with("ERR bad FAILURE"), "a time in the future is refused");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -27,6 +27,7 @@ pub const REGISTERED: Registered = Registered {
             incremental: false,
             cluster: None,
             advertise: LOOPBACK.into(),
+            log_servers: 0,
         })
     }),
     default: || FlinkTable::default().configurations().remove(0),
@@ -60,6 +61,10 @@ pub struct Flink {
     pub cluster: Option<String>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+    /// Log servers of their own (`flowmark serve-log`) that serve the job its input, partition
+    /// p on the p mod N-th; 0: the engine process serves it.
+    #[serde(default)]
+    pub log_servers: u32,
 }
 
 /// Flink's state backends.
@@ -88,7 +93,7 @@ impl Engine for Flink {
     }
 
     fn feed(&self) -> crate::limits::Feed {
-        crate::limits::Feed::Served
+        crate::limits::Feed::Served { servers: self.log_servers }
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
@@ -103,6 +108,9 @@ impl Engine for Flink {
         if self.state_backend == StateBackend::RocksDb {
             let incremental = if self.incremental { "rocksdb-incremental" } else { "rocksdb" };
             labels.insert("state_backend".into(), incremental.into());
+        }
+        if self.log_servers > 0 {
+            labels.insert("log_servers".into(), self.log_servers.to_string());
         }
         labels
     }
@@ -126,7 +134,7 @@ impl Engine for Flink {
             state: self.state(),
             cluster: self.cluster.clone(),
         };
-        jvm::run(log, spec, engine, self.parallelism, &self.advertise)
+        jvm::run(log, spec, engine, self.parallelism, &self.advertise, self.log_servers)
     }
 }
 
@@ -150,6 +158,9 @@ pub struct FlinkTable {
     pub cluster: Option<Spanned<String>>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+    /// Log servers of their own (`flowmark serve-log`, started by the engine process) that
+    /// share the log's partitions; 0: the engine process serves it.
+    pub log_servers: Spanned<u32>,
     /// Where its configurations run (everywhere when left out).
     pub only: Option<Spanned<Scope>>,
 }
@@ -164,6 +175,7 @@ impl Default for FlinkTable {
             incremental: unplaced(vec![false]),
             cluster: None,
             advertise: LOOPBACK.into(),
+            log_servers: unplaced(0),
             only: None,
         }
     }
@@ -187,6 +199,7 @@ impl Table for FlinkTable {
                 "`flink.incremental = true` needs `state_backend = [\"rocksdb\"]`: the heap backend's checkpoints are always full",
             ));
         }
+        at.at_most("flink.log_servers", &self.log_servers, jvm::MAX_LOG_SERVERS)?;
         at.not_blank("flink.cluster", &self.cluster)
     }
 
@@ -210,6 +223,7 @@ impl Table for FlinkTable {
                                 incremental,
                                 cluster: self.cluster.as_ref().map(|c| c.get_ref().clone()),
                                 advertise: self.advertise.clone(),
+                                log_servers: *self.log_servers.get_ref(),
                             }));
                         }
                     }

@@ -2,6 +2,8 @@
 //! be injected into them, and the engine process's side of a run (`flowmark_external` does
 //! the work).
 
+use crate::serve_log::LogServers;
+pub use crate::serve_log::MAX_LOG_SERVERS;
 use crate::spec::{Injection, WorkerSpec};
 use crate::worker;
 use anyhow::{Context, Result};
@@ -68,6 +70,15 @@ pub fn refuses(kind: Kind, workload: &WorkloadSpec, failure: &Injection, remote:
     if remote && !failure.crashes.is_empty() {
         return Some("a crash kills the harness's own processes, not a job on a cluster".into());
     }
+    if !remote && failure.kill_worker.is_some() {
+        let setting = match kind {
+            Kind::Flink => "flink.cluster",
+            Kind::Spark => "spark.master",
+        };
+        return Some(format!(
+            "kill_worker kills a worker of a cluster: set `{setting}` to one scripts/local-cluster started"
+        ));
+    }
     None
 }
 
@@ -90,6 +101,7 @@ pub fn run<L: Log>(
     engine: flowmark_external::Engine,
     parallelism: usize,
     advertise: &str,
+    log_servers: u32,
 ) -> Result<()> {
     let run = &spec.run;
     let mut job = job_args(engine.kind(), &run.workload).map_err(anyhow::Error::msg)?;
@@ -99,6 +111,10 @@ pub fn run<L: Log>(
         let table: Vec<String> = ysb.parts().1.iter().map(u32::to_string).collect();
         job.push(("campaigns".into(), table.join(",")));
     }
+    // log servers of their own, when asked for: children of this process, ended with it
+    let servers = (log_servers > 0)
+        .then(|| LogServers::start(run, spec.origin, &spec.dir, log_servers, advertise, engine.remote()))
+        .transpose()?;
     let config = flowmark_external::Config {
         job,
         engine,
@@ -108,6 +124,7 @@ pub fn run<L: Log>(
         end: run.end(),
         advertise: advertise.to_string(),
         install: flowmark_external::Install::locate(),
+        log_servers: servers.as_ref().map(|s| s.addresses.clone()).unwrap_or_default(),
     };
     let name = run.engine.name();
     // a JVM takes seconds to start: its process reports once it reads, so that until then

@@ -64,8 +64,10 @@ pub trait Engine {
 
     /// Why it cannot run `workload` under `failure`, when it cannot; a suite asking for it is
     /// refused before anything runs.
-    fn refuses(&self, _workload: &WorkloadSpec, _failure: &Injection) -> Option<String> {
-        None
+    fn refuses(&self, _workload: &WorkloadSpec, failure: &Injection) -> Option<String> {
+        failure.kill_worker.map(|_| {
+            "kill_worker kills a worker of a real engine's cluster; flowmark's engines run in one process (a crash or a task failure injects into them)".into()
+        })
     }
 
     /// Whether a suite's run of `workload` under `failure` is left out for this engine

@@ -25,6 +25,7 @@ pub const REGISTERED: Registered = Registered {
             state_store: StateStore::Hdfs,
             master: None,
             advertise: LOOPBACK.into(),
+            log_servers: 0,
         })
     }),
     default: || SparkTable::default().configurations().remove(0),
@@ -45,6 +46,10 @@ pub struct Spark {
     pub master: Option<String>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+    /// Log servers of their own (`flowmark serve-log`) that serve the job its input, partition
+    /// p on the p mod N-th; 0: the engine process serves it.
+    #[serde(default)]
+    pub log_servers: u32,
 }
 
 /// Spark's state store providers.
@@ -64,7 +69,7 @@ impl Engine for Spark {
     }
 
     fn feed(&self) -> crate::limits::Feed {
-        crate::limits::Feed::Served
+        crate::limits::Feed::Served { servers: self.log_servers }
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
@@ -77,6 +82,9 @@ impl Engine for Spark {
         // RocksDB is named, so that their keys stay as they were
         if self.state_store == StateStore::RocksDb {
             labels.insert("state_store".into(), "rocksdb".into());
+        }
+        if self.log_servers > 0 {
+            labels.insert("log_servers".into(), self.log_servers.to_string());
         }
         labels
     }
@@ -104,7 +112,7 @@ impl Engine for Spark {
         };
         let engine =
             flowmark_external::Engine::Spark { trigger: self.trigger, state, master: self.master.clone() };
-        jvm::run(log, spec, engine, self.parallelism, &self.advertise)
+        jvm::run(log, spec, engine, self.parallelism, &self.advertise, self.log_servers)
     }
 }
 
@@ -123,6 +131,9 @@ pub struct SparkTable {
     pub master: Option<Spanned<String>>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
+    /// Log servers of their own (`flowmark serve-log`, started by the engine process) that
+    /// share the log's partitions; 0: the engine process serves it.
+    pub log_servers: Spanned<u32>,
     /// Where its configurations run (everywhere when left out).
     pub only: Option<Spanned<Scope>>,
 }
@@ -135,6 +146,7 @@ impl Default for SparkTable {
             state_store: unplaced(vec![StateStore::Hdfs]),
             master: None,
             advertise: LOOPBACK.into(),
+            log_servers: unplaced(0),
             only: None,
         }
     }
@@ -149,6 +161,7 @@ impl Table for SparkTable {
         at.at_least_one("parallelism", &self.parallelism)?;
         at.positive("trigger", &self.trigger)?;
         at.listed("state_store", &self.state_store)?;
+        at.at_most("spark.log_servers", &self.log_servers, jvm::MAX_LOG_SERVERS)?;
         at.not_blank("spark.master", &self.master)
     }
 
@@ -163,6 +176,7 @@ impl Table for SparkTable {
                         state_store,
                         master: self.master.as_ref().map(|m| m.get_ref().clone()),
                         advertise: self.advertise.clone(),
+                        log_servers: *self.log_servers.get_ref(),
                     }));
                 }
             }

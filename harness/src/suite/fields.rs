@@ -66,6 +66,14 @@ impl<'a> Locate<'a> {
         Ok(())
     }
 
+    /// An error when a count is above `most`.
+    pub fn at_most(&self, name: &str, value: &Spanned<u32>, most: u32) -> Result<(), SuiteError> {
+        if *value.get_ref() > most {
+            return Err(self.at(value.span(), format!("`{name}` is {}: at most {most}", value.get_ref())));
+        }
+        Ok(())
+    }
+
     /// An error when an optional text setting is given but blank.
     pub fn not_blank(&self, name: &str, value: &Option<Spanned<String>>) -> Result<(), SuiteError> {
         match value {

@@ -93,7 +93,9 @@ public final class FlinkJob {
             env.setParallelism(parallelism);
         }
         String server = args.str("server");
-        DataStream<String> events = env.addSource(new LogSource(server, args.integer("partitions"), args.num("bound"),
+        // the log's servers (partition p on the p mod N-th); the engine process's own when not named
+        String log = args.opt("log") != null ? args.opt("log") : server;
+        DataStream<String> events = env.addSource(new LogSource(server, log, args.integer("partitions"), args.num("bound"),
                         args.num("watermark-interval-ms")), "log", Types.STRING)
                 .uid("log");
         long lateness = args.num("lateness");
@@ -440,13 +442,14 @@ public final class FlinkJob {
     }
 
     /**
-     * Reads the partitions {@code p} with {@code p mod parallelism == subtask} from the log
-     * server. State: per partition {partition, next offset, largest event time seen}.
+     * Reads the partitions {@code p} with {@code p mod parallelism == subtask} from the log's
+     * servers, and reports its checkpoints to the engine process's. State: per partition {partition, next offset, largest event time seen}.
      */
     static final class LogSource extends RichParallelSourceFunction<String> implements CheckpointedFunction {
         private static final long NONE = Long.MIN_VALUE;
         private static final long CHUNK = 8192;
         private final String server;
+        private final String log;
         private final int partitions;
         private final long bound;
         private final long watermarkIntervalNs;
@@ -455,8 +458,9 @@ public final class FlinkJob {
         private transient Map<Integer, long[]> positions;
         private transient LogClient reports;
 
-        LogSource(String server, int partitions, long bound, long watermarkIntervalMs) {
+        LogSource(String server, String log, int partitions, long bound, long watermarkIntervalMs) {
             this.server = server;
+            this.log = log;
             this.partitions = partitions;
             this.bound = bound;
             this.watermarkIntervalNs = watermarkIntervalMs * 1_000_000L;
@@ -540,7 +544,7 @@ public final class FlinkJob {
             }
             long emitted = NONE;
             long lastEmit = 0;
-            try (LogClient log = new LogClient(server)) {
+            try (LogClient log = new LogClient(this.log)) {
                 while (running) {
                     long[] counts = log.count();
                     boolean done = counts[counts.length - 1] == 1;
@@ -587,9 +591,21 @@ public final class FlinkJob {
             }
         }
 
+        /**
+         * The engine cancels this attempt: at its end (on a cluster), or because the
+         * JobManager noticed a failure — a TaskManager lost, through its heartbeats or its
+         * connection — and restarts the job. The first source to hear it tells the harness:
+         * the engine's own detection. The restart stops the input until the new attempt reads.
+         */
         @Override
         public void cancel() {
             running = false;
+            int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+            try (LogClient failures = new LogClient(server)) {
+                failures.failure("flink-attempt-" + attempt, 0, true);
+            } catch (IOException e) {
+                // the harness is gone or going: nothing to tell
+            }
         }
     }
 

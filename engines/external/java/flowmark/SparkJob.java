@@ -106,7 +106,11 @@ public final class SparkJob {
                     "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider");
         }
         if (args.opt("master") != null) {
-            builder = builder.config("spark.jars", args.str("jar"));
+            // one executor per task slot, spread over the workers, so that losing one loses a
+            // share of the tasks (and their state) and the driver retries them elsewhere
+            builder = builder.config("spark.jars", args.str("jar"))
+                    .config("spark.executor.cores", "1")
+                    .config("spark.cores.max", String.valueOf(parallelism));
         }
         SparkSession spark = builder.getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
@@ -122,7 +126,8 @@ public final class SparkJob {
         long delayMicros = (args.num("bound") + args.num("lateness")) / 1000;
         Dataset<Row> events = spark.readStream()
                 .format(LogProvider.class.getName())
-                .option("server", args.str("server"))
+                // the log's servers (partition p on the p mod N-th); the engine process's own when not named
+                .option("server", args.opt("log") != null ? args.opt("log") : args.str("server"))
                 .option("partitions", args.str("partitions"))
                 .option("offset-micros", String.valueOf(offsetMicros))
                 .option("end-event", endEvent(job))
@@ -162,6 +167,7 @@ public final class SparkJob {
         ResultChannel channel = new ResultChannel(args.str("server"));
         Done done = new Done();
         spark.streams().addListener(done.listener(channel));
+        spark.sparkContext().addSparkListener(done.executors(args.str("server")));
         StreamingQuery query = results.writeStream()
                 .outputMode("append")
                 .option("checkpointLocation", args.str("checkpoints"))
@@ -494,6 +500,28 @@ public final class SparkJob {
 
         void precommitted(long id) {
             precommitted.add(id);
+        }
+
+        /**
+         * Tells the harness when the driver learns that an executor was lost while the query
+         * runs (through its heartbeats or its connection): the engine's own detection of the
+         * failure. The query goes on reading; the lost tasks are retried elsewhere.
+         */
+        org.apache.spark.scheduler.SparkListener executors(String server) {
+            return new org.apache.spark.scheduler.SparkListener() {
+                @Override
+                public void onExecutorRemoved(org.apache.spark.scheduler.SparkListenerExecutorRemoved e) {
+                    if (finished || endSeenAt != 0) {
+                        return;
+                    }
+                    long agoNanos = (System.currentTimeMillis() - e.time()) * 1_000_000L;
+                    try (LogClient failures = new LogClient(server)) {
+                        failures.failure("spark-executor-" + e.executorId(), agoNanos, false);
+                    } catch (IOException x) {
+                        // the harness is gone or going: nothing to tell
+                    }
+                }
+            };
         }
 
         StreamingQueryListener listener(ResultChannel channel) {
