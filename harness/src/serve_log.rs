@@ -179,3 +179,72 @@ impl Drop for LogServers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowmark_core::time::{MILLISECOND, SECOND};
+    use std::io::{BufRead, BufReader, Write};
+
+    /// The first run of a small suite: word count at 1000 events/s on 4 partitions, 10 s.
+    fn run() -> RunSpec {
+        let text = r#"
+name = "t"
+seed = 3
+warmup = "0s"
+measure = "10s"
+timeout = "60s"
+partitions = 4
+engines = ["dataflow"]
+rates = [1000]
+
+[[workloads]]
+workload = "wordcount"
+
+[[disorder]]
+name = "none"
+delay = { model = "uniform", max = "0ms" }
+"#;
+        crate::suite::Suite::parse(Path::new("t.toml"), text).unwrap().plan().remove(0)
+    }
+
+    #[test]
+    fn log_time_zero_travels_as_wall_clock_time_and_comes_back_as_this_machines() {
+        let origin = monotonic_now() - 3 * SECOND;
+        let spec = LogServeSpec::new(&run(), origin);
+        let json: LogServeSpec = serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+        assert!((json.origin() - origin).abs() < 10 * MILLISECOND, "{} against {origin}", json.origin());
+    }
+
+    #[test]
+    fn a_server_serves_its_share_of_the_runs_log_as_it_arrives() {
+        let run = run();
+        let clock = LogClock::new(monotonic_now() - 2 * SECOND);
+        let share = Share { index: 1, of: 2 };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let serve = Serve { listener, clock, end: run.end(), share, threads: 1 };
+        let server = run.workload.visit(&run.log, serve).unwrap().unwrap();
+        let stream = std::net::TcpStream::connect(server.address()).unwrap();
+        let mut input = BufReader::new(stream.try_clone().unwrap());
+        let mut out = stream;
+        let mut line = String::new();
+        writeln!(out, "COUNT").unwrap();
+        input.read_line(&mut line).unwrap();
+        // 2 s of 1000 events/s over 4 partitions have arrived: about 500 each
+        let counts: Vec<u64> = line.split_whitespace().map(|w| w.parse().unwrap()).collect();
+        assert_eq!(counts.len(), 5, "{line}");
+        assert_eq!(counts[0], 0, "the input has not ended");
+        assert!(counts[1..].iter().all(|n| (400..=600).contains(n)), "{line}");
+        line.clear();
+        writeln!(out, "FETCH 3 0 2").unwrap();
+        input.read_line(&mut line).unwrap();
+        assert_eq!(line, "2\n", "partition 3 is server 1's of 2");
+        line.clear();
+        input.read_line(&mut line).unwrap();
+        input.read_line(&mut line).unwrap();
+        line.clear();
+        writeln!(out, "FETCH 2 0 2").unwrap();
+        input.read_line(&mut line).unwrap();
+        assert!(line.starts_with("ERR partition 2 is served by log server 0 of 2"), "{line}");
+    }
+}

@@ -421,13 +421,18 @@ impl Suite {
     }
 
     /// What an engine cannot run — a workload it has no job for, a failure it cannot take —
-    /// refuses the suite, at the workload's or the failure's entry.
+    /// refuses the suite, at the workload's or the failure's entry; a configuration is asked
+    /// only about what its table's scope lets it run.
     fn check_refusals(&self, at: &Locate) -> Result<(), SuiteError> {
-        let configurations = self.configurations();
-        let refusal = |workload: &WorkloadSpec, failure: &Injection| {
+        let configurations = self.scoped_configurations();
+        let refusal = |w: &Spanned<SuiteWorkload>, failure: &Injection, scenario: Option<&str>| {
+            let (workload, name) = (&w.get_ref().spec, w.get_ref().name());
             let mut names: Vec<&str> = Vec::new();
             let mut reason = None;
-            for engine in &configurations {
+            for (engine, scopes) in &configurations {
+                if !scopes.iter().any(|s| s.admits_some(&name, scenario)) {
+                    continue;
+                }
                 if let Some(why) = engine.engine().refuses(workload, failure) {
                     if !names.contains(&engine.name()) {
                         names.push(engine.name());
@@ -439,7 +444,7 @@ impl Suite {
         };
         let none = Injection::default();
         for w in &self.workloads {
-            if let Some((names, why)) = refusal(&w.get_ref().spec, &none) {
+            if let Some((names, why)) = refusal(w, &none, None) {
                 return Err(at.at(w.span(), format!("{} cannot run on {names}: {why}", w.get_ref().name())));
             }
         }
@@ -447,7 +452,7 @@ impl Suite {
         for f in &self.failures {
             let injection = f.get_ref().resolve("check", self.seed, warmup, measure);
             for w in &self.workloads {
-                if let Some((names, why)) = refusal(&w.get_ref().spec, &injection) {
+                if let Some((names, why)) = refusal(w, &injection, Some(f.get_ref().name())) {
                     return Err(at.at(
                         f.span(),
                         format!("failure `{}` cannot run on {names}: {why}", f.get_ref().name()),
@@ -652,7 +657,8 @@ impl Suite {
         out
     }
 
-    /// Every engine configuration the suite names, engine by engine in the suite's order.
+    /// Every engine configuration (for tests: the plan is made from the scoped ones).
+    #[cfg(test)]
     fn configurations(&self) -> Vec<EngineSpec> {
         self.scoped_configurations().into_iter().map(|(c, _)| c).collect()
     }
@@ -936,9 +942,9 @@ warmup = "1s"
                       [microbatch]\nsnapshot_every = [1, 10]\n";
         let s = parse(&(GOOD.replace("[dataflow]\nparallelism = [1, 2]\n", "") + tables)).unwrap();
         let labels: Vec<String> = s
-            .configurations()
+            .scoped_configurations()
             .iter()
-            .map(|e| e.engine().labels())
+            .map(|(e, _)| e.engine().labels())
             .map(|l| {
                 l.iter()
                     .filter(|(k, _)| ["checkpoint", "time", "snapshot_every"].contains(&k.as_str()))
@@ -1067,10 +1073,10 @@ warmup = "1s"
                       [[microbatch]]\nbatch_interval = [\"1s\"]\n";
         let s = parse(&(GOOD.to_string() + tables)).unwrap();
         let mb: Vec<String> = s
-            .configurations()
+            .scoped_configurations()
             .iter()
-            .filter(|e| e.name() == "microbatch")
-            .map(|e| e.engine().labels())
+            .filter(|(e, _)| e.name() == "microbatch")
+            .map(|(e, _)| e.engine().labels())
             .map(|l| format!("{} {}", l["batch"], l.get("snapshot_every").map_or("10", |s| s.as_str())))
             .collect();
         assert_eq!(mb, ["200ms 10", "1s 10", "1s 1"], "the third table repeats the second configuration");
@@ -1120,6 +1126,25 @@ warmup = "1s"
         );
         let s = parse(&remote).unwrap();
         assert!(s.plan().iter().any(|r| r.engine.settings()["cluster"] == "spark://127.0.0.1:7077"));
+
+        // a worker killed: only on a cluster, where a crash is refused; tables scoped to
+        // their failures run each where it can
+        let kill = "\n[[failures]]\nkind = \"kill-worker\"\nname = \"kill\"\nat = \"2s\"\n";
+        let e = parse(&format!("{real}{kill}")).unwrap_err();
+        assert!(e.message.contains("failure `kill` cannot run on flink, spark"), "{e}");
+        assert!(e.message.contains("`flink.cluster`"), "names the setting: {e}");
+        let e = parse(&format!("{}{kill}", GOOD)).unwrap_err();
+        assert!(e.message.contains("flowmark's engines run in one process"), "{e}");
+        let both = format!("{real}{kill}")
+            .replace("\n[flink]\n", "\n[[flink]]\nonly = { failures = [\"none\", \"crash\"] }\n")
+            .replace("\n[spark]\n", "\n[[spark]]\nonly = { failures = [\"none\", \"crash\"] }\n")
+            + "\n[[flink]]\ncluster = \"127.0.0.1:8081\"\nonly = { failures = [\"kill\"] }\n"
+            + "\n[[spark]]\nmaster = \"spark://127.0.0.1:7077\"\nonly = { failures = [\"kill\"] }\n";
+        let plan = parse(&both).unwrap().plan();
+        let killed: Vec<&RunSpec> = plan.iter().filter(|r| r.failure.kill_worker.is_some()).collect();
+        assert_eq!(killed.len(), 2 * 2 * 2, "flink and spark on a cluster × 2 workloads × 2 rates");
+        assert!(killed.iter().all(|r| r.engine.settings()["cluster"] != "local"));
+        assert_eq!(killed[0].failure.kill_worker, Some(2 * SECOND + *parse(&both).unwrap().warmup.get_ref()));
 
         // like flowmark's engines, each may have several tables, each with its own scope
         let tables = real.replace("\n[flink]\n", "\n[[flink]]\n")

@@ -101,6 +101,21 @@ fn bad_input_is_exit_2_with_a_message_naming_what_is_wrong() {
     let out = flowmark().args(["run", "--bogus-flag"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
+    // a log server: a share that does not exist, a spec that is not one
+    let out = flowmark()
+        .args(["serve-log", "/nonexistent/log-servers.json", "--index", "2", "--of", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--index 2 --of 2"), "{}", text(&out));
+    let out = flowmark().args(["serve-log", "/nonexistent/log-servers.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("/nonexistent/log-servers.json"), "{}", text(&out));
+    std::fs::write(dir.join("not-a-spec.json"), "{\"run\": 1}").unwrap();
+    let out = flowmark().arg("serve-log").arg(dir.join("not-a-spec.json")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is not a log spec"), "{}", text(&out));
+
     let out = flowmark().args(["run", "--resume", "/nonexistent/flowmark-results"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("/nonexistent/flowmark-results/manifest.json"), "{}", text(&out));

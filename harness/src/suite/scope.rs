@@ -37,6 +37,12 @@ impl Scope {
             && names(&self.failures, failure)
     }
 
+    /// Whether some run of `workload` — under the failure scenario `failure`, when one is
+    /// named — is in scope, whatever its load and disorder.
+    pub fn admits_some(&self, workload: &str, failure: Option<&str>) -> bool {
+        names(&self.workloads, workload) && failure.is_none_or(|f| names(&self.failures, f))
+    }
+
     /// Whether a throughput search on `workload` is in scope: it reads `disorder` (the suite's
     /// first level) and injects no failure, which one of `unfailing` names (the scenarios of
     /// kind `none`).
