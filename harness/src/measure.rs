@@ -464,7 +464,15 @@ fn recoveries(run: &RunSpec, observed: &Observed, line: &Timeline, delivered: &[
         // the engine's report may carry its own clock's time of it, a little before the
         // harness's own reading after the kill
         let noticed = samples().filter_map(|s| s.failure_noticed).find(|&t| t >= killed - KILL_SLACK);
-        let input = noticed.and_then(|n| samples().filter_map(|s| s.input_started).find(|&t| t >= n));
+        // the restore ends where the last restart of this failure read (one that failed
+        // again restarted the recovery: the samples' input start moves to the next)
+        let input = noticed.and_then(|n| {
+            samples()
+                .filter(|s| s.failure_noticed == Some(n))
+                .filter_map(|s| s.input_started)
+                .next_back()
+                .filter(|&t| t >= n)
+        });
         let failure = Failed {
             kind: "kill-worker",
             killed: Some(name.clone()),

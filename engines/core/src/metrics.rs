@@ -25,6 +25,10 @@ pub struct Metrics {
     pub next_unread: Mutex<Vec<Time>>,
     /// When the engine last noticed a failure inside it (`i64::MIN` if never).
     pub failure_noticed: AtomicI64,
+    /// When the recovery from that failure last started over — the engine noticed it, or its
+    /// restart failed and it restarted again ([`Metrics::failed_again`]): only input read by
+    /// what started after this ends the restore (`i64::MIN` if never).
+    pub recovery_started: AtomicI64,
     /// When this process first read input (`i64::MIN` until then): the end of a restore.
     pub input_started: AtomicI64,
     /// Checkpoints (dataflow) or batches (micro-batch) committed since the last
@@ -91,6 +95,7 @@ impl Default for Metrics {
             next_unread: Mutex::new(Vec::new()),
             input_started: AtomicI64::new(i64::MIN),
             failure_noticed: AtomicI64::new(i64::MIN),
+            recovery_started: AtomicI64::new(i64::MIN),
             commits: Mutex::new(Vec::new()),
             watermark: AtomicI64::new(i64::MIN),
             checkpoints_started: AtomicU64::new(0),
@@ -149,9 +154,18 @@ impl Metrics {
     pub fn failure(&self, now: Time, input_stops: bool) {
         self.restarts.fetch_add(1, Ordering::Relaxed);
         self.failure_noticed.store(now, Ordering::Relaxed);
+        self.recovery_started.store(now, Ordering::Relaxed);
         if input_stops {
             self.input_started.store(i64::MIN, Ordering::Relaxed);
         }
+    }
+
+    /// Notes that the recovery from the failure last noticed started over at `now` (a
+    /// restart that itself failed — say onto a machine not yet known to be gone): the same
+    /// failure, whose restore now ends with the next input read by what started after `now`.
+    pub fn failed_again(&self, now: Time) {
+        self.recovery_started.store(now, Ordering::Relaxed);
+        self.input_started.store(i64::MIN, Ordering::Relaxed);
     }
 
     /// Notes a commit.

@@ -230,7 +230,7 @@ pub fn run<L: Log>(log: &L, config: &Config, metrics: Arc<Metrics>) -> Result<()
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let poller = (!config.log_servers.is_empty()).then(|| {
         let (servers, metrics, stop) = (config.log_servers.clone(), metrics.clone(), stop.clone());
-        std::thread::spawn(move || server::poll_stats(&servers, &metrics, clock, STATS_EVERY, &stop))
+        std::thread::spawn(move || server::poll_stats(&servers, &metrics, STATS_EVERY, &stop))
     });
     let ran = run_job(config, kind, &restore, &checkpoints, &tmp, log.partitions(), port);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -10,11 +10,13 @@
 //! FETCH <p> <from> <to> → <n>, then n lines <event time>\t<event as JSON>
 //!                                                   entries [from, to) of partition p, cut at
 //!                                                   what exists now
-//! STATS                → <events> <started> <u_0> … <u_{P-1}>
+//! STATS [<since>]     → <events> <started> <resumed> <u_0> … <u_{P-1}>
 //!                                                   what this server served: events fetched,
-//!                                                   when the first was (log time), and per
-//!                                                   partition the arrival of its next unread
-//!                                                   entry (`-`: not read here)
+//!                                                   when the first was (log time), the first
+//!                                                   read on a connection opened after <since>
+//!                                                   (a restarted job's; `-`: none, or no
+//!                                                   <since>), and per partition the arrival of
+//!                                                   its next unread entry (`-`: not read here)
 //! CHECKPOINT <epoch>   → A                          a source took its snapshot for checkpoint
 //!                                                   <epoch>: the first one is its trigger
 //! FAILURE <key> <ns> <stops> → A                    the engine noticed a failure <ns>
@@ -90,8 +92,26 @@ pub struct Shared<L> {
     metrics: Arc<Metrics>,
     /// Per partition: the highest entry fetched so far, plus one.
     fetched: Vec<AtomicU64>,
+    /// The latest connections that read: when each opened, and its first read.
+    first_reads: Mutex<std::collections::VecDeque<(Time, Time)>>,
     /// The results side, on the engine process's own server only.
     sink: Option<SinkSide>,
+}
+
+/// How soon after the start of a recovery a new failure that stops the input is taken for
+/// the same one, its restart failing again (Flink's restarts 100 ms apart, until its
+/// JobManager declares a lost TaskManager dead: seconds).
+const RESTART_STORM: Time = 10 * flowmark_core::time::SECOND;
+
+/// The connections whose first reads a server remembers (the latest ones).
+const FIRST_READS: usize = 1024;
+
+/// A connection's own state.
+struct Connection {
+    /// When it opened.
+    opened: Time,
+    /// Whether it has read any input.
+    read: bool,
 }
 
 /// The engine process's side: results, commits and the engine's checkpoints.
@@ -136,7 +156,16 @@ impl<L: Log> Shared<L> {
     /// served to `STATS`; takes no results.
     pub fn log_only(log: L, clock: LogClock, end: Time, share: Share) -> Self {
         let fetched = (0..log.partitions()).map(|_| AtomicU64::new(0)).collect();
-        Shared { log, clock, end, share, metrics: Arc::new(Metrics::default()), fetched, sink: None }
+        Shared {
+            log,
+            clock,
+            end,
+            share,
+            metrics: Arc::new(Metrics::default()),
+            fetched,
+            first_reads: Mutex::new(std::collections::VecDeque::new()),
+            sink: None,
+        }
     }
 
     /// Measures the bytes each checkpoint writes under `dir`, the engine's checkpoint
@@ -161,10 +190,15 @@ impl<L: Log> Shared<L> {
         self.log.arrived_before(partition, now.min(self.end))
     }
 
-    /// The reply to one request line, on a connection opened at `opened`, into `text`:
-    /// `Ok(None)` when answered, `Ok(Some(attempt))` when the connection becomes a sink, `Err`
-    /// naming what is wrong with it.
-    fn answer(&self, line: &str, opened: Time, text: &mut String) -> Result<Option<Option<u64>>, String> {
+    /// The reply to one request line on connection `conn` into `text`: `Ok(None)` when
+    /// answered, `Ok(Some(attempt))` when the connection becomes a sink, `Err` naming what is
+    /// wrong with it.
+    fn answer(
+        &self,
+        line: &str,
+        conn: &mut Connection,
+        text: &mut String,
+    ) -> Result<Option<Option<u64>>, String> {
         use std::fmt::Write as _;
         text.clear();
         let mut words = line.split_ascii_whitespace();
@@ -190,28 +224,38 @@ impl<L: Log> Shared<L> {
                                 self.share.index
                             ));
                         }
-                        self.fetch(p as u32, from, to, opened, text);
+                        self.fetch(p as u32, from, to, conn, text);
                     }
                     _ => return Err(bad("FETCH")),
                 }
             }
             Some("STATS") => {
+                let since = match words.next().map(str::parse::<Time>) {
+                    None => None,
+                    Some(Ok(since)) => Some(since),
+                    Some(Err(_)) => return Err(bad("STATS")),
+                };
                 let m = &self.metrics;
-                let started = m.input_started.load(Ordering::Relaxed);
-                let _ = write!(text, "{} ", m.events_in.load(Ordering::Relaxed));
-                if started == i64::MIN {
-                    text.push('-')
-                } else {
-                    let _ = write!(text, "{started}");
-                }
+                let time = |text: &mut String, t: Option<Time>| match t {
+                    Some(t) => {
+                        let _ = write!(text, " {t}");
+                    }
+                    None => text.push_str(" -"),
+                };
+                let started = Some(m.input_started.load(Ordering::Relaxed)).filter(|t| *t != i64::MIN);
+                let resumed = since.and_then(|since| {
+                    lock(&self.first_reads)
+                        .iter()
+                        .filter(|(opened, _)| *opened > since)
+                        .map(|(_, r)| *r)
+                        .min()
+                });
+                let _ = write!(text, "{}", m.events_in.load(Ordering::Relaxed));
+                time(text, started);
+                time(text, resumed);
                 let unread = lock(&m.next_unread).clone();
                 for p in 0..self.log.partitions() as usize {
-                    match unread.get(p) {
-                        Some(&u) if u != Time::MIN => {
-                            let _ = write!(text, " {u}");
-                        }
-                        _ => text.push_str(" -"),
-                    }
+                    time(text, unread.get(p).copied().filter(|u| *u != Time::MIN));
                 }
                 text.push('\n');
             }
@@ -238,7 +282,15 @@ impl<L: Log> Shared<L> {
                 match (key, ago, words.next()) {
                     (Some(key), Some(ago), Some(stops @ ("0" | "1"))) if ago >= 0 => {
                         if lock(&sink.failures).insert(key.to_string()) {
-                            self.metrics.failure(self.clock.now() - ago, stops == "1");
+                            let (m, now) = (&self.metrics, self.clock.now());
+                            let last = m.recovery_started.load(Ordering::Relaxed);
+                            // a restart that failed again soon after (Flink redeploying onto
+                            // a TaskManager not yet known to be lost) is the same failure
+                            if stops == "1" && last != i64::MIN && now - last < RESTART_STORM {
+                                m.failed_again(now - ago);
+                            } else {
+                                m.failure(now - ago, stops == "1");
+                            }
                         }
                         text.push_str("A\n");
                     }
@@ -260,9 +312,9 @@ impl<L: Log> Shared<L> {
         Ok(None)
     }
 
-    /// Writes the reply to a FETCH of `[from, to)` of `partition`, on a connection opened at
-    /// `opened`, into `text`, and counts it.
-    fn fetch(&self, partition: u32, from: u64, to: u64, opened: Time, text: &mut String) {
+    /// Writes the reply to a FETCH of `[from, to)` of `partition` on connection `conn` into
+    /// `text`, and counts it.
+    fn fetch(&self, partition: u32, from: u64, to: u64, conn: &mut Connection, text: &mut String) {
         use std::fmt::Write as _;
         let now = self.clock.now();
         let to = to.min(self.available(partition, now)).max(from);
@@ -279,8 +331,16 @@ impl<L: Log> Shared<L> {
         if to > from {
             // input read again after a failure that stopped it ends the restore — unless on a
             // connection of the attempt the engine gave up, still finishing its last fetch
-            if opened > m.failure_noticed.load(Ordering::Relaxed) {
+            if conn.opened > m.recovery_started.load(Ordering::Relaxed) {
                 m.mark_input(now);
+            }
+            if !conn.read {
+                conn.read = true;
+                let mut first = lock(&self.first_reads);
+                if first.len() == FIRST_READS {
+                    first.pop_front();
+                }
+                first.push_back((conn.opened, now));
             }
             Metrics::add(&m.events_in, to - from);
         }
@@ -411,13 +471,13 @@ async fn connection<L: Log>(stream: TcpStream, shared: &Shared<L>) -> std::io::R
     let mut input = BufReader::with_capacity(1 << 16, read);
     let mut out = BufWriter::with_capacity(1 << 16, write);
     let (mut line, mut text) = (String::new(), String::new());
-    let opened = shared.clock.now();
+    let mut conn = Connection { opened: shared.clock.now(), read: false };
     loop {
         line.clear();
         if input.read_line(&mut line).await? == 0 {
             return Ok(());
         }
-        match shared.answer(&line, opened, &mut text) {
+        match shared.answer(&line, &mut conn, &mut text) {
             Ok(None) => out.write_all(text.as_bytes()).await?,
             Ok(Some(attempt)) => {
                 out.flush().await?;
@@ -509,23 +569,22 @@ async fn sink<L: Log>(
 
 /// Asks each of `servers` (log servers of their own, together serving the whole log) what it
 /// served, every `every`, until `stop`, into the engine's `metrics`: events read (their sum),
-/// when input was first read, and each partition's next unread entry (for the backlog). A
-/// server that cannot be reached is asked again next time.
-///
-/// Input read again after a failure that stopped it (which ends the restore) is known to a
-/// poll's resolution, by the `clock`: the first poll that finds more events served.
+/// when input was first read — after a failure the engine noticed, on a connection opened
+/// since (the restarted job's: the end of its restore) — and each partition's next unread
+/// entry (for the backlog). A server that cannot be reached is asked again next time.
 pub fn poll_stats(
     servers: &[String],
     metrics: &Metrics,
-    clock: LogClock,
     every: std::time::Duration,
     stop: &std::sync::atomic::AtomicBool,
 ) {
     use std::io::{BufRead, Write};
     let mut connections: Vec<Option<(std::net::TcpStream, std::io::BufReader<std::net::TcpStream>)>> =
         servers.iter().map(|_| None).collect();
-    let (mut line, mut before) = (String::new(), 0u64);
+    let mut line = String::new();
     while !stop.load(Ordering::Relaxed) {
+        let failed = Some(metrics.recovery_started.load(Ordering::Relaxed)).filter(|t| *t != i64::MIN);
+        let request = failed.map_or_else(|| "STATS\n".to_string(), |since| format!("STATS {since}\n"));
         let (mut events, mut started) = (0u64, None::<Time>);
         for (address, conn) in servers.iter().zip(&mut connections) {
             if conn.is_none() {
@@ -535,13 +594,14 @@ pub fn poll_stats(
             }
             let Some((out, input)) = conn else { continue };
             line.clear();
-            let asked = out.write_all(b"STATS\n").and_then(|()| input.read_line(&mut line));
+            let asked = out.write_all(request.as_bytes()).and_then(|()| input.read_line(&mut line));
             let Some(stats) = asked.ok().filter(|n| *n > 0).and_then(|_| Stats::parse(&line)) else {
                 *conn = None;
                 continue;
             };
             events += stats.events;
-            if let Some(s) = stats.started {
+            // the first read; after a failure, the first on a connection opened since
+            if let Some(s) = if failed.is_some() { stats.resumed } else { stats.started } {
                 started = Some(started.map_or(s, |t: Time| t.min(s)));
             }
             for (p, unread) in stats.unread.iter().enumerate() {
@@ -550,13 +610,9 @@ pub fn poll_stats(
                 }
             }
         }
-        let failed = metrics.failure_noticed.load(Ordering::Relaxed) != i64::MIN;
-        match started {
-            Some(started) if !failed => metrics.mark_input(started),
-            _ if events > before => metrics.mark_input(clock.now()),
-            _ => {}
+        if let Some(started) = started {
+            metrics.mark_input(started);
         }
-        before = before.max(events);
         metrics.events_in.fetch_max(events, Ordering::Relaxed);
         std::thread::sleep(every);
     }
@@ -567,6 +623,7 @@ pub fn poll_stats(
 struct Stats {
     events: u64,
     started: Option<Time>,
+    resumed: Option<Time>,
     unread: Vec<Option<Time>>,
 }
 
@@ -576,8 +633,9 @@ impl Stats {
         let mut words = line.split_ascii_whitespace();
         let events = words.next()?.parse().ok()?;
         let started = time(words.next()?)?;
+        let resumed = time(words.next()?)?;
         let unread = words.map(time).collect::<Option<Vec<_>>>()?;
-        Some(Stats { events, started, unread })
+        Some(Stats { events, started, resumed, unread })
     }
 }
 
@@ -685,12 +743,11 @@ mod tests {
 
     #[test]
     fn stats_name_what_was_not_read_and_refuse_what_is_not_a_number() {
-        let stats = Stats::parse("12 -5 - 7 9223372036854775807\n").unwrap();
-        assert_eq!(
-            stats,
-            Stats { events: 12, started: Some(-5), unread: vec![None, Some(7), Some(Time::MAX)] }
-        );
-        assert_eq!(Stats::parse("0 -\n").unwrap().started, None);
+        let stats = Stats::parse("12 -5 30 - 7 9223372036854775807\n").unwrap();
+        let unread = vec![None, Some(7), Some(Time::MAX)];
+        assert_eq!(stats, Stats { events: 12, started: Some(-5), resumed: Some(30), unread });
+        assert_eq!(Stats::parse("0 - -\n").unwrap().started, None);
+        assert!(Stats::parse("0 -\n").is_none(), "no resumed field");
         assert!(Stats::parse("12 x 1").is_none());
         assert!(Stats::parse("").is_none());
     }

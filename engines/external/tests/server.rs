@@ -244,7 +244,7 @@ fn log_servers_of_their_own_share_the_partitions_and_tell_what_they_served() {
     let (mut first, mut second) =
         (Client::connect(servers[0].address()), Client::connect(servers[1].address()));
     first.send("STATS");
-    assert_eq!(first.line(), "0 - - - -", "nothing served yet");
+    assert_eq!(first.line(), "0 - - - - -", "nothing served yet");
     first.send("COUNT");
     assert_eq!(first.line(), "1 50 50 50", "every server counts every partition");
     first.send("FETCH 2 0 10");
@@ -261,17 +261,15 @@ fn log_servers_of_their_own_share_the_partitions_and_tell_what_they_served() {
         assert!((SECOND..2 * SECOND).contains(&started), "{line}");
         line.split(' ').filter(|w| *w != started.to_string()).collect::<Vec<_>>().join(" ")
     };
-    assert_eq!(stats(&mut first), "10 - - 10", "partition 2's next unread entry arrived at 10");
-    assert_eq!(stats(&mut second), format!("5 - {} -", i64::MAX), "partition 1 was read to the end");
+    assert_eq!(stats(&mut first), "10 - - - 10", "partition 2's next unread entry arrived at 10");
+    assert_eq!(stats(&mut second), format!("5 - - {} -", i64::MAX), "partition 1 was read to the end");
 
     // the engine process adds up what they served
     let metrics = Metrics::default();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let addresses: Vec<String> = servers.iter().map(|s| s.address().to_string()).collect();
     std::thread::scope(|s| {
-        s.spawn(|| {
-            server::poll_stats(&addresses, &metrics, clock, std::time::Duration::from_millis(1), &stop)
-        });
+        s.spawn(|| server::poll_stats(&addresses, &metrics, std::time::Duration::from_millis(1), &stop));
         while metrics.events_in.load(Ordering::Relaxed) < 15 {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
@@ -279,9 +277,38 @@ fn log_servers_of_their_own_share_the_partitions_and_tell_what_they_served() {
     });
     assert_eq!(metrics.events_in.load(Ordering::Relaxed), 15);
     assert_eq!(*metrics.next_unread.lock().unwrap(), [Time::MIN, Time::MAX, 10]);
-    assert_ne!(metrics.input_started.load(Ordering::Relaxed), i64::MIN);
+    let started = metrics.input_started.load(Ordering::Relaxed);
+    assert!((SECOND..2 * SECOND).contains(&started), "the first read: {started}");
+
+    // the engine restarts its job: the old attempt's last reads do not end the restore, the
+    // new attempt's first read — on a connection opened since — does
+    let noticed = clock.now();
+    metrics.failure(noticed, true);
+    first.send("FETCH 2 10 12");
+    assert_eq!(first.line(), "2", "the cancelled attempt's last fetch");
+    (0..2).for_each(|_| drop(first.line()));
+    first.send(&format!("STATS {noticed}"));
+    assert_eq!(first.line().split(' ').nth(2), Some("-"), "no read on a connection opened since");
+    let mut restarted = Client::connect(servers[0].address());
+    let before = clock.now();
+    restarted.send("FETCH 0 0 1");
+    assert_eq!(restarted.line(), "1");
+    drop(restarted.line());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| server::poll_stats(&addresses, &metrics, std::time::Duration::from_millis(1), &stop));
+        while metrics.input_started.load(Ordering::Relaxed) == i64::MIN {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let resumed = metrics.input_started.load(Ordering::Relaxed);
+    assert!(resumed >= before && resumed <= clock.now(), "the new connection's first read: {resumed}");
+    first.send("STATS x");
+    assert!(first.line().starts_with("ERR bad STATS"));
 
     // what belongs to another server, or to the engine process, is refused by name
+    let mut second = Client::connect(servers[1].address());
     second.send("FETCH 2 0 1");
     assert_eq!(second.line(), "ERR partition 2 is served by log server 0 of 2, this is 1");
     let mut sink = Client::connect(servers[0].address());
@@ -320,6 +347,24 @@ fn a_failure_the_engine_noticed_counts_once_and_only_a_new_attempts_reading_ends
     assert_eq!(new.line(), "1");
     drop(new.line());
     assert!(metrics.input_started.load(Ordering::Relaxed) >= noticed);
+
+    // that restart fails too (onto a TaskManager not yet known to be lost): the same failure,
+    // whose restore ends only with the next restart's reading
+    report.send("FAILURE flink-attempt-1 0 1");
+    assert_eq!(report.line(), "A");
+    assert_eq!(metrics.restarts.load(Ordering::Relaxed), 1, "one failure still");
+    assert_eq!(metrics.failure_noticed.load(Ordering::Relaxed), noticed, "noticed when it was");
+    assert_eq!(metrics.input_started.load(Ordering::Relaxed), i64::MIN, "the restore goes on");
+    new.send("FETCH 0 13 14");
+    assert_eq!(new.line(), "1");
+    drop(new.line());
+    assert_eq!(metrics.input_started.load(Ordering::Relaxed), i64::MIN, "the failed restart's reading");
+    let again = metrics.recovery_started.load(Ordering::Relaxed);
+    let mut last = Client::connect(addr);
+    last.send("FETCH 0 14 15");
+    assert_eq!(last.line(), "1");
+    drop(last.line());
+    assert!(metrics.input_started.load(Ordering::Relaxed) >= again);
 
     // Spark: an executor lost 300 ms ago, the input going on
     let before = clock.now();
