@@ -780,6 +780,40 @@ mod tests {
     }
 
     #[test]
+    fn a_killed_workers_restore_ends_with_the_reading_of_the_last_restart_of_that_failure() {
+        let ms = MILLISECOND;
+        let (run, crashed, delivered) = crash(5_500 * ms, 5_600 * ms, |_| ms, |_| 10 * ms);
+        // one process throughout: the worker killed at 5 s, the engine noticing at 5.1 s; a
+        // first restart reads at 5.3 s and fails again (the input start cleared), the last
+        // reads at 6 s
+        let mut samples: Vec<Sample> = crashed.incarnations.into_iter().flat_map(|i| i.samples).collect();
+        samples.sort_by_key(|s| s.at);
+        for s in &mut samples {
+            s.input_started = Some(SECOND);
+            if s.at >= 5_100 * ms {
+                s.failure_noticed = Some(5_100 * ms);
+                s.input_started = match s.at {
+                    t if t < 5_300 * ms => None,
+                    t if t < 5_400 * ms => Some(5_300 * ms),
+                    t if t < 6 * SECOND => None,
+                    _ => Some(6 * SECOND),
+                };
+            }
+        }
+        let observed = Observed {
+            incarnations: vec![Incarnation { spawned: 0, samples, ..Default::default() }],
+            worker_killed: Some((5 * SECOND, "flink-taskmanager-1 (pid 7)".into())),
+            ..Default::default()
+        };
+        let r = crash_recovery(&run, &observed, &delivered);
+        assert_eq!(r.kind, "kill-worker");
+        assert_eq!(r.killed.as_deref(), Some("flink-taskmanager-1 (pid 7)"));
+        assert!((r.detection_ms.unwrap() - 100.0).abs() < 1e-9, "{r:?}");
+        assert!((r.restore_ms - 900.0).abs() < 1e-9, "the last restart's reading, not the first: {r:?}");
+        assert_eq!(r.restart_delay_ms, 0.0);
+    }
+
+    #[test]
     fn recovery_phases_add_up_and_catch_up_waits_for_latency_and_backlog() {
         let ms = MILLISECOND;
         // backlog 1 ms before a crash at 5 s; restarted at 5.5 s, input read at 5.6 s with a
