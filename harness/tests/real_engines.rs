@@ -237,3 +237,49 @@ fn flink_reads_its_log_from_log_servers_of_their_own() {
     // the engine process learned what the job read from the servers
     assert!(r["metrics"]["input_rate"].as_f64().unwrap() > 10_000.0, "{}", r["metrics"]);
 }
+
+/// A `flowmark serve-log --standby` process, killed when dropped.
+struct StandingBy(std::process::Child, String);
+
+impl StandingBy {
+    fn start() -> StandingBy {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flowmark"))
+            .args(["serve-log", "--standby", "--listen", "127.0.0.1:0", "--threads", "1"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("flowmark serve-log starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let address =
+            line.trim().strip_prefix("standing by ").unwrap_or_else(|| panic!("{line}")).to_string();
+        StandingBy(child, address)
+    }
+}
+
+impl Drop for StandingBy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn flink_reads_its_log_from_log_servers_standing_by_which_a_suite_names() {
+    if !installed() {
+        return;
+    }
+    let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
+    let servers = [StandingBy::start(), StandingBy::start()];
+    let at: Vec<String> = servers.iter().map(|s| format!("\"{}\"", s.1)).collect();
+    let failures = format!(
+        "\n[[failures]]\nkind = \"none\"\nname = \"none\"\n\n[flink]\nlog_servers_at = [{}]\n",
+        at.join(", ")
+    );
+    let runs = common::run_records("flink-standing-by", &suite("flink", "10s", &failures));
+    assert_eq!(runs.len(), 1);
+    let r = &runs[0];
+    assert_exact(r, 10_000);
+    assert!(r["metrics"]["input_rate"].as_f64().unwrap() > 10_000.0, "{}", r["metrics"]);
+    assert!(r["id"].as_str().unwrap().contains("2-standing-by"), "{}", r["id"]);
+}

@@ -27,7 +27,7 @@ pub const REGISTERED: Registered = Registered {
             incremental: false,
             cluster: None,
             advertise: LOOPBACK.into(),
-            log_servers: 0,
+            servers: jvm::LogServing::default(),
         })
     }),
     default: || FlinkTable::default().configurations().remove(0),
@@ -61,10 +61,10 @@ pub struct Flink {
     pub cluster: Option<String>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
-    /// Log servers of their own (`flowmark serve-log`) that serve the job its input, partition
-    /// p on the p mod N-th; 0: the engine process serves it.
-    #[serde(default)]
-    pub log_servers: u32,
+    /// Where its job reads the log from: log servers of its own, here or standing by
+    /// elsewhere (none: the engine process serves it).
+    #[serde(flatten)]
+    pub servers: jvm::LogServing,
 }
 
 /// Flink's state backends.
@@ -93,7 +93,7 @@ impl Engine for Flink {
     }
 
     fn feed(&self) -> crate::limits::Feed {
-        crate::limits::Feed::Served { servers: self.log_servers }
+        self.servers.feed()
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
@@ -109,8 +109,8 @@ impl Engine for Flink {
             let incremental = if self.incremental { "rocksdb-incremental" } else { "rocksdb" };
             labels.insert("state_backend".into(), incremental.into());
         }
-        if self.log_servers > 0 {
-            labels.insert("log_servers".into(), self.log_servers.to_string());
+        if let Some(servers) = self.servers.label() {
+            labels.insert("log_servers".into(), servers);
         }
         labels
     }
@@ -134,7 +134,7 @@ impl Engine for Flink {
             state: self.state(),
             cluster: self.cluster.clone(),
         };
-        jvm::run(log, spec, engine, self.parallelism, &self.advertise, self.log_servers)
+        jvm::run(log, spec, engine, self.parallelism, &self.advertise, &self.servers)
     }
 }
 
@@ -161,6 +161,9 @@ pub struct FlinkTable {
     /// Log servers of their own (`flowmark serve-log`, started by the engine process) that
     /// share the log's partitions; 0: the engine process serves it.
     pub log_servers: Spanned<u32>,
+    /// Log servers standing by on other machines (`flowmark serve-log --standby`), `host:port`
+    /// each, assigned each run's log: partition p on the p mod N-th.
+    pub log_servers_at: Option<Spanned<Vec<String>>>,
     /// Where its configurations run (everywhere when left out).
     pub only: Option<Spanned<Scope>>,
 }
@@ -176,6 +179,7 @@ impl Default for FlinkTable {
             cluster: None,
             advertise: LOOPBACK.into(),
             log_servers: unplaced(0),
+            log_servers_at: None,
             only: None,
         }
     }
@@ -199,7 +203,7 @@ impl Table for FlinkTable {
                 "`flink.incremental = true` needs `state_backend = [\"rocksdb\"]`: the heap backend's checkpoints are always full",
             ));
         }
-        at.at_most("flink.log_servers", &self.log_servers, jvm::MAX_LOG_SERVERS)?;
+        jvm::log_serving(at, "flink", &self.log_servers, &self.log_servers_at)?;
         at.not_blank("flink.cluster", &self.cluster)
     }
 
@@ -223,7 +227,7 @@ impl Table for FlinkTable {
                                 incremental,
                                 cluster: self.cluster.as_ref().map(|c| c.get_ref().clone()),
                                 advertise: self.advertise.clone(),
-                                log_servers: *self.log_servers.get_ref(),
+                                servers: jvm::LogServing::of(&self.log_servers, &self.log_servers_at),
                             }));
                         }
                     }

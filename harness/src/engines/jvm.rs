@@ -2,16 +2,91 @@
 //! be injected into them, and the engine process's side of a run (`flowmark_external` does
 //! the work).
 
+use crate::limits::Feed;
 use crate::serve_log::LogServers;
 pub use crate::serve_log::MAX_LOG_SERVERS;
 use crate::spec::{Injection, WorkerSpec};
+use crate::suite::fields::{Locate, SuiteError};
 use crate::worker;
 use anyhow::{Context, Result};
 use flowmark_core::Log;
 use flowmark_core::output::Emission;
 use flowmark_external::Kind;
 use flowmark_workloads::{Query, WorkloadSpec};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+use toml::Spanned;
+
+/// Where a real engine's job reads its log from: the engine process's own server (neither
+/// set), `log_servers` servers of their own it starts on this machine, or the servers standing
+/// by at `log_servers_at` (`flowmark serve-log --standby`, on other machines).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogServing {
+    /// Log servers of their own, started by the engine process; 0: none.
+    #[serde(default)]
+    pub log_servers: u32,
+    /// Addresses (`host:port`) of log servers standing by elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_servers_at: Vec<String>,
+}
+
+impl LogServing {
+    /// As a table sets them (checked by [`log_serving`]).
+    pub fn of(n: &Spanned<u32>, elsewhere: &Option<Spanned<Vec<String>>>) -> Self {
+        LogServing {
+            log_servers: *n.get_ref(),
+            log_servers_at: elsewhere.as_ref().map(|l| l.get_ref().clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The harness's feed: what it can measure of the servers' capacity on this machine.
+    pub fn feed(&self) -> Feed {
+        if self.log_servers_at.is_empty() {
+            Feed::Served { servers: self.log_servers }
+        } else {
+            Feed::Elsewhere
+        }
+    }
+
+    /// The label naming them, if the job has servers of its own: their number (`-standing-by`
+    /// when elsewhere).
+    pub fn label(&self) -> Option<String> {
+        match (self.log_servers, self.log_servers_at.len()) {
+            (_, n @ 1..) => Some(format!("{n}-standing-by")),
+            (0, _) => None,
+            (n, _) => Some(n.to_string()),
+        }
+    }
+}
+
+/// The log servers a table names, checked: at most [`MAX_LOG_SERVERS`], a `host:port` each, and
+/// either servers started here or servers standing by, not both.
+pub fn log_serving(
+    at: &Locate,
+    engine: &str,
+    n: &Spanned<u32>,
+    elsewhere: &Option<Spanned<Vec<String>>>,
+) -> Result<LogServing, SuiteError> {
+    at.at_most(&format!("{engine}.log_servers"), n, MAX_LOG_SERVERS)?;
+    let Some(list) = elsewhere else { return Ok(LogServing::of(n, elsewhere)) };
+    let name = format!("{engine}.log_servers_at");
+    if *n.get_ref() > 0 {
+        return Err(at.at(
+            list.span(),
+            format!("`{engine}.log_servers` and `{name}` both name log servers: give one of them"),
+        ));
+    }
+    if list.get_ref().is_empty() || list.get_ref().len() > MAX_LOG_SERVERS as usize {
+        return Err(at.at(list.span(), format!("`{name}` lists from 1 to {MAX_LOG_SERVERS} addresses")));
+    }
+    for a in list.get_ref() {
+        let port = a.rsplit_once(':').map(|(host, port)| (host.trim(), port.parse::<u16>()));
+        if !matches!(port, Some((host, Ok(p))) if !host.is_empty() && p > 0) {
+            return Err(at.at(list.span(), format!("`{name}`: `{a}` is not host:port")));
+        }
+    }
+    Ok(LogServing::of(n, elsewhere))
+}
 
 /// The NEXMark queries the real engines have JVM jobs for (q4 is not yet written).
 const NEXMARK_JOBS: [Query; 7] =
@@ -101,7 +176,7 @@ pub fn run<L: Log>(
     engine: flowmark_external::Engine,
     parallelism: usize,
     advertise: &str,
-    log_servers: u32,
+    servers: &LogServing,
 ) -> Result<()> {
     let run = &spec.run;
     let mut job = job_args(engine.kind(), &run.workload).map_err(anyhow::Error::msg)?;
@@ -111,10 +186,15 @@ pub fn run<L: Log>(
         let table: Vec<String> = ysb.parts().1.iter().map(u32::to_string).collect();
         job.push(("campaigns".into(), table.join(",")));
     }
-    // log servers of their own, when asked for: children of this process, ended with it
-    let servers = (log_servers > 0)
-        .then(|| LogServers::start(run, spec.origin, &spec.dir, log_servers, advertise, engine.remote()))
-        .transpose()?;
+    // log servers of their own, when asked for: children of this process, ended with it, or
+    // standing by elsewhere, serving the run while this process holds their connections
+    let servers = if !servers.log_servers_at.is_empty() {
+        Some(LogServers::assign(run, spec.origin, log, &spec.dir, &servers.log_servers_at)?)
+    } else if servers.log_servers > 0 {
+        Some(LogServers::start(run, spec.origin, &spec.dir, servers.log_servers, advertise, engine.remote())?)
+    } else {
+        None
+    };
     let config = flowmark_external::Config {
         job,
         engine,

@@ -25,7 +25,7 @@ pub const REGISTERED: Registered = Registered {
             state_store: StateStore::Hdfs,
             master: None,
             advertise: LOOPBACK.into(),
-            log_servers: 0,
+            servers: jvm::LogServing::default(),
         })
     }),
     default: || SparkTable::default().configurations().remove(0),
@@ -46,10 +46,10 @@ pub struct Spark {
     pub master: Option<String>,
     /// The address the cluster reaches the harness's log server at.
     pub advertise: String,
-    /// Log servers of their own (`flowmark serve-log`) that serve the job its input, partition
-    /// p on the p mod N-th; 0: the engine process serves it.
-    #[serde(default)]
-    pub log_servers: u32,
+    /// Where its job reads the log from: log servers of its own, here or standing by
+    /// elsewhere (none: the engine process serves it).
+    #[serde(flatten)]
+    pub servers: jvm::LogServing,
 }
 
 /// Spark's state store providers.
@@ -69,7 +69,7 @@ impl Engine for Spark {
     }
 
     fn feed(&self) -> crate::limits::Feed {
-        crate::limits::Feed::Served { servers: self.log_servers }
+        self.servers.feed()
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
@@ -83,8 +83,8 @@ impl Engine for Spark {
         if self.state_store == StateStore::RocksDb {
             labels.insert("state_store".into(), "rocksdb".into());
         }
-        if self.log_servers > 0 {
-            labels.insert("log_servers".into(), self.log_servers.to_string());
+        if let Some(servers) = self.servers.label() {
+            labels.insert("log_servers".into(), servers);
         }
         labels
     }
@@ -112,7 +112,7 @@ impl Engine for Spark {
         };
         let engine =
             flowmark_external::Engine::Spark { trigger: self.trigger, state, master: self.master.clone() };
-        jvm::run(log, spec, engine, self.parallelism, &self.advertise, self.log_servers)
+        jvm::run(log, spec, engine, self.parallelism, &self.advertise, &self.servers)
     }
 }
 
@@ -134,6 +134,9 @@ pub struct SparkTable {
     /// Log servers of their own (`flowmark serve-log`, started by the engine process) that
     /// share the log's partitions; 0: the engine process serves it.
     pub log_servers: Spanned<u32>,
+    /// Log servers standing by on other machines (`flowmark serve-log --standby`), `host:port`
+    /// each, assigned each run's log: partition p on the p mod N-th.
+    pub log_servers_at: Option<Spanned<Vec<String>>>,
     /// Where its configurations run (everywhere when left out).
     pub only: Option<Spanned<Scope>>,
 }
@@ -147,6 +150,7 @@ impl Default for SparkTable {
             master: None,
             advertise: LOOPBACK.into(),
             log_servers: unplaced(0),
+            log_servers_at: None,
             only: None,
         }
     }
@@ -161,7 +165,7 @@ impl Table for SparkTable {
         at.at_least_one("parallelism", &self.parallelism)?;
         at.positive("trigger", &self.trigger)?;
         at.listed("state_store", &self.state_store)?;
-        at.at_most("spark.log_servers", &self.log_servers, jvm::MAX_LOG_SERVERS)?;
+        jvm::log_serving(at, "spark", &self.log_servers, &self.log_servers_at)?;
         at.not_blank("spark.master", &self.master)
     }
 
@@ -176,7 +180,7 @@ impl Table for SparkTable {
                         state_store,
                         master: self.master.as_ref().map(|m| m.get_ref().clone()),
                         advertise: self.advertise.clone(),
-                        log_servers: *self.log_servers.get_ref(),
+                        servers: jvm::LogServing::of(&self.log_servers, &self.log_servers_at),
                     }));
                 }
             }
