@@ -43,4 +43,4 @@ pub use record::{All, Data, Key, Rec, Side, key_hash, owner};
 pub use source::{Entry, Log, PartitionReader, ReaderPosition, VecLog};
 pub use time::Time;
 pub use watermark::{PartitionWatermark, TimeDomain, WatermarkStrategy, WatermarkTracker};
-pub use window::{Assign, Assigner, By, Window, WindowSpec, Windows, open_window};
+pub use window::{Assign, Assigner, By, Window, WindowSpec, Windows, open_window, open_window_at};

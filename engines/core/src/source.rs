@@ -163,12 +163,18 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
         Some(self.record(entry))
     }
 
+    /// An entry's time in the run's time domain.
     #[inline(always)]
-    fn record(&mut self, entry: Entry<E>) -> Rec<E> {
-        let time = match self.domain {
+    fn time(&self, entry: &Entry<E>) -> Time {
+        match self.domain {
             TimeDomain::Event => entry.time,
             TimeDomain::Processing => entry.arrival,
-        };
+        }
+    }
+
+    #[inline(always)]
+    fn record(&mut self, entry: Entry<E>) -> Rec<E> {
+        let time = self.time(&entry);
         let rec = Rec { time, wm: self.wm.current(), data: entry.event };
         self.wm.observe(time);
         self.offset += 1;
@@ -194,16 +200,22 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
             out.push(r);
             read = 1;
         }
+        // the watermark changes only with a new largest time: kept here, not recomputed per entry
+        let (start, mut wm) = (read, self.wm.current());
         while read < n {
             let Some(e) = self.cursor.next() else { break };
             if e.arrival > now {
                 self.pending = Some(e);
                 break;
             }
-            let r = self.record(e);
-            out.push(r);
+            let time = self.time(&e);
+            out.push(Rec { time, wm, data: e.event });
+            if self.wm.advance(time) {
+                wm = self.wm.current();
+            }
             read += 1;
         }
+        self.offset += (read - start) as u64;
         read
     }
 
@@ -215,9 +227,15 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
         {
             f(self.record(e));
         }
+        let mut wm = self.wm.current();
         while self.offset < end {
             let Some(e) = self.cursor.next() else { break };
-            f(self.record(e));
+            let time = self.time(&e);
+            f(Rec { time, wm, data: e.event });
+            if self.wm.advance(time) {
+                wm = self.wm.current();
+            }
+            self.offset += 1;
         }
     }
 }
@@ -297,7 +315,7 @@ mod tests {
     /// One partition: entry i arrives at 10·i, happened at 10·i − 3 for odd i (disorder).
     fn log(n: i64) -> VecLog<i64> {
         let entries =
-            (0..n).map(|i| Entry { arrival: 10 * i, time: 10 * i - 3 * (i % 2), event: i }).collect();
+            (0..n).map(|i| Entry { arrival: 10 * i, time: 10 * i - 15 * (i % 2), event: i }).collect();
         VecLog::new(vec![entries]).unwrap()
     }
 
@@ -349,6 +367,7 @@ mod tests {
         assert_eq!(by_one[0].wm, crate::time::MIN_WATERMARK);
         assert_eq!(by_one[3].wm, 20 - 5 - 1);
         assert_eq!(one.position(), until.position());
+        assert_eq!(one.position(), bulk.position());
         // resumed at a position, the reader goes on as if never stopped
         let mut first = reader(&log);
         first.read_until(20, |_| {});

@@ -80,6 +80,17 @@ impl PartitionWatermark {
     pub fn observe(&mut self, event_time: Time) {
         self.max_time = self.max_time.max(event_time);
     }
+
+    /// Observes an event at `event_time`; whether the watermark may have moved (the event is
+    /// the latest yet).
+    #[inline]
+    pub fn advance(&mut self, event_time: Time) -> bool {
+        let later = event_time > self.max_time;
+        if later {
+            self.max_time = event_time;
+        }
+        later
+    }
 }
 
 /// The watermark of an operator with several inputs: the minimum over the inputs that are not
@@ -176,6 +187,10 @@ mod tests {
         assert_eq!(p.current(), 89);
         p.observe(120);
         assert_eq!(p.current(), 109);
+        // advance tells whether the time is the latest yet: a tie is not
+        assert!(!p.advance(120) && !p.advance(119), "no later time: {}", p.current());
+        assert!(p.advance(121));
+        assert_eq!(p.current(), 110);
     }
 
     #[test]

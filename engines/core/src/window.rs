@@ -95,15 +95,22 @@ impl Window {
 /// fall in the newest window, so the vector is searched from its end.
 #[inline]
 pub fn open_window<S>(open: &mut Vec<(Window, S)>, w: Window, new: impl FnOnce() -> S) -> &mut S {
-    let at = match open.iter().rposition(|(o, _)| (o.end, o.start) <= (w.end, w.start)) {
+    let at = open_window_at(open, w, new);
+    &mut open[at].1
+}
+
+/// Where window `w` is among `open`, made with `new` if it is not open yet
+/// ([`open_window`]). An index stays valid until the next window is opened.
+#[inline]
+pub fn open_window_at<S>(open: &mut Vec<(Window, S)>, w: Window, new: impl FnOnce() -> S) -> usize {
+    match open.iter().rposition(|(o, _)| (o.end, o.start) <= (w.end, w.start)) {
         Some(i) if open[i].0 == w => i,
         found => {
             let i = found.map_or(0, |i| i + 1);
             open.insert(i, (w, new()));
             i
         }
-    };
-    &mut open[at].1
+    }
 }
 
 /// Names the windows of a record: fixed windows by its time ([`Assign`]), or the window its
@@ -111,6 +118,13 @@ pub fn open_window<S>(open: &mut Vec<(Window, S)>, w: Window, new: impl FnOnce()
 pub trait Assigner<V>: Clone + Send + 'static {
     /// Calls `f` with every window of a record at `time` carrying `value`.
     fn assign(&mut self, time: Time, value: &V, f: impl FnMut(Window));
+
+    /// The one window of a record at `time` carrying `value`, when every record has exactly
+    /// one (`None` otherwise: then [`Assigner::assign`] names them). An operator's fast path.
+    #[inline]
+    fn single(&mut self, _time: Time, _value: &V) -> Option<Window> {
+        None
+    }
 }
 
 /// The window a record's value names.
@@ -122,12 +136,22 @@ impl<V, F: Fn(&V) -> Window + Clone + Send + 'static> Assigner<V> for By<F> {
     fn assign(&mut self, _: Time, value: &V, mut f: impl FnMut(Window)) {
         f((self.0)(value))
     }
+
+    #[inline]
+    fn single(&mut self, _: Time, value: &V) -> Option<Window> {
+        Some((self.0)(value))
+    }
 }
 
 impl<V> Assigner<V> for Assign {
     #[inline]
     fn assign(&mut self, time: Time, _: &V, f: impl FnMut(Window)) {
         Assign::assign(self, time, f)
+    }
+
+    #[inline]
+    fn single(&mut self, time: Time, _: &V) -> Option<Window> {
+        self.tumbling(time)
     }
 }
 
@@ -149,15 +173,21 @@ impl Assign {
     /// Calls `f` with every window that instant `t` falls in, as [`Windows::assign`] does.
     #[inline]
     pub fn assign(&mut self, t: Time, mut f: impl FnMut(Window)) {
-        if let Windows::Tumbling { size } = self.windows {
-            if !(self.last.start <= t && t < self.last.end) {
-                let start = t - t.rem_euclid(size);
-                self.last = Window::new(start, start + size);
-            }
-            f(self.last)
-        } else {
-            self.windows.assign(t, f)
+        match self.tumbling(t) {
+            Some(w) => f(w),
+            None => self.windows.assign(t, f),
         }
+    }
+
+    /// The tumbling window of instant `t` (`None` for other windows).
+    #[inline]
+    pub fn tumbling(&mut self, t: Time) -> Option<Window> {
+        let Windows::Tumbling { size } = self.windows else { return None };
+        if !(self.last.start <= t && t < self.last.end) {
+            let start = t - t.rem_euclid(size);
+            self.last = Window::new(start, start + size);
+        }
+        Some(self.last)
     }
 }
 

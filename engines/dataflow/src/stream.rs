@@ -202,7 +202,12 @@ impl<T: Data> DStream<T> {
 impl<K: Key, V: Data> DStream<(K, V)> {
     /// Ends the chain with an exchange into `outs`, as inputs `offset..offset + n` of the
     /// next stage's tasks; `wrap` turns a payload into what the next stage takes.
-    fn exchange<X: Data>(self, outs: Outs<(K, X)>, offset: usize, wrap: fn(V) -> X) {
+    fn exchange<X: Data>(
+        self,
+        outs: Outs<(K, X)>,
+        offset: usize,
+        wrap: impl Fn(V) -> X + Copy + Send + 'static,
+    ) {
         let (size, timeout) = (self.b.env.config.buffer_size, self.b.env.config.buffer_timeout);
         let unaligned = self.b.unaligned();
         if let Some(flag) = &self.final_only {

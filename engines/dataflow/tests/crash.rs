@@ -99,9 +99,12 @@ fn unaligned_checkpoints_store_the_data_in_flight_and_recover_exactly_from_it() 
         let dir = scratch_dir.path();
         let mut spec = spec(dir, Delivery::ExactlyOnce);
         spec.config.checkpoint_mode = CheckpointMode::Unaligned;
+        // input for longer than three incarnations can last, however slowly they start: each
+        // must still be reading when it is killed
+        spec.config.end = 8 * SECOND;
         // one window task slower than its input: its channels fill, the barriers overtake
         spec.config.channel_capacity = 8;
-        let slow = Straggler { stage: 1, task: 0, from: 0, until: 4 * SECOND, delay: 4 * MILLISECOND };
+        let slow = Straggler { stage: 1, task: 0, from: 0, until: 8 * SECOND, delay: 4 * MILLISECOND };
         spec.config.faults.straggler = Some(slow);
         let mut rng = seed;
         let mut in_flight = false;

@@ -188,8 +188,10 @@ impl<E: Data> MStream<E> {
                 for &(p, start, end) in &slice.ranges {
                     let mut reader = PartitionReader::resume(&log, p, domain, start);
                     while reader.offset() < end {
-                        let Some(r) = reader.next_record() else { break };
-                        chunk.push(r);
+                        // everything up to the cut has arrived: read a chunk's worth at once
+                        if reader.read_arrived(Time::MAX, end, CHUNK - chunk.len(), &mut chunk) == 0 {
+                            break; // a finite log ended
+                        }
                         if chunk.len() == CHUNK
                             && !out(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
                         {

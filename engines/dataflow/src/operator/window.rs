@@ -11,7 +11,9 @@
 
 use super::Logic;
 use crate::task::Context;
-use flowmark_core::{Aggregate, Assigner, Key, Rec, Time, Window, WindowResult, WindowSpec, open_window};
+use flowmark_core::{
+    Aggregate, Assigner, Key, Rec, Time, Window, WindowResult, WindowSpec, open_window, open_window_at,
+};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,12 @@ use serde::{Deserialize, Serialize};
 pub struct Pane<K: Key, A> {
     fired: bool,
     slots: FxHashMap<K, A>,
+}
+
+impl<K: Key, A> Pane<K, A> {
+    fn empty() -> Self {
+        Pane { fired: false, slots: FxHashMap::default() }
+    }
 }
 
 /// Window state: the open panes in order of (end, start), so that the ones to fire come first
@@ -36,9 +44,6 @@ pub struct WindowAggregate<K: Key, V, A: Aggregate<V>, S> {
     panes: Panes<K, A::Acc>,
     /// How far behind the watermark windows fire ([`WindowSpec::fire_delay`]).
     delay: Time,
-    /// Fired windows a late record was just accepted into, with the key's result before it
-    /// (reused per record).
-    refire: Vec<(Window, A::Out)>,
 }
 
 impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
@@ -53,15 +58,63 @@ impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
         state: Option<Panes<K, A::Acc>>,
     ) -> Self {
         let delay = spec.fire_delay(final_only);
-        WindowAggregate {
-            op,
-            spec,
-            assigner,
-            agg,
-            panes: state.unwrap_or_default(),
-            delay,
-            refire: Vec::new(),
-        }
+        WindowAggregate { op, spec, assigner, agg, panes: state.unwrap_or_default(), delay }
+    }
+}
+
+impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
+    /// Adds a record to every window the assigner names that it is not late for (counting
+    /// those it is, `late_windows`); whether it was on time for any.
+    fn add_to_each(
+        &mut self,
+        time: Time,
+        wm: Time,
+        key: K,
+        value: &V,
+        out: &mut Vec<Rec<WindowResult<K, A::Out>>>,
+        late_windows: &mut u64,
+    ) -> bool {
+        let mut on_time = false;
+        let (panes, agg, spec) = (&mut self.panes, &self.agg, &self.spec);
+        self.assigner.assign(time, value, |w| {
+            if spec.is_late(w, wm) {
+                *late_windows += 1;
+                return;
+            }
+            on_time = true;
+            let pane = open_window(panes, w, Pane::empty);
+            if pane.fired {
+                add_late(pane, w, key.clone(), value, agg, out);
+            } else {
+                agg.add(pane.slots.entry(key.clone()).or_insert_with(|| agg.init()), value);
+            }
+        });
+        on_time
+    }
+}
+
+/// Adds a late record to `key` in `pane`, which has fired: when that changes the key's result
+/// the window fires again, with the new one (a late firing). Only with allowed lateness.
+#[cold]
+#[inline(never)]
+fn add_late<K: Key, V, A: Aggregate<V>>(
+    pane: &mut Pane<K, A::Acc>,
+    w: Window,
+    key: K,
+    value: &V,
+    agg: &A,
+    out: &mut Vec<Rec<WindowResult<K, A::Out>>>,
+) {
+    let slot = pane.slots.entry(key.clone());
+    let before = match &slot {
+        std::collections::hash_map::Entry::Occupied(e) => Some(agg.finish(e.get())),
+        std::collections::hash_map::Entry::Vacant(_) => None,
+    };
+    let acc = slot.or_insert_with(|| agg.init());
+    agg.add(acc, value);
+    let value = agg.finish(acc);
+    if before.as_ref() != Some(&value) {
+        out.push(Rec::window_result(w, WindowResult { key, window: w, value }));
     }
 }
 
@@ -70,37 +123,36 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
 
     fn data(&mut self, batch: &mut Vec<Rec<(K, V)>>, out: &mut Vec<Rec<Self::Out>>, cx: &mut Context) {
         let (mut late_events, mut late_windows) = (0, 0);
+        // the pane the last record went to, which the next nearly always shares: its index
+        // stays valid until another pane opens
+        let mut last: Option<(Window, usize)> = None;
         for r in batch.drain(..) {
             let (key, value) = r.data;
-            let mut on_time = false;
-            let (panes, agg, spec, fired) = (&mut self.panes, &self.agg, &self.spec, &mut self.refire);
-            self.assigner.assign(r.time, &value, |w| {
-                if spec.is_late(w, r.wm) {
-                    late_windows += 1;
-                    return;
-                }
-                on_time = true;
-                let pane = open_window(panes, w, || Pane { fired: false, slots: FxHashMap::default() });
-                let slot = pane.slots.entry(key.clone());
-                let before = match &slot {
-                    std::collections::hash_map::Entry::Occupied(e) if pane.fired => Some(agg.finish(e.get())),
-                    _ => None,
-                };
-                let acc = slot.or_insert_with(|| agg.init());
-                agg.add(acc, &value);
-                if pane.fired {
-                    let value = agg.finish(acc);
-                    if before.as_ref() != Some(&value) {
-                        fired.push((w, value));
-                    }
-                }
-            });
-            if !on_time {
+            let Some(w) = self.assigner.single(r.time, &value) else {
+                last = None;
+                let on_time = self.add_to_each(r.time, r.wm, key, &value, out, &mut late_windows);
+                late_events += u64::from(!on_time);
+                continue;
+            };
+            if self.spec.is_late(w, r.wm) {
+                late_windows += 1;
                 late_events += 1;
+                continue;
             }
-            // a late record accepted into a fired window that changes its result fires it again
-            for (w, value) in self.refire.drain(..) {
-                out.push(Rec::window_result(w, WindowResult { key: key.clone(), window: w, value }));
+            let at = match last {
+                Some((lw, at)) if lw == w => at,
+                _ => {
+                    let at = open_window_at(&mut self.panes, w, Pane::empty);
+                    last = Some((w, at));
+                    at
+                }
+            };
+            let pane = &mut self.panes[at].1;
+            if pane.fired {
+                add_late(pane, w, key, &value, &self.agg, out);
+            } else {
+                let agg = &self.agg;
+                agg.add(pane.slots.entry(key).or_insert_with(|| agg.init()), &value);
             }
         }
         cx.late(late_events, late_windows);

@@ -82,21 +82,29 @@ impl<K: Key, V: Send, A: Aggregate<V>, F: Assigner<V>> Collect<(K, V)> for Combi
 
     fn add(&mut self, chunk: Vec<Rec<(K, V)>>) {
         let Combiner { agg, spec, assign, panes, late, .. } = self;
-        for r in &chunk {
+        for r in chunk {
+            let (key, value) = r.data;
+            // one window per record (tumbling): no closure, and the key moves into its table
+            if let Some(w) = assign.single(r.time, &value) {
+                if spec.is_late(w, r.wm) {
+                    late.windows += 1;
+                    late.events += 1;
+                } else {
+                    agg.add(panes.get((w.end, w.start)).entry(key).or_insert_with(|| agg.init()), &value);
+                }
+                continue;
+            }
             let mut on_time = false;
-            assign.assign(r.time, &r.data.1, |w| {
+            assign.assign(r.time, &value, |w| {
                 if spec.is_late(w, r.wm) {
                     late.windows += 1;
                     return;
                 }
                 on_time = true;
-                let pane = panes.get((w.end, w.start));
-                let acc = pane.entry(r.data.0.clone()).or_insert_with(|| agg.init());
-                agg.add(acc, &r.data.1);
+                let acc = panes.get((w.end, w.start)).entry(key.clone()).or_insert_with(|| agg.init());
+                agg.add(acc, &value);
             });
-            if !on_time {
-                late.events += 1;
-            }
+            late.events += u64::from(!on_time);
         }
     }
 
