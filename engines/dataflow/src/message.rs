@@ -31,8 +31,9 @@ pub struct Overtaking {
 /// One message on a channel between tasks.
 #[derive(Debug)]
 pub enum Message<T> {
-    /// A buffer of records.
-    Data(Vec<Rec<T>>),
+    /// A buffer of records, and the sender's watermark after them if it advanced: a watermark
+    /// that finds a buffer partly filled leaves with it, in one message rather than two.
+    Data(Vec<Rec<T>>, Option<Time>),
     /// The sender's watermark advanced.
     Watermark(Time),
     /// A checkpoint barrier.

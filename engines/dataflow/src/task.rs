@@ -259,9 +259,12 @@ fn handle<T>(
     msg: Message<T>,
 ) -> Option<Barrier> {
     match msg {
-        Message::Data(mut batch) => {
+        Message::Data(mut batch, then) => {
             cx.load.took(batch.len());
             op.data(&mut batch, cx);
+            if let Some(w) = then.and_then(|wm| tracker.advance(i, wm)) {
+                op.watermark(w, cx);
+            }
             None
         }
         Message::Watermark(wm) => {
@@ -285,7 +288,7 @@ fn encode_in_flight<T: Data>(in_flight: &[(usize, Message<T>)]) -> Vec<u8> {
     let batches: Vec<&Vec<flowmark_core::Rec<T>>> = in_flight
         .iter()
         .filter_map(|(_, m)| match m {
-            Message::Data(batch) => Some(batch),
+            Message::Data(batch, _) => Some(batch),
             _ => None,
         })
         .collect();

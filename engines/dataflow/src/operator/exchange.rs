@@ -51,10 +51,11 @@ impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
         self
     }
 
-    fn send(&mut self, target: usize, cx: &Context) {
+    /// Sends target `target`'s buffer, with watermark `then` after it if given.
+    fn send(&mut self, target: usize, then: Option<Time>, cx: &Context) {
         let full = std::mem::replace(&mut self.buffers[target], Vec::with_capacity(self.size));
         self.since[target] = None;
-        self.put(target, Message::Data(full), cx);
+        self.put(target, Message::Data(full, then), cx);
     }
 
     fn put(&mut self, target: usize, message: Message<O>, cx: &Context) {
@@ -65,7 +66,7 @@ impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
     fn send_all_buffers(&mut self, cx: &Context) {
         for t in 0..self.buffers.len() {
             if !self.buffers[t].is_empty() {
-                self.send(t, cx);
+                self.send(t, None, cx);
             }
         }
     }
@@ -102,13 +103,20 @@ impl<T, O: Send, F: Fn(Rec<T>) -> (u64, Rec<O>) + Send> Operator<T> for Exchange
             }
             self.buffers[t].push(rec);
             if self.buffers[t].len() >= self.size {
-                self.send(t, cx);
+                self.send(t, None, cx);
             }
         }
     }
 
     fn watermark(&mut self, wm: Time, cx: &mut Context) {
-        self.broadcast(|| Message::Watermark(wm), cx);
+        // after every record sent before it: with a partly filled buffer, or alone
+        for t in 0..self.buffers.len() {
+            if self.buffers[t].is_empty() {
+                self.put(t, Message::Watermark(wm), cx);
+            } else {
+                self.send(t, Some(wm), cx);
+            }
+        }
     }
 
     fn barrier(&mut self, barrier: Barrier, cx: &mut Context) {
@@ -133,12 +141,48 @@ impl<T, O: Send, F: Fn(Rec<T>) -> (u64, Rec<O>) + Send> Operator<T> for Exchange
         let now = cx.now();
         for t in 0..self.buffers.len() {
             if self.since[t].is_some_and(|s| now - s >= self.timeout) {
-                self.send(t, cx);
+                self.send(t, None, cx);
             }
         }
     }
 
     fn end(&mut self, cx: &mut Context) {
         self.broadcast(|| Message::End, cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::testing::context;
+    use crossbeam_channel::{Receiver, unbounded};
+
+    fn received(rx: &Receiver<Message<u64>>) -> Vec<String> {
+        rx.try_iter()
+            .map(|m| match m {
+                Message::Data(b, then) => {
+                    let keys: Vec<String> = b.iter().map(|r| r.data.to_string()).collect();
+                    format!("[{}]{}", keys.join(","), then.map_or(String::new(), |w| format!("+wm{w}")))
+                }
+                Message::Watermark(w) => format!("wm{w}"),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_watermark_leaves_with_a_partly_filled_buffer_or_alone_and_after_every_record_before_it() {
+        let cx = &mut context();
+        let (tx, rx): (Vec<_>, Vec<_>) = (0..2).map(|_| unbounded()).unzip();
+        // even keys to task 0, odd to task 1; buffers of 3
+        let route = |r: Rec<u64>| (if r.data % 2 == 0 { 0 } else { u64::MAX }, r);
+        let mut ex = Exchange::new(route, tx, 3, Time::MAX);
+        let recs = |keys: &[u64]| keys.iter().map(|&k| Rec { time: 0, wm: 0, data: k }).collect::<Vec<_>>();
+        ex.data(&mut recs(&[2, 4, 6, 8]), cx);
+        ex.watermark(10, cx);
+        ex.data(&mut recs(&[1]), cx);
+        ex.watermark(20, cx);
+        assert_eq!(received(&rx[0]), ["[2,4,6]", "[8]+wm10", "wm20"]);
+        assert_eq!(received(&rx[1]), ["wm10", "[1]+wm20"]);
     }
 }

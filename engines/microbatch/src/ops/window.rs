@@ -202,20 +202,26 @@ impl<K: Key, A: Clone> WindowState<K, A> {
             let w = window(pane);
             Rec::window_result(w, WindowResult { key: key.clone(), window: w, value: agg.finish(acc) })
         };
-        for p in input {
-            let fired = self.fired.contains(&p.pane);
-            let slot = self.panes.entry(p.pane).or_default().entry(p.key.clone());
-            let before = match &slot {
-                std::collections::hash_map::Entry::Occupied(e) if fired => Some(agg.finish(e.get())),
-                _ => None,
-            };
-            let acc = slot.or_insert_with(|| agg.init());
-            agg.merge(acc, p.acc.clone());
-            self.changes.updated.insert((p.pane, p.key.clone()));
-            // a late record within the allowed lateness: the window fires again for its key,
-            // if that changes its result
-            if fired && before != Some(agg.finish(acc)) {
-                out.push(result(p.pane, &p.key, acc));
+        // the partials come in runs of one pane (each map task's, pane by pane): a pane and
+        // whether it fired are looked up once per run
+        for run in input.chunk_by(|a, b| a.pane == b.pane) {
+            let pane = run[0].pane;
+            let fired = self.fired.contains(&pane);
+            let slots = self.panes.entry(pane).or_default();
+            for p in run {
+                let slot = slots.entry(p.key.clone());
+                let before = match &slot {
+                    std::collections::hash_map::Entry::Occupied(e) if fired => Some(agg.finish(e.get())),
+                    _ => None,
+                };
+                let acc = slot.or_insert_with(|| agg.init());
+                agg.merge(acc, p.acc.clone());
+                self.changes.updated.insert((pane, p.key.clone()));
+                // a late record within the allowed lateness: the window fires again for its
+                // key, if that changes its result
+                if fired && before != Some(agg.finish(acc)) {
+                    out.push(result(pane, &p.key, acc));
+                }
             }
         }
         let fire_until = wm.saturating_add(1).saturating_sub(delay);
