@@ -175,7 +175,7 @@ mod tests {
         let cx = &mut context();
         let (tx, rx): (Vec<_>, Vec<_>) = (0..2).map(|_| unbounded()).unzip();
         // even keys to task 0, odd to task 1; buffers of 3
-        let route = |r: Rec<u64>| (if r.data % 2 == 0 { 0 } else { u64::MAX }, r);
+        let route = |r: Rec<u64>| (if r.data.is_multiple_of(2) { 0 } else { u64::MAX }, r);
         let mut ex = Exchange::new(route, tx, 3, Time::MAX);
         let recs = |keys: &[u64]| keys.iter().map(|&k| Rec { time: 0, wm: 0, data: k }).collect::<Vec<_>>();
         ex.data(&mut recs(&[2, 4, 6, 8]), cx);
