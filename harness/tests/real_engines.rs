@@ -173,22 +173,32 @@ fn the_jvm_dies_with_the_harness_whether_it_is_terminated_hung_up_on_or_killed()
     }
 }
 
-/// The Flink cluster `scripts/local-cluster` runs (two TaskManagers), stopped when dropped.
-struct FlinkCluster;
+/// The Flink cluster `scripts/local-cluster` runs (two TaskManagers): started unless it is
+/// running already, and then stopped when dropped — a cluster someone else started (a suite
+/// running on this machine) is left as it was.
+struct FlinkCluster {
+    started: bool,
+}
 
 impl FlinkCluster {
     fn start() -> FlinkCluster {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-cluster");
+        let home = std::env::var_os("FLOWMARK_CLUSTER_DIR")
+            .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.engines/cluster"), PathBuf::from);
+        let running = std::fs::read_to_string(home.join("flink-jobmanager.supervisor"))
+            .is_ok_and(|pid| Path::new("/proc").join(pid.trim()).exists());
         let status = Command::new(&script).args(["start", "flink"]).status().unwrap();
         assert!(status.success(), "scripts/local-cluster start flink: {status}");
-        FlinkCluster
+        FlinkCluster { started: !running }
     }
 }
 
 impl Drop for FlinkCluster {
     fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-cluster");
-        let _ = Command::new(&script).arg("stop").status();
+        if self.started {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-cluster");
+            let _ = Command::new(&script).args(["stop", "flink"]).status();
+        }
     }
 }
 
