@@ -482,8 +482,8 @@ delay = { model = "uniform", max = "0ms" }
         impl Visitor for Assign<'_> {
             type Out = Result<LogServers>;
             fn visit<J: Job, L: Log<Event = J::Event>>(self, _: J, log: L) -> Result<LogServers> {
-                let origin = monotonic_now() - 2 * SECOND;
-                LogServers::assign(self.0, origin, &log, &std::env::temp_dir(), self.1)
+                let (origin, dir) = (monotonic_now() - 2 * SECOND, tempfile::tempdir().unwrap());
+                LogServers::assign(self.0, origin, &log, dir.path(), self.1)
             }
         }
         run.workload.visit(&run.log, Assign(run, at)).unwrap()
@@ -550,7 +550,8 @@ delay = { model = "uniform", max = "0ms" }
         assert!(answer.contains("--index 0 --of 0"), "{answer}");
         // and the harness's side says which server refused what
         let another = flowmark_core::VecLog::<u32>::new(vec![Vec::new()]).unwrap();
-        let refused = LogServers::assign(&run, 0, &another, &std::env::temp_dir(), &at);
+        let dir = tempfile::tempdir().unwrap();
+        let refused = LogServers::assign(&run, 0, &another, dir.path(), &at);
         let e = format!("{:#}", refused.err().expect("another log is refused"));
         assert!(e.contains(&format!("standing by at {}", at[0])) && e.contains("another log"), "{e}");
         assert!(assign(&run, &at).is_ok(), "it stands by on");
