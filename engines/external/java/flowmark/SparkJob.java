@@ -65,10 +65,13 @@ import scala.Tuple4;
  *
  * <p>The source is a data source V2 micro-batch stream whose offsets are event indexes per
  * partition of the harness's log: Spark records each batch's offsets in its offset log and
- * replays them after a crash. Event times become Spark timestamps (microseconds; flowmark's
- * windows are whole seconds, so no window changes), shifted by a whole number of window periods
- * (about a day): Spark's watermark starts at the epoch and drops anything before it, and early
- * events have negative log times. Spark has one watermark per query (the
+ * replays them after a crash. Event times become Spark timestamps in which one microsecond
+ * stands for one nanosecond of log time, and so does every duration the job names (windows,
+ * slides, gaps, the watermark's delay): Spark's timestamps are whole microseconds, and
+ * truncating nanoseconds would move an event onto a window's or a session's bound (two clicks
+ * 2 s + 440 ns apart would become exactly one gap apart and merge). They are shifted by a whole
+ * number of window periods (about a day of log time): Spark's watermark starts at the epoch and
+ * drops anything before it, and early events have negative log times. Spark has one watermark per query (the
  * largest event time minus the delay) and no allowed lateness: the delay is flowmark's bound
  * plus the workload's lateness, and append mode emits each window once, when final.
  *
@@ -80,11 +83,20 @@ import scala.Tuple4;
 public final class SparkJob {
     private SparkJob() {}
 
-    /** Microseconds of the event far in the future that ends the input (year 5138). */
+    /** The timestamp (Spark's microseconds) of the event far in the future that ends the input. */
     static final long END_MICROS = 100_000_000_000_000_000L;
 
-    /** Microseconds added to every event time: see the class comment. */
-    static long offsetMicros;
+    /**
+     * What is added to every event time (nanoseconds, which become Spark's microseconds): see
+     * the class comment.
+     */
+    static long offset;
+
+    /** A second of log time, in nanoseconds. */
+    static final long SECOND = 1_000_000_000L;
+
+    /** NEXMark's windows (q5, q7, q8) and q5's slide, in nanoseconds of log time. */
+    static final long NEXMARK_WINDOW = 10 * SECOND, NEXMARK_SLIDE = 2 * SECOND;
 
     private static long gcd(long a, long b) {
         return b == 0 ? a : gcd(b, a % b);
@@ -115,24 +127,23 @@ public final class SparkJob {
         SparkSession spark = builder.getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         String job = args.str("job");
-        // NEXMark's windows are 10 s; word count's and YSB's are the job's own
-        long period = args.opt("window") != null ? args.num("window") / 1000 : 10_000_000L;
+        // NEXMark's windows are 10 s; word count's and YSB's are the job's own (all in nanoseconds)
+        long period = args.opt("window") != null ? args.num("window") : NEXMARK_WINDOW;
         if (args.opt("slide") != null && args.num("slide") > 0) {
-            long slide = args.num("slide") / 1000;
+            long slide = args.num("slide");
             period = period / gcd(period, slide) * slide;
         }
-        long day = 86_400_000_000L;
-        offsetMicros = (day + period - 1) / period * period;
-        long delayMicros = (args.num("bound") + args.num("lateness")) / 1000;
+        long day = 86_400L * SECOND;
+        offset = (day + period - 1) / period * period;
         Dataset<Row> events = spark.readStream()
                 .format(LogProvider.class.getName())
                 // the log's servers (partition p on the p mod N-th); the engine process's own when not named
                 .option("server", args.opt("log") != null ? args.opt("log") : args.str("server"))
                 .option("partitions", args.str("partitions"))
-                .option("offset-micros", String.valueOf(offsetMicros))
+                .option("offset", String.valueOf(offset))
                 .option("end-event", endEvent(job))
                 .load()
-                .withWatermark("ts", delayMicros + " microseconds");
+                .withWatermark("ts", interval(args.num("bound") + args.num("lateness")));
         Dataset<Row> results;
         switch (job) {
             case "wordcount":
@@ -207,17 +218,18 @@ public final class SparkJob {
         }
     }
 
-    /** Microseconds since log time 0 of a timestamp column, as nanoseconds (text). */
+    /** The log time of a timestamp column, in nanoseconds (text). */
     private static Column nanos(String timestamp) {
-        return expr("cast((unix_micros(" + timestamp + ") - " + offsetMicros + ") * 1000 as string)");
+        return expr("cast(unix_micros(" + timestamp + ") - " + offset + " as string)");
     }
 
     private static Column bounds(String w) {
         return concat(lit("["), nanos(w + ".start"), lit(","), nanos(w + ".end"), lit(")"));
     }
 
+    /** A duration of log time as a Spark interval (a nanosecond of log time is a microsecond). */
     private static String interval(long nanos) {
-        return nanos / 1000 + " microseconds";
+        return nanos + " microseconds";
     }
 
     static Dataset<Row> wordcount(Dataset<Row> events, long size, long slide) {
@@ -286,16 +298,12 @@ public final class SparkJob {
      */
     static Dataset<Row> sessions(Dataset<Row> events, long gap) {
         StructType click = new StructType().add("user", DataTypes.LongType).add("page", DataTypes.LongType);
-        // the session's bounds from its first and last events' exact times: Spark's own are
-        // whole microseconds (sessions merge by them, so two clicks within a microsecond of
-        // the gap apart may be split or merged differently from flowmark's nanoseconds)
-        Column bounds = concat(lit("["), col("first").cast("string"), lit(","),
-                expr("cast(last + " + gap + " as string)"), lit(")"));
-        return events.select(col("ts"), col("nanos"), from_json(col("payload"), click).as("c"))
+        // a session is [first click, last click + gap): Spark's own bounds, which hold every
+        // event time exactly (see the class comment)
+        return events.select(col("ts"), from_json(col("payload"), click).as("c"))
                 .groupBy(session_window(col("ts"), interval(gap)).as("w"), col("c.user").as("user"))
-                .agg(expr("count(1)").as("clicks"), expr("size(collect_set(c.page))").as("pages"),
-                        expr("min(nanos)").as("first"), expr("max(nanos)").as("last"))
-                .select(lit("sessions"), concat(col("user").cast("string"), lit(" "), bounds),
+                .agg(expr("count(1)").as("clicks"), expr("size(collect_set(c.page))").as("pages"))
+                .select(lit("sessions"), concat(col("user").cast("string"), lit(" "), bounds("w")),
                         concat(col("clicks").cast("string"), lit(" clicks, "), col("pages").cast("string"),
                                 lit(" pages")));
     }
@@ -377,15 +385,15 @@ public final class SparkJob {
 
     static Dataset<Row> q5(Dataset<Row> events) {
         Dataset<Row> counts = bids(events)
-                .groupBy(window(col("ts"), "10 seconds", "2 seconds").as("w"), col("auction"))
+                .groupBy(window(col("ts"), interval(NEXMARK_WINDOW), interval(NEXMARK_SLIDE)).as("w"), col("auction"))
                 .count();
         // each count's time is its window's last instant: a tumbling window of the slide's length
         // holds exactly the counts of one first-stage window
         Column hot = udaf(new HotItemsAgg(), Encoders.tuple(Encoders.LONG(), Encoders.LONG()))
                 .apply(col("count"), col("auction"));
-        Column first = concat(lit("["), expr("cast((unix_micros(w2.end) - 10000000 - " + offsetMicros + ") * 1000 as string)"), lit(","),
-                nanos("w2.end"), lit(")"));
-        return counts.groupBy(window(expr("window_time(w)"), "2 seconds").as("w2"))
+        Column first = concat(lit("["), expr("cast(unix_micros(w2.end) - " + (NEXMARK_WINDOW + offset) + " as string)"),
+                lit(","), nanos("w2.end"), lit(")"));
+        return counts.groupBy(window(expr("window_time(w)"), interval(NEXMARK_SLIDE)).as("w2"))
                 .agg(hot.as("hot"))
                 .select(lit("hot-items"), concat(first, lit(" "), bounds("w2")), col("hot"));
     }
@@ -395,7 +403,7 @@ public final class SparkJob {
                         Encoders.tuple(Encoders.LONG(), Encoders.LONG(), Encoders.LONG(), Encoders.LONG()))
                 .apply(col("price"), col("auction"), col("bidder"), col("seq"));
         return bids(events)
-                .groupBy(window(col("ts"), "10 seconds").as("w"))
+                .groupBy(window(col("ts"), interval(NEXMARK_WINDOW)).as("w"))
                 .agg(highest.as("highest"))
                 .select(lit("highest-bids"), concat(lit("* "), bounds("w")), col("highest"));
     }
@@ -419,7 +427,7 @@ public final class SparkJob {
                 .select(col("ts"), expr("coalesce(e.Person.id, e.Auction.seller)").as("key"),
                         col("e.Person.name").as("name"), expr("e.Auction.seller is not null").as("auction"))
                 .filter(col("key").isNotNull())
-                .groupBy(window(col("ts"), "10 seconds").as("w"), col("key"))
+                .groupBy(window(col("ts"), interval(NEXMARK_WINDOW)).as("w"), col("key"))
                 .agg(expr("max(name)").as("name"), expr("max(auction)").as("auctioned"))
                 .filter(expr("name is not null and auctioned"))
                 .select(lit("new-sellers"), concat(col("key").cast("string"), lit(" "), bounds("w")), name);
@@ -589,15 +597,10 @@ public final class SparkJob {
 
     /** The log as a Spark data source: {@code format(LogProvider.class.getName())}. */
     public static final class LogProvider implements TableProvider {
-        /**
-         * An event's time as a Spark timestamp (whole microseconds, shifted: see the class
-         * comment), its payload, and its exact time in nanoseconds (a session's bounds are
-         * event times, and a timestamp would round them).
-         */
+        /** An event's time as a Spark timestamp (scaled and shifted: see the class comment) and its payload. */
         static final StructType SCHEMA = new StructType()
                 .add("ts", DataTypes.TimestampType, false)
-                .add("payload", DataTypes.StringType, false)
-                .add("nanos", DataTypes.LongType, false);
+                .add("payload", DataTypes.StringType, false);
 
         public LogProvider() {}
 
@@ -646,7 +649,7 @@ public final class SparkJob {
                 @Override
                 public MicroBatchStream toMicroBatchStream(String checkpointLocation) {
                     return new LogStream(options.get("server"), Integer.parseInt(options.get("partitions")),
-                            options.get("end-event"), Long.parseLong(options.get("offset-micros")));
+                            options.get("end-event"), Long.parseLong(options.get("offset")));
                 }
             };
         }
@@ -793,7 +796,7 @@ public final class SparkJob {
             if (rows.isEmpty() && next < range.to) {
                 if (range.partition < 0) {
                     rows.add(new GenericInternalRow(
-                            new Object[] {END_MICROS, UTF8String.fromString(range.endEvent), Long.MAX_VALUE}));
+                            new Object[] {END_MICROS, UTF8String.fromString(range.endEvent)}));
                     next = range.to;
                 } else {
                     if (client == null) {
@@ -802,8 +805,7 @@ public final class SparkJob {
                     long to = Math.min(range.to, next + CHUNK);
                     try {
                         long n = client.fetch(range.partition, next, to, (time, json) -> rows.add(
-                                new GenericInternalRow(new Object[] {Math.floorDiv(time, 1000L) + range.offset,
-                                        UTF8String.fromString(json), time})));
+                                new GenericInternalRow(new Object[] {time + range.offset, UTF8String.fromString(json)})));
                         if (n != to - next) {
                             throw new IOException("the log server returned " + n + " of " + (to - next) + " events");
                         }
