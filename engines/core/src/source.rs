@@ -68,6 +68,9 @@ pub struct PartitionReader<C: Iterator> {
     offset: u64,
     domain: TimeDomain,
     wm: PartitionWatermark,
+    /// `wm.current()`, kept: it changes only with a new largest time, so the loop over entries
+    /// does not recompute it per entry.
+    current: Time,
 }
 
 /// What a reader must remember across a checkpoint.
@@ -104,6 +107,7 @@ impl<C: Iterator> PartitionReader<C> {
             offset: at.offset,
             domain,
             wm: at.wm,
+            current: at.wm.current(),
         }
     }
 
@@ -114,7 +118,7 @@ impl<C: Iterator> PartitionReader<C> {
 
     /// The partition's watermark after everything read so far.
     pub fn watermark(&self) -> Time {
-        self.wm.current()
+        self.current
     }
 }
 
@@ -145,9 +149,9 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
     /// Flink's processing-time windows and Spark's DStreams do.
     pub fn watermark_at(&mut self, now: Time) -> Time {
         if self.domain == TimeDomain::Processing && self.next_arrival().is_none_or(|a| a > now) {
-            self.wm.observe(now.saturating_add(1));
+            self.observe(now.saturating_add(1));
         }
-        self.wm.current()
+        self.current
     }
 
     /// The offset of the next entry.
@@ -172,11 +176,20 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
         }
     }
 
+    /// Takes a time into the partition's watermark.
+    #[inline(always)]
+    fn observe(&mut self, time: Time) {
+        if self.wm.advance(time) {
+            self.current = self.wm.current();
+        }
+    }
+
+    /// An entry as a record, with the watermark just before it; the reader moves past it.
     #[inline(always)]
     fn record(&mut self, entry: Entry<E>) -> Rec<E> {
         let time = self.time(&entry);
-        let rec = Rec { time, wm: self.wm.current(), data: entry.event };
-        self.wm.observe(time);
+        let rec = Rec { time, wm: self.current, data: entry.event };
+        self.observe(time);
         self.offset += 1;
         rec
     }
@@ -196,26 +209,18 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
                 self.pending = Some(e);
                 return 0;
             }
-            let r = self.record(e);
-            out.push(r);
+            out.push(self.record(e));
             read = 1;
         }
-        // the watermark changes only with a new largest time: kept here, not recomputed per entry
-        let (start, mut wm) = (read, self.wm.current());
         while read < n {
             let Some(e) = self.cursor.next() else { break };
             if e.arrival > now {
                 self.pending = Some(e);
                 break;
             }
-            let time = self.time(&e);
-            out.push(Rec { time, wm, data: e.event });
-            if self.wm.advance(time) {
-                wm = self.wm.current();
-            }
+            out.push(self.record(e));
             read += 1;
         }
-        self.offset += (read - start) as u64;
         read
     }
 
@@ -227,15 +232,9 @@ impl<E: Data, C: Iterator<Item = Entry<E>>> PartitionReader<C> {
         {
             f(self.record(e));
         }
-        let mut wm = self.wm.current();
         while self.offset < end {
             let Some(e) = self.cursor.next() else { break };
-            let time = self.time(&e);
-            f(Rec { time, wm, data: e.event });
-            if self.wm.advance(time) {
-                wm = self.wm.current();
-            }
-            self.offset += 1;
+            f(self.record(e));
         }
     }
 }

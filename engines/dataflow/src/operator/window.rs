@@ -29,6 +29,24 @@ impl<K: Key, A> Pane<K, A> {
     fn empty() -> Self {
         Pane { fired: false, slots: FxHashMap::default() }
     }
+
+    /// Adds a record to `key` in this pane of window `w`: to its accumulator before the window
+    /// fires, as a late firing after ([`add_late`]).
+    #[inline(always)]
+    fn add<V, G: Aggregate<V, Acc = A>>(
+        &mut self,
+        w: Window,
+        key: K,
+        value: &V,
+        agg: &G,
+        out: &mut Vec<Rec<WindowResult<K, G::Out>>>,
+    ) {
+        if self.fired {
+            add_late(self, w, key, value, agg, out);
+        } else {
+            agg.add(self.slots.entry(key).or_insert_with(|| agg.init()), value);
+        }
+    }
 }
 
 /// Window state: the open panes in order of (end, start), so that the ones to fire come first
@@ -60,9 +78,7 @@ impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
         let delay = spec.fire_delay(final_only);
         WindowAggregate { op, spec, assigner, agg, panes: state.unwrap_or_default(), delay }
     }
-}
 
-impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
     /// Adds a record to every window the assigner names that it is not late for (counting
     /// those it is, `late_windows`); whether it was on time for any.
     fn add_to_each(
@@ -82,12 +98,7 @@ impl<K: Key, V, A: Aggregate<V>, S: Assigner<V>> WindowAggregate<K, V, A, S> {
                 return;
             }
             on_time = true;
-            let pane = open_window(panes, w, Pane::empty);
-            if pane.fired {
-                add_late(pane, w, key.clone(), value, agg, out);
-            } else {
-                agg.add(pane.slots.entry(key.clone()).or_insert_with(|| agg.init()), value);
-            }
+            open_window(panes, w, Pane::empty).add(w, key.clone(), value, agg, out);
         });
         on_time
     }
@@ -147,13 +158,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
                     at
                 }
             };
-            let pane = &mut self.panes[at].1;
-            if pane.fired {
-                add_late(pane, w, key, &value, &self.agg, out);
-            } else {
-                let agg = &self.agg;
-                agg.add(pane.slots.entry(key).or_insert_with(|| agg.init()), &value);
-            }
+            self.panes[at].1.add(w, key, &value, &self.agg, out);
         }
         cx.late(late_events, late_windows);
     }
@@ -167,6 +172,7 @@ impl<K: Key, V: Send, A: Aggregate<V>, S: Assigner<V>> Logic<(K, V)> for WindowA
             }
             pane.fired = true;
             let w = *w;
+            out.reserve(pane.slots.len());
             for (key, acc) in &pane.slots {
                 out.push(Rec::window_result(
                     w,

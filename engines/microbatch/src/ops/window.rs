@@ -50,15 +50,23 @@ struct Panes<K, A> {
 }
 
 impl<K, A> Panes<K, A> {
-    #[inline]
+    /// The partials of window `id`: the last one used, on the fast path.
+    #[inline(always)]
     fn get(&mut self, id: PaneId) -> &mut Partials<K, A> {
         if self.list.get(self.last).is_none_or(|p| p.0 != id) {
-            self.last = *self.index.entry(id).or_insert_with(|| {
-                self.list.push((id, FxHashMap::default()));
-                self.list.len() - 1
-            });
+            self.switch(id);
         }
         &mut self.list[self.last].1
+    }
+
+    /// Makes window `id` the last one used, opening it if it is new.
+    #[cold]
+    #[inline(never)]
+    fn switch(&mut self, id: PaneId) {
+        self.last = *self.index.entry(id).or_insert_with(|| {
+            self.list.push((id, FxHashMap::default()));
+            self.list.len() - 1
+        });
     }
 }
 
