@@ -71,9 +71,10 @@ import scala.Tuple4;
  * truncating nanoseconds would move an event onto a window's or a session's bound (two clicks
  * 2 s + 440 ns apart would become exactly one gap apart and merge). They are shifted by a whole
  * number of window periods (about a day of log time): Spark's watermark starts at the epoch and
- * drops anything before it, and early events have negative log times. Spark has one watermark per query (the
- * largest event time minus the delay) and no allowed lateness: the delay is flowmark's bound
- * plus the workload's lateness, and append mode emits each window once, when final.
+ * drops anything before it, and early events have negative log times. Spark has one watermark
+ * per query (the largest event time minus the delay) and no allowed lateness: the delay is
+ * flowmark's bound plus the workload's lateness, and append mode emits each window once, when
+ * final.
  *
  * <p>The end of the input is one more event far in the future (in a window that never closes):
  * it moves the watermark past every window, Spark's next no-data batch emits them, and the
