@@ -109,6 +109,12 @@ impl Context {
         self.outputs.push((sink.to_string(), lines));
     }
 
+    /// What the task's sinks have pre-committed since its last snapshot.
+    #[cfg(test)]
+    pub(crate) fn pre_committed(&self) -> &[(String, Vec<u8>)] {
+        &self.outputs
+    }
+
     fn send_snapshot(&mut self, checkpoint: u64) {
         let req = WriteRequest {
             checkpoint,
@@ -307,6 +313,15 @@ fn restored_in_flight<T: Data>(cx: &Context) -> Vec<Vec<flowmark_core::Rec<T>>> 
         .unwrap_or_else(|e| panic!("the in-flight data of task {:?} does not decode: {e}", cx.id))
 }
 
+/// The shortest time a source that has read everything that had arrived waits before it reads
+/// again (or the buffer timeout, if shorter). It bounds how late the source sees an entry, and
+/// so a watermark, after its arrival. Each pass reads the clock, checks for checkpoints and
+/// faults, and emits a watermark — a message to every downstream task, which wakes it — whatever
+/// it read: a source that went round again as soon as anything had arrived spent a core on
+/// passes of a few entries each (word count, parallelism 2, at 2 M events/s: 1.0 core for the
+/// whole job, against 0.4 with this interval).
+const READ_INTERVAL: Time = 200 * MICROSECOND;
+
 /// Runs a source task over `partitions` of `log`.
 ///
 /// It reads every entry whose arrival time has come — never earlier — a buffer at a time, and
@@ -362,9 +377,10 @@ pub(crate) fn run_source<L: Log>(
         }
         env.faults.check(&cx.stages, cx.id.index, || env.clock.now());
         let now = env.clock.now();
-        let read = CpuTax::levy(cfg.faults.cpu_tax, || {
+        let mut caught_up = true;
+        CpuTax::levy(cfg.faults.cpu_tax, || {
             for (_, reader, end) in readers.iter_mut() {
-                reader.read_arrived(now, *end, per_reader, &mut batch);
+                caught_up &= reader.read_arrived(now, *end, per_reader, &mut batch) < per_reader;
             }
             let read = batch.len();
             if read > 0 {
@@ -373,7 +389,6 @@ pub(crate) fn run_source<L: Log>(
                 cx.load.took(read);
                 op.data(&mut batch, &mut cx);
             }
-            read
         });
         let (mut wm, mut next) = (MAX_WATERMARK, Time::MAX);
         for (p, r, end) in readers.iter_mut() {
@@ -397,9 +412,13 @@ pub(crate) fn run_source<L: Log>(
             continue;
         }
         op.flush(&mut cx);
-        if read == 0 {
-            let wait =
-                (next - env.clock.now()).clamp(0, cfg.buffer_timeout.clamp(50 * MICROSECOND, MILLISECOND));
+        if caught_up {
+            // everything that had arrived is read: wait for more — until the next entry
+            // arrives, but at least READ_INTERVAL, so that a pass's fixed costs are spread over
+            // what arrived meanwhile
+            let least = READ_INTERVAL.min(cfg.buffer_timeout);
+            let most = cfg.buffer_timeout.clamp(50 * MICROSECOND, MILLISECOND).max(least);
+            let wait = (next - env.clock.now()).clamp(least, most);
             if wait > 0 {
                 std::thread::sleep(Duration::from_nanos(wait as u64));
             }
