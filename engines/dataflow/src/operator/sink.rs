@@ -1,10 +1,11 @@
 //! The sink: writes results to the output directory, one line each —
 //! `<emit time>\t<identity>\t<value>`.
 //!
-//! Exactly-once: the results of an epoch (between two barriers) are kept as they came, each
-//! batch with its emit time, and written as lines at the barrier — the pre-commit — to become
-//! visible when the checkpoint completes. Nobody can read them before, and a window's burst of
-//! results costs its task only a copy when it fires: the lines (a few tens of nanoseconds
+//! Exactly-once: the batches of results of an epoch (between two barriers) are kept as they
+//! came, each with its emit time, and written as lines at the barrier — the pre-commit — to
+//! become visible when the checkpoint completes. Nobody can read them before, and a window's
+//! burst of results costs its task nothing more when it fires: the sink keeps the batch itself
+//! and hands back an emptied one of an earlier epoch, and the lines (a few tens of nanoseconds
 //! each) are written when the task takes its checkpoint, not while another task waits behind
 //! it for a core. At-least-once: lines are appended to a live file at once.
 
@@ -20,9 +21,10 @@ use std::io::Write as _;
 pub struct Sink<T> {
     name: &'static str,
     delivery: Delivery,
-    /// Exactly-once: the epoch's results, and where each batch of them ends with its emit time.
-    held: Vec<Rec<T>>,
-    stamps: Vec<(usize, Time)>,
+    /// Exactly-once: the epoch's batches of results, each with its emit time, and emptied
+    /// batches of earlier epochs to hand back (their room reused, not allocated again).
+    held: Vec<(Time, Vec<Rec<T>>)>,
+    spare: Vec<Vec<Rec<T>>>,
     lines: String,
     live: Option<std::io::BufWriter<std::fs::File>>,
 }
@@ -30,21 +32,20 @@ pub struct Sink<T> {
 impl<T: Output> Sink<T> {
     /// The sink `name`.
     pub fn new(name: &'static str, delivery: Delivery) -> Self {
-        Sink { name, delivery, held: Vec::new(), stamps: Vec::new(), lines: String::new(), live: None }
+        Sink { name, delivery, held: Vec::new(), spare: Vec::new(), lines: String::new(), live: None }
     }
 
-    /// The epoch's lines, from the results held (their capacity kept for the next epoch).
+    /// The epoch's lines, from the batches held (emptied, to be handed back).
     fn held_lines(&mut self) -> Vec<u8> {
-        let mut lines = String::with_capacity(self.held.len() * 40);
-        let mut from = 0;
-        for &(to, emitted) in &self.stamps {
-            for r in &self.held[from..to] {
+        let results: usize = self.held.iter().map(|(_, batch)| batch.len()).sum();
+        let mut lines = String::with_capacity(results * 40);
+        for (emitted, mut batch) in self.held.drain(..) {
+            for r in &batch {
                 flowmark_core::output::write_line(emitted, &r.data, &mut lines);
             }
-            from = to;
+            batch.clear();
+            self.spare.push(batch);
         }
-        self.held.clear();
-        self.stamps.clear();
         lines.into_bytes()
     }
 
@@ -77,8 +78,8 @@ impl<T: Output> Operator<T> for Sink<T> {
         Metrics::add(&cx.metrics().results_out, batch.len() as u64);
         match self.delivery {
             Delivery::ExactlyOnce => {
-                self.held.append(batch);
-                self.stamps.push((self.held.len(), now));
+                let emptied = self.spare.pop().unwrap_or_default();
+                self.held.push((now, std::mem::replace(batch, emptied)));
             }
             Delivery::AtLeastOnce => {
                 for r in batch.drain(..) {
@@ -135,10 +136,12 @@ mod tests {
     fn exactly_once_lines_are_written_at_the_barrier_each_with_its_own_batchs_emit_time() {
         let cx = &mut context();
         let mut sink = Sink::new("out", Delivery::ExactlyOnce);
-        let mut when = Vec::new();
+        let (mut when, mut buffers) = (Vec::new(), Vec::new());
         for keys in [&[1, 2][..], &[3]] {
+            let mut batch = results(keys);
+            buffers.push(batch.as_ptr());
             let before = cx.now();
-            sink.data(&mut results(keys), cx);
+            sink.data(&mut batch, cx);
             when.push(before..=cx.now());
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -150,8 +153,11 @@ mod tests {
         // stamped when they came, not at the barrier (2 ms later)
         assert!(when[0].contains(&first[0].0) && when[0].contains(&first[1].0), "{first:?} {when:?}");
         assert!(when[1].contains(&first[2].0), "{first:?} {when:?}");
-        // the next epoch has only its own results
-        sink.data(&mut results(&[4]), cx);
+        // the next epoch has only its own results; the sink takes them and hands back an
+        // emptied batch of the last epoch, its room reused
+        let mut batch = results(&[4]);
+        sink.data(&mut batch, cx);
+        assert!(batch.is_empty() && buffers.contains(&batch.as_ptr()));
         sink.barrier(Barrier { id: 2, last: false }, cx);
         let second: Vec<String> = lines(cx, 1).into_iter().map(|(_, id)| id).collect();
         assert_eq!(second, ["4 [0,10)"]);
