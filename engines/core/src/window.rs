@@ -172,11 +172,12 @@ impl Assign {
 
     /// Calls `f` with every window that instant `t` falls in, as [`Windows::assign`] does.
     #[inline]
-    pub fn assign(&mut self, t: Time, mut f: impl FnMut(Window)) {
-        match self.tumbling(t) {
-            Some(w) => f(w),
-            None => self.windows.assign(t, f),
-        }
+    pub fn assign(&mut self, t: Time, f: impl FnMut(Window)) {
+        let starts = match self.tumbling(t) {
+            Some(w) => Starts { first: w, slide: 0, count: 1 },
+            None => self.windows.starts(t),
+        };
+        starts.each(f)
     }
 
     /// The tumbling window of instant `t` (`None` for other windows).
@@ -188,6 +189,33 @@ impl Assign {
             self.last = Window::new(start, start + size);
         }
         Some(self.last)
+    }
+}
+
+/// The windows of one instant: `count` (at least one) of equal length, each `slide` after the
+/// one before.
+#[derive(Clone, Copy, Debug)]
+struct Starts {
+    first: Window,
+    slide: Time,
+    count: u64,
+}
+
+impl Starts {
+    /// Calls `f` with each window, earliest first. `f` is called from one place only, so it is
+    /// inlined there: a per-record closure called from several would not be.
+    #[inline]
+    fn each(self, mut f: impl FnMut(Window)) {
+        let mut w = self.first;
+        let mut left = self.count;
+        loop {
+            f(w);
+            left -= 1;
+            if left == 0 {
+                return;
+            }
+            w = Window::new(w.start + self.slide, w.end + self.slide);
+        }
     }
 }
 
@@ -238,22 +266,29 @@ impl Windows {
     /// Calls `f` with every window that instant `t` falls in, earliest start first. For
     /// sessions, that is the element's own window `[t, t + gap)`, before any merge.
     #[inline]
-    pub fn assign(&self, t: Time, mut f: impl FnMut(Window)) {
+    pub fn assign(&self, t: Time, f: impl FnMut(Window)) {
+        self.starts(t).each(f)
+    }
+
+    /// The windows instant `t` falls in ([`Windows::assign`]).
+    #[inline]
+    fn starts(&self, t: Time) -> Starts {
         match *self {
             Windows::Tumbling { size } => {
                 let start = t - t.rem_euclid(size);
-                f(Window::new(start, start + size));
+                Starts { first: Window::new(start, start + size), slide: 0, count: 1 }
             }
             Windows::Sliding { size, slide } => {
-                // the starts are the multiples of `slide` in (t − size, t]
+                // the starts are the multiples of `slide` in (t − size, t]: at least one, as
+                // validation keeps `slide` at most `size`
                 let earliest = t - size + 1;
-                let mut start = earliest + (-earliest).rem_euclid(slide);
-                while start <= t {
-                    f(Window::new(start, start + size));
-                    start += slide;
-                }
+                let start = earliest + (-earliest).rem_euclid(slide);
+                let count = ((t - start) / slide + 1).max(1) as u64;
+                Starts { first: Window::new(start, start + size), slide, count }
             }
-            Windows::Session { gap } => f(Window::new(t, t.saturating_add(gap))),
+            Windows::Session { gap } => {
+                Starts { first: Window::new(t, t.saturating_add(gap)), slide: 0, count: 1 }
+            }
         }
     }
 
