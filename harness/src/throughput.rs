@@ -6,8 +6,9 @@
 //! rate sustained and the first not. A probe is a short run judged on its backlog alone: it is
 //! sustained when the backlog never exceeds [`BOUND`] plus the batch interval (a micro-batch
 //! engine's backlog waits a whole interval by design) and does not grow over the probe — the
-//! backlog in its last second is within [`GROWTH`] of that in its first. Then latency is
-//! measured, and checked against the reference, at fractions of the rate found.
+//! least backlog of its last stretch is at most that of its first plus [`DEFICIT`] of the time
+//! between them. Then latency is measured, and checked against the reference, at fractions of
+//! the rate found.
 
 use crate::engines::{self, SearchSettings};
 use crate::limits;
@@ -17,7 +18,7 @@ use crate::pipeline;
 use crate::progress::Progress;
 use crate::spec::{Injection, RunSpec, SearchPlan};
 use anyhow::{Result, bail};
-use flowmark_core::time::{self, MILLISECOND, SECOND, Time};
+use flowmark_core::time::{self, SECOND, Time};
 use flowmark_reports::results::{Probe, ResultSet, Search, Status};
 use flowmark_reports::slug;
 use flowmark_workloads::{Disorder, LogSpec, RateProfile, WorkloadSpec};
@@ -28,8 +29,11 @@ use std::sync::atomic::AtomicBool;
 /// The largest backlog a sustained probe may show, beyond the batch interval.
 pub const BOUND: Time = SECOND;
 
-/// How much the backlog may grow from the first to the last second of a probe.
-pub const GROWTH: Time = 250 * MILLISECOND;
+/// How fast the least backlog may grow over a probe, as a fraction of the time that passes: an
+/// engine that reads only `1 − DEFICIT` of what arrives falls behind by this much. Half the
+/// search's [`PRECISION`], so that a rate the engine falls behind at by more than the search
+/// can resolve is not sustained.
+pub const DEFICIT: f64 = PRECISION / 2.0;
 
 /// `flowmark throughput`'s arguments.
 #[derive(clap::Args)]
@@ -222,10 +226,11 @@ fn probe_and_measure(
                 time::human(at)
             ),
             None => format!(
-                "probe {rate:.0}/s: {} (backlog max {:.1} ms, at the end {:.1} ms)",
+                "probe {rate:.0}/s: {} (backlog max {:.1} ms, at the end {:.1} ms, least grew {:.1} ms)",
                 if probe.sustained { "sustained" } else { "NOT sustained" },
                 probe.max_backlog_ms,
-                probe.end_backlog_ms
+                probe.end_backlog_ms,
+                probe.growth_ms.unwrap_or(0.0)
             ),
         });
         probes.push(probe);
@@ -333,31 +338,64 @@ fn hopeless(run: &RunSpec) -> GiveUp {
 fn judge(run: &RunSpec, observed: &Observed) -> Probe {
     if let Some((_, backlog)) = observed.gave_up {
         let ms = backlog as f64 / 1e6;
-        return Probe { rate: run.rate, sustained: false, max_backlog_ms: ms, end_backlog_ms: ms };
+        return Probe {
+            rate: run.rate,
+            sustained: false,
+            max_backlog_ms: ms,
+            end_backlog_ms: ms,
+            growth_ms: None,
+        };
     }
     let line = Timeline::new(observed);
     let interval = run.engine.engine().batch_interval();
-    let (bounded, max_backlog, last) = bounded(|t| line.backlog(t), run.warmup, run.end(), interval);
+    let b = bounded(|t| line.backlog(t), run.warmup, run.end(), interval);
+    let ms = |t: Time| t as f64 / 1e6;
     Probe {
         rate: run.rate,
-        sustained: observed.failure.is_none() && bounded,
-        max_backlog_ms: max_backlog as f64 / 1e6,
-        end_backlog_ms: last as f64 / 1e6,
+        sustained: observed.failure.is_none() && b.bounded,
+        max_backlog_ms: ms(b.max),
+        end_backlog_ms: ms(b.end),
+        growth_ms: Some(ms(b.growth)),
     }
 }
 
+/// The backlog of a probe's measured period, judged ([`bounded`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Judged {
+    /// Whether it stayed bounded.
+    bounded: bool,
+    /// The largest backlog.
+    max: Time,
+    /// The largest backlog of the last stretch.
+    end: Time,
+    /// How much the least backlog grew from the first stretch to the last (negative: fell).
+    growth: Time,
+}
+
 /// Whether the backlog over the measured period `[w, end]` stayed bounded: it never exceeded
-/// the bound (plus the batch interval) and did not grow from the first stretch to the last.
-/// The stretches are a batch interval long (at least a second), so that a micro-batch engine's
-/// saw-tooth — a backlog that grows for an interval and falls when the batch is cut — is
-/// compared peak with peak. Also returns the largest backlog and the last stretch's.
-fn bounded(backlog: impl Fn(Time) -> Time, w: Time, end: Time, interval: Time) -> (bool, Time, Time) {
-    let most =
-        |from: Time, to: Time| (from..to).step_by(SAMPLE_EVERY as usize).map(&backlog).max().unwrap_or(0);
-    let max_backlog = most(w, end + 1);
+/// the bound (plus the batch interval), and its least value in the last stretch is at most its
+/// least in the first plus [`DEFICIT`] of the time between the two.
+///
+/// The least value, not the largest: a pause (a checkpoint, a descheduled thread) raises a
+/// stretch's peak and is gone again, while an engine that falls behind never gets back to
+/// where it was. The stretches are a batch interval long (at least a second), so that each
+/// holds one trough of a micro-batch engine's saw-tooth (the backlog grows for an interval and
+/// falls once the batch is read); that trough is seen to within one sample, so a saw-tooth is
+/// allowed one sampling period more.
+fn bounded(backlog: impl Fn(Time) -> Time, w: Time, end: Time, interval: Time) -> Judged {
+    let samples = |from: Time, to: Time| (from..to).step_by(SAMPLE_EVERY as usize).map(&backlog);
+    let max = samples(w, end + 1).max().unwrap_or(0);
     let stretch = interval.max(SECOND).min(end - w);
-    let (first, last) = (most(w, w + stretch), most(end - stretch, end));
-    (max_backlog <= BOUND + interval && last <= first + GROWTH, max_backlog, last)
+    let least = |from: Time| samples(from, from + stretch).min().unwrap_or(0);
+    let growth = least(end - stretch) - least(w);
+    let sampling = if interval > 0 { SAMPLE_EVERY } else { 0 };
+    let allowed = ((end - stretch - w) as f64 * DEFICIT) as Time + sampling;
+    Judged {
+        bounded: max <= BOUND + interval && growth <= allowed,
+        max,
+        end: samples(end - stretch, end).max().unwrap_or(0),
+        growth,
+    }
 }
 
 /// The single-thread baseline on the same log, at the rate found: its speed depends on the
@@ -387,6 +425,7 @@ fn baseline_rate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flowmark_core::time::MILLISECOND;
 
     /// The rates a search probes against an engine that sustains up to `capacity`.
     fn probes(start: f64, capacity: f64, limit: f64) -> Vec<f64> {
@@ -418,15 +457,63 @@ mod tests {
         // 2 s batches: the backlog climbs from 0 to 2 s over each interval, then falls
         let saw = |t: Time| t.rem_euclid(2 * SECOND);
         let (w, end) = (2 * SECOND, 8 * SECOND);
-        assert!(bounded(saw, w, end, 2 * SECOND).0, "peak against peak");
-        // compared over one-second stretches the first (from 2 s to 3 s) would peak at 1 s and
-        // the last (from 7 s to 8 s) at 2 s: growth
-        assert!(!bounded(saw, w, end, SECOND).0);
-        // the same saw-tooth on a backlog growing by 100 ms a second grows by 400 ms between
-        // the stretches: more than the 250 ms allowed
-        assert!(!bounded(|t| saw(t) + (t - w) / 10, w, end, 2 * SECOND).0);
+        assert!(bounded(saw, w, end, 2 * SECOND).bounded, "trough against trough");
+        // over one-second stretches the first (from 2 s to 3 s) has its trough at 0 and the
+        // last (from 7 s to 8 s) only the upper half of a tooth, from 1 s: growth
+        assert_eq!(bounded(saw, w, end, SECOND).growth, SECOND);
+        assert!(!bounded(saw, w, end, SECOND).bounded);
+        // the same saw-tooth on a backlog growing by 100 ms a second (10 % behind) grows by
+        // 400 ms between the stretches: more than 2.5 % of 4 s and a sample
+        let behind = bounded(|t| saw(t) + (t - w) / 10, w, end, 2 * SECOND);
+        assert_eq!(behind.growth, 400 * MILLISECOND);
+        assert!(!behind.bounded);
         // and past the bound plus the interval it is not bounded at all
-        assert!(!bounded(|t| saw(t) + BOUND + SECOND, w, end, 2 * SECOND).0);
+        assert!(!bounded(|t| saw(t) + BOUND + SECOND, w, end, 2 * SECOND).bounded);
+    }
+
+    #[test]
+    fn a_pause_at_the_end_is_bounded_but_a_backlog_that_never_drains_is_not() {
+        let (w, end) = (SECOND, 4 * SECOND);
+        // a record-at-a-time engine: a millisecond of backlog, and a 300 ms pause near the end
+        let pause = |t: Time| {
+            if (3400 * MILLISECOND..3700 * MILLISECOND).contains(&t) {
+                MILLISECOND + t - 3400 * MILLISECOND
+            } else {
+                MILLISECOND
+            }
+        };
+        let j = bounded(pause, w, end, 0);
+        assert!(j.bounded && j.growth == 0 && j.end == 201 * MILLISECOND, "{j:?}");
+        // a backlog that rises to 100 ms before the last stretch and stays there: more than 2.5 %
+        // of the 2 s between the stretches
+        let stuck = |t: Time| if t >= 2900 * MILLISECOND { 100 * MILLISECOND } else { MILLISECOND };
+        assert!(!bounded(stuck, w, end, 0).bounded);
+    }
+
+    #[test]
+    fn growth_of_exactly_the_deficit_is_bounded_and_a_nanosecond_more_is_not() {
+        let (w, end) = (2 * SECOND, 8 * SECOND);
+        // reads 97.5 % of what arrives: the least backlog of the last stretch (from 7 s) is
+        // 2.5 % of the 5 s since the first stretch's (at 2 s)
+        let lagging = |t: Time| (t - w) / 40;
+        let j = bounded(lagging, w, end, 0);
+        assert_eq!(j.growth, 125 * MILLISECOND);
+        assert!(j.bounded);
+        let more = |t: Time| lagging(t) + Time::from(t >= end - SECOND);
+        assert!(!bounded(more, w, end, 0).bounded);
+        // a saw-tooth is allowed one sample more, and not two
+        let saw = |extra: Time| move |t: Time| lagging(t) + if t >= end - SECOND { extra } else { 0 };
+        assert!(bounded(saw(SAMPLE_EVERY), w, end, SECOND).bounded);
+        assert!(!bounded(saw(SAMPLE_EVERY + 1), w, end, SECOND).bounded);
+    }
+
+    #[test]
+    fn a_backlog_at_the_bound_plus_the_interval_is_bounded_and_one_past_it_is_not() {
+        let (w, end) = (SECOND, 4 * SECOND);
+        assert!(bounded(|_| BOUND, w, end, 0).bounded);
+        assert!(!bounded(|_| BOUND + 1, w, end, 0).bounded);
+        assert!(bounded(|_| BOUND + SECOND, w, end, SECOND).bounded);
+        assert!(!bounded(|_| BOUND + SECOND + 1, w, end, SECOND).bounded);
     }
 
     #[test]

@@ -252,14 +252,15 @@ fn summary(h: &mut String, set: &ResultSet) {
 /// The sustainable-throughput searches and their probes.
 fn searches(h: &mut String, set: &ResultSet) {
     if !set.searches.is_empty() {
-        h.push_str("<h2>Sustainable throughput</h2>\n<table><tr><th class=l>workload</th><th class=l>engine</th><th>sustainable</th><th class=l>probes (rate: max backlog)</th></tr>\n");
+        h.push_str("<h2>Sustainable throughput</h2>\n<table><tr><th class=l>workload</th><th class=l>engine</th><th>sustainable</th><th class=l>probes (rate: max backlog, growth of the least)</th></tr>\n");
         for s in &set.searches {
             let probes: Vec<String> = s
                 .probes
                 .iter()
                 .map(|p| {
+                    let growth = p.growth_ms.map_or(String::new(), |g| format!(", {g:+.0} ms"));
                     format!(
-                        "{:.0}/s {} ({:.0} ms)",
+                        "{:.0}/s {} ({:.0} ms{growth})",
                         p.rate,
                         if p.sustained { "✓" } else { "✗" },
                         p.max_backlog_ms

@@ -530,8 +530,13 @@ pub struct Probe {
     pub sustained: bool,
     /// Largest backlog in the probe's measured period.
     pub max_backlog_ms: f64,
-    /// Backlog at the end of its input.
+    /// The largest backlog in the last stretch of its measured period.
     pub end_backlog_ms: f64,
+    /// How much the least backlog grew from the first stretch of the measured period to the
+    /// last (negative: it fell); absent when the probe was stopped early, or in results
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub growth_ms: Option<f64>,
 }
 
 /// A sustainable-throughput search (Karimov et al., ICDE 2018): the highest constant rate at
