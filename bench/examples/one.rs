@@ -8,6 +8,7 @@
 use flowmark_bench::{Input, Prepared, Variant};
 use flowmark_core::{Job, Time, VecLog};
 use flowmark_workloads::WorkloadSpec;
+use std::io::Write as _;
 
 struct Runs(Variant, usize);
 
@@ -21,7 +22,7 @@ impl Prepared for Runs {
             cpu.push(ran.usage.cpu);
             events = ran.events;
             let u = ran.usage;
-            println!(
+            if !say(format_args!(
                 "{}: {} events, {:.0} ms wall, {:.0} ms CPU: {:.1} M events/s, {:.1} M events/CPU-s, {} + {} switches",
                 self.0,
                 ran.events,
@@ -31,17 +32,25 @@ impl Prepared for Runs {
                 u.per_cpu_second(ran.events) / 1e6,
                 u.voluntary,
                 u.involuntary
-            );
+            )) {
+                return Ok(());
+            }
         }
         cpu.sort();
         let median = cpu[cpu.len() / 2];
-        println!(
+        say(format_args!(
             "{}: median {:.1} M events/CPU-s",
             self.0,
             events as f64 / median.as_secs_f64().max(1e-9) / 1e6
-        );
+        ));
         Ok(())
     }
+}
+
+/// Writes a line to standard output: `false` once nobody reads it (a pipe into `head` that
+/// has closed), and the runs stop there instead of panicking.
+fn say(line: std::fmt::Arguments) -> bool {
+    writeln!(std::io::stdout().lock(), "{line}").is_ok()
 }
 
 fn main() -> Result<(), String> {
@@ -60,7 +69,10 @@ fn main() -> Result<(), String> {
         Some("microbatch") => (Variant::Microbatch(p(2)?), 3),
         _ => return Err(usage.into()),
     };
-    let events = args.get(rest).and_then(|a| a.parse().ok()).unwrap_or(20_000_000);
-    let runs = args.get(rest + 1).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let count = |i: usize, default: u64| {
+        args.get(i).map_or(Ok(default), |a| a.parse().ok().filter(|n| *n > 0).ok_or(usage))
+    };
+    let events = count(rest, 20_000_000)?;
+    let runs = count(rest + 1, 3)? as usize;
     Input::new(workload, events).with(Runs(variant, runs))
 }
