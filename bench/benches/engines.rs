@@ -4,6 +4,13 @@
 //! beside it, and a table of medians — events per second, events per CPU-second, switches,
 //! and the ratios to the minimal loop and to the baseline — is printed at the end.
 //!
+//! The ratios come from runs of their own: [`ROUNDS`] rounds of one run of every variant in
+//! turn, each ratio the median over the rounds of the two variants' events per CPU-second in
+//! the same round. Criterion measures one variant's samples after another's, and on a shared
+//! machine whose speed drifts by tens of percent from minute to minute, a ratio of medians
+//! taken minutes apart measured the drift as much as the variants (word count's baseline at
+//! 0.75–0.79 of the minimal loop by medians, 0.83–0.89 by rounds, the same code).
+//!
 //! `cargo bench -p flowmark-bench --bench engines`; `FLOWMARK_BENCH_CASES=wordcount,ysb` runs
 //! only those cases (criterion's own filter still selects variants). `FLOWMARK_BENCH_SCALE` multiplies the events of every case (20 M for word count
 //! and YSB, 5 M for NEXMark q5, 1 M for sessions, whose per-user state makes every event a few
@@ -26,12 +33,17 @@ struct Case<'a> {
     table: &'a mut Vec<Row>,
 }
 
+/// Rounds of every variant in turn, the ratios' runs.
+const ROUNDS: usize = 9;
+
 /// The medians of one variant.
 struct Row {
     case: String,
     variant: Variant,
     events: u64,
     usage: Usage,
+    /// Events per CPU-second in each round.
+    rounds: Vec<f64>,
 }
 
 impl Prepared for Case<'_> {
@@ -43,6 +55,7 @@ impl Prepared for Case<'_> {
         let mut g = self.c.benchmark_group(&self.name);
         g.throughput(Throughput::Elements(baseline.events)).sampling_mode(SamplingMode::Flat).sample_size(10);
         g.warm_up_time(Duration::from_millis(100)).measurement_time(Duration::from_secs(1));
+        let mut rows = Vec::new();
         for variant in Variant::ALL {
             // checked once, outside the measurement
             match flowmark_bench::run(variant, job, log, end).and_then(|r| check(&r, &expected)) {
@@ -64,10 +77,23 @@ impl Prepared for Case<'_> {
                 })
             });
             if let Some(usage) = median(&runs) {
-                self.table.push(Row { case: self.name.clone(), variant, events: baseline.events, usage });
+                rows.push(Row {
+                    case: self.name.clone(),
+                    variant,
+                    events: baseline.events,
+                    usage,
+                    rounds: Vec::new(),
+                });
             }
         }
         g.finish();
+        for _ in 0..ROUNDS {
+            for row in &mut rows {
+                let ran = flowmark_bench::run(row.variant, job, log, end).expect("ran before");
+                row.rounds.push(ran.usage.per_cpu_second(ran.events));
+            }
+        }
+        self.table.extend(rows);
     }
 }
 
@@ -101,10 +127,11 @@ fn print(table: &[Row]) {
     for r in table {
         let per_cpu = r.usage.per_cpu_second(r.events);
         let of = |v: Variant| {
-            table
-                .iter()
-                .find(|o| o.case == r.case && o.variant == v)
-                .map_or("-".to_string(), |o| format!("{:.2}", per_cpu / o.usage.per_cpu_second(o.events)))
+            table.iter().find(|o| o.case == r.case && o.variant == v).map_or("-".to_string(), |o| {
+                let mut ratios: Vec<f64> = r.rounds.iter().zip(&o.rounds).map(|(a, b)| a / b).collect();
+                ratios.sort_by(f64::total_cmp);
+                format!("{:.2}", ratios[ratios.len() / 2])
+            })
         };
         println!(
             "{:<12} {:<16} {:>10} {:>12.1} {:>10.1} {:>9} {:>10} {:>10} {:>10}",
@@ -119,7 +146,9 @@ fn print(table: &[Row]) {
             r.usage.involuntary
         );
     }
-    println!("(medians of each figure over the samples; ÷ are ratios of events per CPU-second)");
+    println!(
+        "(medians of each figure over criterion's samples; ÷ are medians over {ROUNDS} rounds of every variant in turn of the ratio of events per CPU-second in the round)"
+    );
 }
 
 fn main() {

@@ -464,3 +464,29 @@ steps = 1
     let rows = csv_rows(&results.join("runs.csv"));
     assert!(rows.iter().all(|r| !r["drain_ms"].is_empty() && !r["imbalance"].is_empty()), "{rows:?}");
 }
+
+/// The reference holds every record of a run's log, and a run is refused when its estimate
+/// (`limits::reference_bytes_per_event`: 56 bytes per word-count event) does not fit in memory.
+/// The estimate must hold: each operator gives back its input's memory as it reads it, so that
+/// input and output are never both whole (104 bytes per event when they were).
+#[test]
+fn the_reference_holds_about_its_estimate_per_event() {
+    let suite = HEAD.replace("rates = [20000]", "rates = [1000000]")
+        + r#"
+engines = ["baseline"]
+warmup = "0s"
+measure = "3s"
+timeout = "120s"
+"# + TABLES;
+    let scratch_dir = scratch("reference-memory");
+    let (out, results) = run_suite(scratch_dir.path(), &suite);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let runs = runs(&results);
+    let metrics = &runs[0]["metrics"];
+    let events = metrics["events"].as_u64().unwrap();
+    let peak = metrics["reference_peak_rss_bytes"].as_u64().unwrap();
+    assert_eq!(events, 3_000_000);
+    // the estimate, a little over, and the process's own memory (its binary, its allocator)
+    let bound = 64 * events + (48 << 20);
+    assert!(peak <= bound, "the reference peaked at {peak} bytes, {} per event", peak / events);
+}

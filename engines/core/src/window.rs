@@ -155,40 +155,47 @@ impl<V> Assigner<V> for Assign {
     }
 }
 
-/// Assigns instants to windows like [`Windows::assign`], remembering the last tumbling window:
-/// the records of one window, nearly all of them in a row, then skip the division.
+/// Assigns instants to windows like [`Windows::assign`], remembering the windows of the last
+/// instant and every instant that has the same ones: the records of a window, nearly all of
+/// them in a row, then skip the division, and the check of the kind of window.
 #[derive(Clone, Copy, Debug)]
 pub struct Assign {
     windows: Windows,
-    /// The last tumbling window assigned (empty at first).
-    last: Window,
+    /// The windows of the last instant assigned…
+    last: Starts,
+    /// … which are those of every instant in `[from, until)` (empty at first).
+    from: Time,
+    until: Time,
 }
 
 impl Assign {
     /// An assigner of `windows`.
     pub const fn new(windows: Windows) -> Self {
-        Assign { windows, last: Window::new(0, 0) }
+        let none = Starts { first: Window::new(0, 0), slide: 0, count: 1 };
+        Assign { windows, last: none, from: 0, until: 0 }
     }
 
     /// Calls `f` with every window that instant `t` falls in, as [`Windows::assign`] does.
     #[inline]
     pub fn assign(&mut self, t: Time, f: impl FnMut(Window)) {
-        let starts = match self.tumbling(t) {
-            Some(w) => Starts { first: w, slide: 0, count: 1 },
-            None => self.windows.starts(t),
-        };
-        starts.each(f)
+        self.starts(t).each(f)
     }
 
     /// The tumbling window of instant `t` (`None` for other windows).
     #[inline]
     pub fn tumbling(&mut self, t: Time) -> Option<Window> {
-        let Windows::Tumbling { size } = self.windows else { return None };
-        if !(self.last.start <= t && t < self.last.end) {
-            let start = t - t.rem_euclid(size);
-            self.last = Window::new(start, start + size);
+        let Windows::Tumbling { .. } = self.windows else { return None };
+        Some(self.starts(t).first)
+    }
+
+    /// The windows of instant `t`, worked out again only when `t` has others than the last.
+    #[inline]
+    fn starts(&mut self, t: Time) -> Starts {
+        if !(self.from <= t && t < self.until) {
+            self.last = self.windows.starts(t);
+            (self.from, self.until) = self.last.instants(self.windows);
         }
-        Some(self.last)
+        self.last
     }
 }
 
@@ -202,6 +209,22 @@ struct Starts {
 }
 
 impl Starts {
+    /// The instants `[from, until)` that fall in exactly these windows of `windows`: from the
+    /// start of the last window, or where the window before the first ends if later; until the
+    /// next window starts, or the first ends if sooner. A session window is its instant's own.
+    fn instants(self, windows: Windows) -> (Time, Time) {
+        let Windows::Sliding { size, slide } = windows else {
+            return match windows {
+                Windows::Session { .. } => (self.first.start, self.first.start.saturating_add(1)),
+                _ => (self.first.start, self.first.end),
+            };
+        };
+        let last = self.first.start + (self.count as Time - 1) * slide;
+        let from = last.max(self.first.start.saturating_sub(slide).saturating_add(size));
+        let until = last.saturating_add(slide).min(self.first.end);
+        (from, until)
+    }
+
     /// Calls `f` with each window, earliest first. `f` is called from one place only, so it is
     /// inlined there: a per-record closure called from several would not be.
     #[inline]
@@ -527,6 +550,30 @@ mod tests {
                     let mut got = Vec::new();
                     a.assign(t, |w| got.push(w));
                     prop_assert_eq!(got, windows_of(windows, t));
+                }
+            }
+        }
+
+        /// Instants a step of at most 3 apart, so that most are assigned from the remembered
+        /// windows, and a step crosses each edge of their instants from either side.
+        #[test]
+        fn the_assigner_agrees_with_the_windows_instant_by_instant(
+            start in -1_000i64..1_000,
+            steps in proptest::collection::vec(-3i64..=3, 1..200),
+            size in 1i64..12,
+            slide in 1i64..12,
+        ) {
+            let kinds = [Windows::tumbling(size), Windows::sliding(size.max(slide), slide), Windows::session(size)];
+            for windows in kinds {
+                let mut a = Assign::new(windows);
+                let mut t = start;
+                for step in &steps {
+                    t += step;
+                    let mut got = Vec::new();
+                    a.assign(t, |w| got.push(w));
+                    prop_assert_eq!(&got, &windows_of(windows, t), "{:?} at {}", windows, t);
+                    let single = a.tumbling(t);
+                    prop_assert_eq!(single, matches!(windows, Windows::Tumbling { .. }).then(|| got[0]));
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! over every record of the key (the rules are in the crate docs). Every result gets its due
 //! instant (see [`crate::due`]).
 
+use crate::chunks::Chunks;
 use crate::stream::{Item, Stamp};
 use crate::{Late, RefStream, Reference, Shared};
 use flowmark_core::{
@@ -14,14 +15,14 @@ type KeyedItem<K, V> = (K, Stamp, Rec<V>);
 
 /// A keyed stream of the reference engine: every record with its key.
 pub struct RefKeyed<K, V> {
-    items: Vec<KeyedItem<K, V>>,
+    items: Chunks<KeyedItem<K, V>>,
     ctx: Shared,
     /// How far behind the watermark over all partitions the operator reading it fires.
     hold: Time,
 }
 
 impl<K, V> RefKeyed<K, V> {
-    pub(crate) fn new(items: Vec<KeyedItem<K, V>>, ctx: Shared, hold: Time) -> Self {
+    pub(crate) fn new(items: Chunks<KeyedItem<K, V>>, ctx: Shared, hold: Time) -> Self {
         RefKeyed { items, ctx, hold }
     }
 }
@@ -29,7 +30,7 @@ impl<K, V> RefKeyed<K, V> {
 /// Hands every on-time (record, fixed window) pair to `add`, in input order, and counts the
 /// late ones. `assign` names the windows of a record.
 fn on_time<K: Key, V>(
-    items: Vec<KeyedItem<K, V>>,
+    items: Chunks<KeyedItem<K, V>>,
     spec: &WindowSpec,
     assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
     late: &mut Late,
@@ -54,7 +55,7 @@ fn on_time<K: Key, V>(
 /// Groups on-time records by (key, fixed window), members in input order, counting the late
 /// ones. `assign` names the windows of a record.
 fn group_fixed<K: Key, V: Clone>(
-    items: Vec<KeyedItem<K, V>>,
+    items: Chunks<KeyedItem<K, V>>,
     spec: &WindowSpec,
     assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
     late: &mut Late,
@@ -73,11 +74,11 @@ fn aggregate_fixed<K: Key, V, A: Aggregate<V>>(
     ctx: &Shared,
     hold: Time,
     agg: &A,
-    items: Vec<KeyedItem<K, V>>,
+    items: Chunks<KeyedItem<K, V>>,
     spec: &WindowSpec,
     assign: impl Fn(&Rec<V>, &mut dyn FnMut(Window)),
     late: &mut Late,
-) -> Vec<Item<WindowResult<K, A::Out>>> {
+) -> Chunks<Item<WindowResult<K, A::Out>>> {
     // by key, then window: a record's key is cloned only when the key is new
     let mut folds: HashMap<K, HashMap<Window, Fold<A::Acc>>> = HashMap::new();
     on_time(items, spec, assign, late, |k, w, stamp, r| {
@@ -192,7 +193,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
     fn window<A: Aggregate<V>>(self, spec: WindowSpec, agg: A) -> RefStream<WindowResult<K, A::Out>> {
         debug_assert!(spec.validate().is_ok(), "invalid window spec: {spec:?}");
         let mut late = Late::default();
-        let mut out = Vec::new();
+        let mut out = Chunks::new();
         match spec.windows {
             Windows::Session { gap } => {
                 let mut per_key: BTreeMap<K, Vec<Item<V>>> = BTreeMap::new();
@@ -248,7 +249,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         let hold = self.hold.max(other.hold);
         let left = group_fixed(self.items, &spec, |r, f| spec.windows.assign(r.time, f), &mut late);
         let mut right = group_fixed(other.items, &spec, |r, f| spec.windows.assign(r.time, f), &mut late);
-        let mut out = Vec::new();
+        let mut out = Chunks::new();
         let mut buf = Vec::new();
         for ((k, w), mut l) in left {
             let Some(mut r) = right.remove(&(k.clone(), w)) else { continue };
@@ -274,7 +275,7 @@ impl<K: Key, V: Data> KeyedStream<Reference, K, V> for RefKeyed<K, V> {
         for (k, stamp, r) in other.items {
             right.entry(k).or_default().push((stamp, r));
         }
-        let mut out = Vec::new();
+        let mut out = Chunks::new();
         for (k, l_stamp, l) in self.items {
             for (r_stamp, r) in right.get(&k).map(Vec::as_slice).unwrap_or_default() {
                 if let Some(o) = f(&k, &l.data, &r.data) {

@@ -51,6 +51,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod chunks;
 pub mod due;
 mod keyed;
 mod stream;
@@ -58,6 +59,7 @@ mod stream;
 pub use keyed::RefKeyed;
 pub use stream::RefStream;
 
+use chunks::Chunks;
 use flowmark_core::{
     Job, Log, PartitionReader, Rec, ResultLine, Runtime, Time, TimeDomain, WatermarkStrategy,
 };
@@ -155,9 +157,18 @@ fn events<L: Log>(log: &L, end: Time) -> usize {
     (0..log.partitions()).map(|p| log.arrived_before(p, end) as usize).sum()
 }
 
+/// Bytes the reference holds per event of a log of `E`, estimated: while it reads the log, a
+/// record with its stamp and its read step; after that each operator gives back its input's
+/// memory as it reads it, a chunk at a time, so it needs about the larger of its input and its
+/// output — for the catalog's jobs, a keyed record, no larger than this. Left out: the job's
+/// own state and the results, which grow with the keys and windows, not the events.
+pub const fn bytes_per_event<E>() -> u64 {
+    (size_of::<stream::Item<E>>() + size_of::<(Time, Time)>()) as u64
+}
+
 /// Runs `job` over `log` and returns every result.
 pub fn run<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, input: Input) -> Output {
-    let mut records = Vec::with_capacity(events(log, input.end));
+    let mut records = Chunks::new();
     let mut partitions = Vec::new();
     for p in 0..log.partitions() {
         let end = log.arrived_before(p, input.end);
@@ -173,6 +184,8 @@ pub fn run<J: Job, L: Log<Event = J::Event>>(job: &J, log: &L, input: Input) -> 
         partitions.push(steps);
     }
     let clock = due::DueClock::new(&partitions, input.end);
+    // the read steps, 16 bytes a record, are not needed past the clock
+    drop(partitions);
     let ctx: Shared = Rc::new(RefCell::new(Context { out: Output::default(), clock }));
     ctx.borrow_mut().out.records = records.len() as u64;
     job.build::<Reference>(RefStream::new(records, ctx.clone(), 0));

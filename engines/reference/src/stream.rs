@@ -1,6 +1,7 @@
-//! Stateless operators, key_by and sinks: evaluated over the whole vector of records. Each
-//! record travels with its [`Stamp`].
+//! Stateless operators, key_by and sinks: evaluated over every record of the stream, read a
+//! chunk at a time. Each record travels with its [`Stamp`].
 
+use crate::chunks::Chunks;
 use crate::{Emitted, RefKeyed, Reference, Shared};
 use flowmark_core::{Data, Key, Output, Rec, Stream, Time};
 
@@ -33,7 +34,7 @@ pub(crate) type Item<T> = (Stamp, Rec<T>);
 
 /// A stream of the reference engine: every record of it, materialized.
 pub struct RefStream<T> {
-    pub(crate) items: Vec<Item<T>>,
+    pub(crate) items: Chunks<Item<T>>,
     pub(crate) ctx: Shared,
     /// When its producer fires: `hold` behind the watermark over all partitions.
     pub(crate) hold: Time,
@@ -45,7 +46,7 @@ pub struct RefStream<T> {
 
 impl<T> RefStream<T> {
     /// The results of an operator that fires `hold` behind the watermark.
-    pub(crate) fn new(items: Vec<Item<T>>, ctx: Shared, hold: Time) -> Self {
+    pub(crate) fn new(items: Chunks<Item<T>>, ctx: Shared, hold: Time) -> Self {
         RefStream { items, ctx, hold, lateness: 0 }
     }
 
@@ -56,7 +57,7 @@ impl<T> RefStream<T> {
     }
 
     /// The same timing, other items.
-    fn with_items<U>(&self, items: Vec<Item<U>>) -> RefStream<U> {
+    fn with_items<U>(&self, items: Chunks<Item<U>>) -> RefStream<U> {
         RefStream { items, ctx: self.ctx.clone(), hold: self.hold, lateness: self.lateness }
     }
 }
@@ -79,7 +80,7 @@ impl<T: Data> Stream<Reference, T> for RefStream<T> {
         mut self,
         f: impl Fn(T) -> I + Clone + Send + 'static,
     ) -> RefStream<U> {
-        let mut out = Vec::new();
+        let mut out = Chunks::new();
         for (s, r) in std::mem::take(&mut self.items) {
             let (time, wm) = (r.time, r.wm);
             out.extend(f(r.data).into_iter().map(|data| (s, Rec { time, wm, data })));

@@ -26,7 +26,7 @@ pub fn q5<L: Log<Event = Event>>(job: &Q5, log: &L, end: Time) -> Baseline {
     let mut results = Vec::new();
     let mut input = Input::new(log, job.watermarks(), end);
     loop {
-        let wm = input.round(|r| {
+        let wm = panes.read(&mut input, |r, panes| {
             if let Event::Bid(b) = r.data {
                 panes.add(r.time, r.wm, b.auction, |c| *c += 1);
             }
@@ -54,7 +54,7 @@ pub fn q7<L: Log<Event = Event>>(job: &Q7, log: &L, end: Time) -> Baseline {
     let mut results = Vec::new();
     let mut input = Input::new(log, job.watermarks(), end);
     loop {
-        let wm = input.round(|r| {
+        let wm = panes.read(&mut input, |r, panes| {
             if let Event::Bid(b) = r.data {
                 panes.add(r.time, r.wm, All, |h| h.add(b.price, (b.auction, b.bidder, b.seq)));
             }
@@ -150,7 +150,7 @@ pub fn q8<L: Log<Event = Event>>(job: &Q8, log: &L, end: Time) -> Baseline {
     let mut results = Vec::new();
     let mut input = Input::new(log, job.watermarks(), end);
     loop {
-        let wm = input.round(|r| match r.data {
+        let wm = panes.read(&mut input, |r, panes| match r.data {
             Event::Person(p) => panes.add(r.time, r.wm, p.id, |(first, _)| {
                 if first.is_none_or(|f| (r.time, p) < f) {
                     *first = Some((r.time, p));

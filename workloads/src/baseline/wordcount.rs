@@ -10,7 +10,11 @@ pub fn wordcount<L: Log<Event = u32>>(job: &WordCount, log: &L, end: Time) -> Ba
     let mut results = Vec::new();
     let mut input = Input::new(log, job.watermarks(), end);
     loop {
-        let wm = input.round(|r| panes.add(r.time, r.wm, r.data, |c| *c += 1));
+        let wm = panes.read(
+            &mut input,
+            #[inline(always)]
+            |r, panes| panes.add(r.time, r.wm, r.data, |c| *c += 1),
+        );
         panes.fire_results(wm, &mut results);
         if wm == Time::MAX {
             break;

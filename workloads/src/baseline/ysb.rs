@@ -12,7 +12,7 @@ pub fn ysb<L: Log<Event = AdEvent>>(job: &Ysb, log: &L, end: Time) -> Baseline {
     let mut results = Vec::new();
     let mut input = Input::new(log, job.watermarks(), end);
     loop {
-        let wm = input.round(|r| {
+        let wm = panes.read(&mut input, |r, panes| {
             if r.data.event_type == EventType::View {
                 panes.add(r.time, r.wm, campaign_of[r.data.ad as usize], |c| *c += 1);
             }
