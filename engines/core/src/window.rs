@@ -156,14 +156,15 @@ impl<V> Assigner<V> for Assign {
 }
 
 /// Assigns instants to windows like [`Windows::assign`], remembering the windows of the last
-/// instant and every instant that has the same ones: the records of a window, nearly all of
-/// them in a row, then skip the division, and the check of the kind of window.
+/// instant and the instants that share them: the records of a window, nearly all of them in a
+/// row, then skip the division.
 #[derive(Clone, Copy, Debug)]
 pub struct Assign {
     windows: Windows,
-    /// The windows of the last instant assigned…
+    /// The windows of the last instant assigned (a tumbling window: `first` alone)…
     last: Starts,
-    /// … which are those of every instant in `[from, until)` (empty at first).
+    /// … which, for other than tumbling windows, are those of every instant in
+    /// `[from, until)` (empty at first).
     from: Time,
     until: Time,
 }
@@ -178,19 +179,28 @@ impl Assign {
     /// Calls `f` with every window that instant `t` falls in, as [`Windows::assign`] does.
     #[inline]
     pub fn assign(&mut self, t: Time, f: impl FnMut(Window)) {
-        self.starts(t).each(f)
+        let starts = match self.tumbling(t) {
+            Some(w) => Starts { first: w, slide: 0, count: 1 },
+            None => self.others(t),
+        };
+        starts.each(f)
     }
 
     /// The tumbling window of instant `t` (`None` for other windows).
     #[inline]
     pub fn tumbling(&mut self, t: Time) -> Option<Window> {
-        let Windows::Tumbling { .. } = self.windows else { return None };
-        Some(self.starts(t).first)
+        let Windows::Tumbling { size } = self.windows else { return None };
+        let last = &mut self.last.first;
+        if !(last.start <= t && t < last.end) {
+            *last = tumbling_window(t, size);
+        }
+        Some(*last)
     }
 
-    /// The windows of instant `t`, worked out again only when `t` has others than the last.
+    /// The windows of instant `t` for other than tumbling windows, worked out again only when
+    /// `t` has others than the last.
     #[inline]
-    fn starts(&mut self, t: Time) -> Starts {
+    fn others(&mut self, t: Time) -> Starts {
         if !(self.from <= t && t < self.until) {
             self.last = self.windows.starts(t);
             (self.from, self.until) = self.last.instants(self.windows);
@@ -240,6 +250,13 @@ impl Starts {
             w = Window::new(w.start + self.slide, w.end + self.slide);
         }
     }
+}
+
+/// The tumbling window of `size` that instant `t` falls in.
+#[inline]
+fn tumbling_window(t: Time, size: Time) -> Window {
+    let start = t - t.rem_euclid(size);
+    Window::new(start, start + size)
 }
 
 /// The kinds of event-time window.
@@ -297,10 +314,7 @@ impl Windows {
     #[inline]
     fn starts(&self, t: Time) -> Starts {
         match *self {
-            Windows::Tumbling { size } => {
-                let start = t - t.rem_euclid(size);
-                Starts { first: Window::new(start, start + size), slide: 0, count: 1 }
-            }
+            Windows::Tumbling { size } => Starts { first: tumbling_window(t, size), slide: 0, count: 1 },
             Windows::Sliding { size, slide } => {
                 // the starts are the multiples of `slide` in (t − size, t]: at least one, as
                 // validation keeps `slide` at most `size`
