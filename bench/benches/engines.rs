@@ -128,9 +128,8 @@ fn print(table: &[Row]) {
         let per_cpu = r.usage.per_cpu_second(r.events);
         let of = |v: Variant| {
             table.iter().find(|o| o.case == r.case && o.variant == v).map_or("-".to_string(), |o| {
-                let mut ratios: Vec<f64> = r.rounds.iter().zip(&o.rounds).map(|(a, b)| a / b).collect();
-                ratios.sort_by(f64::total_cmp);
-                format!("{:.2}", ratios[ratios.len() / 2])
+                let ratios: Vec<f64> = r.rounds.iter().zip(&o.rounds).map(|(a, b)| a / b).collect();
+                format!("{:.2}", flowmark_reports::stats::median(&ratios))
             })
         };
         println!(

@@ -13,6 +13,7 @@
 
 use flowmark_bench::{Input, Prepared, Variant};
 use flowmark_core::{Job, Time, VecLog};
+use flowmark_reports::stats::median;
 use flowmark_workloads::WorkloadSpec;
 use std::io::Write as _;
 
@@ -47,18 +48,12 @@ impl Prepared for Runs {
             let ratios: Vec<f64> = rate.iter().zip(&rates[0]).map(|(r, first)| r / first).collect();
             let ratio = match v == &variants[0] {
                 true => String::new(),
-                false => format!(", {:.2} of {} (median of {rounds} rounds)", median(ratios), variants[0]),
+                false => format!(", {:.2} of {} (median of {rounds} rounds)", median(&ratios), variants[0]),
             };
-            say(format_args!("{v}: median {:.1} M events/CPU-s{ratio}", median(rate.clone()) / 1e6));
+            say(format_args!("{v}: median {:.1} M events/CPU-s{ratio}", median(rate) / 1e6));
         }
         Ok(())
     }
-}
-
-/// The median of some figures (the upper one of an even count).
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 /// Writes a line to standard output: `false` once nobody reads it (a pipe into `head` that
