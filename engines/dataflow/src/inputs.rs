@@ -14,17 +14,16 @@
 use crate::message::{Message, Overtaking};
 use crossbeam_channel::{Receiver, Select, TryRecvError};
 use std::collections::VecDeque;
-use std::time::Duration;
 
-/// What [`Inputs::recv`] got.
+/// What [`Inputs::try_recv`] got.
 #[derive(Debug)]
 pub enum Received<T> {
     /// A message, with the input it came on.
     Message(usize, Message<T>),
     /// A barrier that overtook the data of its input (an unaligned checkpoint).
     Overtaking(Overtaking),
-    /// Nothing arrived on the inputs that may be read within the timeout.
-    Timeout,
+    /// Nothing waits on the inputs that may be read (or came within the timeout).
+    Nothing,
     /// An input that may be read lost its sender with nothing left in it: the upstream task is
     /// gone without ending its stream (the attempt is being torn down).
     Disconnected,
@@ -81,10 +80,10 @@ impl<T> Inputs<T> {
         self.cuts[i].is_none_or(|cut| self.taken[i] < cut)
     }
 
-    /// The next overtaking barrier, or else the next message on an input for which
-    /// `readable` holds (and that is not past its cut), waiting at most `timeout`. The inputs
+    /// The next overtaking barrier, or else the next message waiting on an input for which
+    /// `readable` holds (and that is not past its cut), or [`Received::Nothing`]. The inputs
     /// are tried in turn, starting after the one the last message came on.
-    pub fn recv(&mut self, readable: impl Fn(usize) -> bool, timeout: Duration) -> Received<T> {
+    pub fn try_recv(&mut self, readable: impl Fn(usize) -> bool) -> Received<T> {
         if let Some(o) = self.next_overtaking() {
             return Received::Overtaking(o);
         }
@@ -103,37 +102,36 @@ impl<T> Inputs<T> {
                 Err(TryRecvError::Empty) => {}
             }
         }
-        let mut select = Select::new();
-        let mut which = Vec::with_capacity(n + 1);
-        for i in (0..n).filter(|&i| readable(i) && self.before_cut(i)) {
+        Received::Nothing
+    }
+
+    /// Registers in `select` the channels [`Inputs::try_recv`] reads with `readable`: when
+    /// none is ready, it would find nothing.
+    pub fn watch<'a>(&'a self, readable: impl Fn(usize) -> bool, select: &mut Select<'a>) {
+        for i in (0..self.len()).filter(|&i| readable(i) && self.before_cut(i)) {
             select.recv(&self.receivers[i]);
-            which.push(Some(i));
         }
         if let Some(control) = &self.control {
             select.recv(control);
-            which.push(None);
         }
-        if which.is_empty() {
-            std::thread::sleep(timeout);
-            return Received::Timeout;
-        }
-        let Ok(op) = select.select_timeout(timeout) else { return Received::Timeout };
-        match which[op.index()] {
-            Some(i) => match op.recv(&self.receivers[i]) {
-                Ok(m) => self.got(i, m),
-                Err(_) => Received::Disconnected,
-            },
-            None => match op.recv(self.control.as_ref().expect("selected")) {
-                Ok(o) => {
-                    self.overtaking.push_back(o);
-                    self.next_overtaking().map_or(Received::Timeout, Received::Overtaking)
-                }
-                Err(_) => {
-                    // every upstream task is gone: no barrier can come any more
-                    self.control = None;
-                    Received::Timeout
-                }
-            },
+    }
+
+    /// [`Inputs::try_recv`], waiting up to `timeout` for something to arrive.
+    #[cfg(test)]
+    pub fn recv(&mut self, readable: impl Fn(usize) -> bool, timeout: std::time::Duration) -> Received<T> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match self.try_recv(&readable) {
+                Received::Nothing => {}
+                got => return got,
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Received::Nothing;
+            }
+            let mut select = Select::new();
+            self.watch(&readable, &mut select);
+            let _ = select.ready_timeout(left);
         }
     }
 
@@ -141,7 +139,18 @@ impl<T> Inputs<T> {
     /// for the one being aligned), its cut recorded.
     fn next_overtaking(&mut self) -> Option<Overtaking> {
         if let Some(control) = &self.control {
-            self.overtaking.extend(control.try_iter());
+            loop {
+                match control.try_recv() {
+                    Ok(o) => self.overtaking.push_back(o),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        // every upstream task is gone: no barrier can come any more (and a
+                        // closed channel, always ready, is not worth watching)
+                        self.control = None;
+                        break;
+                    }
+                }
+            }
         }
         let at = self.overtaking.iter().position(|o| self.cuts[o.input].is_none())?;
         let o = self.overtaking.remove(at).expect("found");
@@ -168,20 +177,42 @@ impl<T> Inputs<T> {
         Received::Message(i, m)
     }
 
-    /// Once every live input has delivered the overtaking barrier: takes in every message
-    /// sent before it on each input (in their order, input by input) and clears the cuts.
-    /// They are all in their channels already: each was sent before its barrier.
-    pub fn take_in_flight(&mut self) -> Vec<(usize, Message<T>)> {
-        let mut out = Vec::new();
+    /// Once every live input has delivered the overtaking barrier: takes into `out` the
+    /// messages sent before it that have come, in their order on each input, and says whether
+    /// that was all of them (then the cuts are cleared). Some may still be on their way: a
+    /// sender puts its barrier ahead of what its full channel could not take yet.
+    pub fn take_in_flight(&mut self, out: &mut Vec<(usize, Message<T>)>) -> bool {
+        let mut all = true;
         for i in 0..self.receivers.len() {
-            let Some(cut) = self.cuts[i].take() else { continue };
+            let Some(cut) = self.cuts[i] else { continue };
             while self.taken[i] < cut {
-                let Ok(m) = self.receivers[i].recv() else { break };
-                self.taken[i] += 1;
-                out.push((i, m));
+                match self.receivers[i].try_recv() {
+                    Ok(m) => {
+                        self.taken[i] += 1;
+                        out.push((i, m));
+                    }
+                    Err(TryRecvError::Empty) => {
+                        all = false;
+                        break;
+                    }
+                    // the sender is gone: the attempt is being torn down
+                    Err(TryRecvError::Disconnected) => break,
+                }
             }
         }
-        out
+        if all {
+            self.cuts.iter_mut().for_each(|c| *c = None);
+        }
+        all
+    }
+
+    /// Registers in `select` the inputs [`Inputs::take_in_flight`] still waits for.
+    pub fn watch_in_flight<'a>(&'a self, select: &mut Select<'a>) {
+        for i in 0..self.len() {
+            if self.cuts[i].is_some_and(|cut| self.taken[i] < cut) {
+                select.recv(&self.receivers[i]);
+            }
+        }
     }
 }
 
@@ -189,6 +220,14 @@ impl<T> Inputs<T> {
 mod tests {
     use super::*;
     use crossbeam_channel::{Sender, bounded};
+    use std::time::Duration;
+
+    /// What `take_in_flight` takes when everything before the cuts is there already.
+    fn in_flight(inputs: &mut Inputs<u32>) -> Vec<(usize, Message<u32>)> {
+        let mut out = Vec::new();
+        assert!(inputs.take_in_flight(&mut out), "all of it has come");
+        out
+    }
 
     const SHORT: Duration = Duration::from_millis(20);
 
@@ -214,7 +253,7 @@ mod tests {
         }
         let order: Vec<(usize, u64)> = (0..9).map(|_| data(inputs.recv(|_| true, SHORT))).collect();
         assert_eq!(order, vec![(0, 0), (1, 10), (2, 20), (0, 1), (1, 11), (2, 21), (0, 2), (1, 12), (2, 22)]);
-        assert!(matches!(inputs.recv(|_| true, SHORT), Received::Timeout));
+        assert!(matches!(inputs.recv(|_| true, SHORT), Received::Nothing));
     }
 
     #[test]
@@ -225,7 +264,7 @@ mod tests {
         assert!(tx[0].try_send(Message::Watermark(3)).is_err(), "full: the sender would block");
         tx[1].send(Message::Watermark(7)).unwrap();
         assert_eq!(data(inputs.recv(|i| i == 1, SHORT)), (1, 7));
-        assert!(matches!(inputs.recv(|i| i == 1, SHORT), Received::Timeout), "input 0 is not read");
+        assert!(matches!(inputs.recv(|i| i == 1, SHORT), Received::Nothing), "input 0 is not read");
         assert_eq!(tx[0].len(), 2, "its messages wait in its channel");
         // readable again: read in their order
         assert_eq!(data(inputs.recv(|_| true, SHORT)), (0, 1));
@@ -248,7 +287,7 @@ mod tests {
     fn a_readable_input_whose_sender_is_gone_is_a_disconnection_and_an_unreadable_one_is_not() {
         let (mut tx, mut inputs) = channels(2, 2);
         drop(tx.remove(0));
-        assert!(matches!(inputs.recv(|i| i == 1, SHORT), Received::Timeout));
+        assert!(matches!(inputs.recv(|i| i == 1, SHORT), Received::Nothing));
         assert!(matches!(inputs.recv(|_| true, SHORT), Received::Disconnected));
     }
 
@@ -286,12 +325,12 @@ mod tests {
         assert!(!inputs.all_cut(|_| true));
         let read: Vec<(usize, u64)> = (0..3).map(|_| data(inputs.recv(|_| true, SHORT))).collect();
         assert_eq!(read, vec![(0, 1), (1, 10), (0, 2)]);
-        assert!(matches!(inputs.recv(|_| true, SHORT), Received::Timeout), "input 0 is at its cut");
+        assert!(matches!(inputs.recv(|_| true, SHORT), Received::Nothing), "input 0 is at its cut");
         // input 1's barrier came after the one message it sent, already taken in
         control.send(Overtaking { input: 1, barrier: B1, after: 1 }).unwrap();
         assert_eq!(barrier(inputs.recv(|_| true, SHORT)), 1);
         assert!(inputs.all_cut(|_| true));
-        assert!(inputs.take_in_flight().is_empty(), "everything before the cuts was processed");
+        assert!(in_flight(&mut inputs).is_empty(), "everything before the cuts was processed");
         assert_eq!(data(inputs.recv(|_| true, SHORT)), (0, 3), "after the checkpoint: past the cut");
     }
 
@@ -310,9 +349,38 @@ mod tests {
         assert!(!inputs.all_cut(|_| true), "input 2 has not delivered it");
         assert!(inputs.all_cut(|i| i != 2), "unless it has ended");
         let in_flight: Vec<(usize, u64)> =
-            inputs.take_in_flight().into_iter().map(|(i, m)| data(Received::Message(i, m))).collect();
+            in_flight(&mut inputs).into_iter().map(|(i, m)| data(Received::Message(i, m))).collect();
         assert_eq!(in_flight, vec![(0, 1), (0, 2), (0, 3), (1, 10)]);
         assert_eq!(data(inputs.recv(|i| i != 2, SHORT)), (0, 4));
+    }
+
+    #[test]
+    fn the_data_in_flight_is_taken_in_as_it_comes_until_the_last_message_before_the_barrier() {
+        // the sender's barrier overtook two messages its full channel had not taken yet
+        let (tx, control, mut inputs) = overtaking(1);
+        tx[0].send(wm(1)).unwrap();
+        control.send(Overtaking { input: 0, barrier: B1, after: 3 }).unwrap();
+        assert_eq!(barrier(inputs.recv(|_| true, SHORT)), 0);
+        let mut got = Vec::new();
+        assert!(!inputs.take_in_flight(&mut got), "two have not come");
+        tx[0].send(wm(2)).unwrap();
+        assert!(!inputs.take_in_flight(&mut got), "one has not come");
+        tx[0].send(wm(3)).unwrap();
+        tx[0].send(wm(4)).unwrap();
+        assert!(inputs.take_in_flight(&mut got), "the third is the last before the barrier");
+        let got: Vec<(usize, u64)> = got.into_iter().map(|(i, m)| data(Received::Message(i, m))).collect();
+        assert_eq!(got, vec![(0, 1), (0, 2), (0, 3)]);
+        assert_eq!(data(inputs.recv(|_| true, SHORT)), (0, 4), "the cut is cleared");
+    }
+
+    #[test]
+    fn a_closed_control_channel_is_no_longer_watched_so_that_an_idle_worker_does_not_spin() {
+        let (_tx, control, mut inputs) = overtaking(1);
+        drop(control);
+        assert!(matches!(inputs.try_recv(|_| true), Received::Nothing));
+        let mut select = Select::new();
+        inputs.watch(|_| true, &mut select);
+        assert!(select.ready_timeout(SHORT).is_err(), "nothing is ready: it waits");
     }
 
     #[test]
@@ -330,7 +398,7 @@ mod tests {
         }
         assert_eq!(got, vec![(0, 1), (1, 1)], "input 0's barrier 2 is not its cut yet");
         assert!(inputs.all_cut(|_| true));
-        assert!(inputs.take_in_flight().is_empty());
+        assert!(in_flight(&mut inputs).is_empty());
         assert!(matches!(inputs.recv(|_| true, SHORT), Received::Overtaking(o) if o.barrier == b2));
     }
 
@@ -341,9 +409,9 @@ mod tests {
         let (_tx, control, mut inputs) = overtaking(1);
         control.send(Overtaking { input: 0, barrier: B1, after: 0 }).unwrap();
         assert_eq!(barrier(inputs.got(0, wm(5))), 0, "the barrier goes first");
-        assert!(matches!(inputs.recv(|_| true, SHORT), Received::Timeout), "the message is past the cut");
+        assert!(matches!(inputs.recv(|_| true, SHORT), Received::Nothing), "the message is past the cut");
         assert!(inputs.all_cut(|_| true));
-        assert!(inputs.take_in_flight().is_empty(), "it is not data in flight: it came after");
+        assert!(in_flight(&mut inputs).is_empty(), "it is not data in flight: it came after");
         assert_eq!(data(inputs.recv(|_| true, SHORT)), (0, 5));
     }
 }

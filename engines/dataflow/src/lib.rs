@@ -1,10 +1,11 @@
 //! # flowmark-dataflow — the continuous engine
 //!
 //! Record-at-a-time, pipelined dataflow in the style of Apache Flink:
-//! - a job becomes stages of parallel tasks, each task a thread; stateless operators chain
-//!   inside a task, `key_by` exchanges records between stages by key hash over bounded channels
-//!   (a slow task backpressures its sources), in buffers sent when full or after the buffer
-//!   timeout ([`operator::exchange`]);
+//! - a job becomes stages of parallel tasks; task `i` of every stage runs on worker thread `i`,
+//!   which steps its tasks in turn and parks when none has work ([`worker`]); stateless
+//!   operators chain inside a task, `key_by` exchanges records between stages by key hash over
+//!   bounded channels (a slow task backpressures its sources), in buffers sent when full or
+//!   after the buffer timeout ([`operator::exchange`]);
 //! - sources read the replayable log never before an event's arrival time and emit
 //!   watermarks; a task with several inputs holds the minimum, and an ended input does not
 //!   hold it back ([`task`]);
@@ -31,6 +32,7 @@ pub mod output;
 pub mod state;
 pub mod stream;
 pub mod task;
+pub mod worker;
 
 pub use config::{
     CheckpointMode, Config, DEFAULT_BUFFER_TIMEOUT, Delivery, Faults, StorageFault, StorageFaultKind,
@@ -166,7 +168,10 @@ fn attempt<J: Job, L: Log<Event = J::Event>>(
     });
     let b = stream::Builder::new(env.clone());
     job.build::<Dataflow>(DStream::source(&b, log.clone(), job.watermarks()));
-    let (tasks, sources) = b.start(&status_tx);
+    let started = b.start(&status_tx);
+    let (tasks, sources) = started
+        .inspect_err(|_| env.cancel.store(true, Ordering::Release))
+        .map_err(EngineError::io("start", "worker threads"))?;
     drop(b);
 
     let writer = {

@@ -9,7 +9,7 @@
 //!
 //! At parallelism 1 an exchange between two single-task stages routes every record to the one
 //! task there is: it is a forward edge, and the keyed operator is chained into the upstream
-//! task instead (as Flink chains operators joined by forward edges), sparing a thread, a channel
+//! task instead (as Flink chains operators joined by forward edges), sparing a task, a channel
 //! and a copy of every record. Only two-input operators (joins) still start a stage of their
 //! own. A fault names a *logical* stage (`TaskFault::stage`), counted as if every keyed
 //! operator had a stage of its own; a task hosts the range of them it chains, so the stage a
@@ -29,7 +29,8 @@ use crate::operator::tee::Tee;
 use crate::operator::window::WindowAggregate;
 use crate::operator::window_join::{Side, WindowJoin};
 use crate::operator::{Chained, Logic, Operator};
-use crate::task::{self, Context, TaskInfo};
+use crate::task::{self, Context, InputTask, SourceTask, TaskInfo};
+use crate::worker::{self, Task};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use flowmark_core::{
     Aggregate, Data, Key, KeyedStream, Log, Output, Rec, Stream, Time, Update, WatermarkStrategy, Window,
@@ -46,8 +47,12 @@ pub(crate) type Status = (TaskId, Result<(), task::Panicked>);
 /// Builds the operator a task runs for one link of a chain.
 pub(crate) type Factory<T> = Box<dyn Fn(&TaskInfo) -> Box<dyn Operator<T>>>;
 
-/// Starts a stage's tasks, given the stage's number and the logical stages its tasks host.
-type Spawner = Box<dyn FnOnce(usize, Range<usize>, &Arc<Env>, &Sender<Status>)>;
+/// The tasks of each worker: task `i` of every stage runs on worker `i`.
+type Workers = Vec<Vec<Box<dyn Task>>>;
+
+/// Makes a stage's tasks, given the stage's number and the logical stages its tasks host,
+/// task `i` onto worker `i`.
+type Spawner = Box<dyn FnOnce(usize, Range<usize>, &Arc<Env>, &mut Workers)>;
 
 /// How many logical stages a chain's tasks host: one, plus one per keyed operator chained
 /// into them. Shared by every link of a chain (and both branches of a fork).
@@ -108,19 +113,24 @@ impl Builder {
         self.env.config.checkpoint_mode == CheckpointMode::Unaligned
     }
 
-    /// Starts every task; returns the number of tasks and of source tasks.
-    pub(crate) fn start(&self, status: &Sender<Status>) -> (usize, usize) {
+    /// Starts a worker per parallel task, each running task `i` of every stage, upstream
+    /// stages first; returns the number of tasks and of source tasks.
+    pub(crate) fn start(&self, status: &Sender<Status>) -> std::io::Result<(usize, usize)> {
         let n = self.parallelism();
         let stages = std::mem::take(&mut *self.stages.borrow_mut());
         let sources = stages.iter().filter(|(_, s, _)| *s).count() * n;
         let tasks = stages.len() * n;
+        let mut workers: Workers = (0..n).map(|_| Vec::new()).collect();
         let mut logical = 0;
         for (stage, (spawn, _, hosts)) in stages.into_iter().enumerate() {
             let hosted = logical..logical + hosts.get();
             logical = hosted.end;
-            spawn(stage, hosted, &self.env, status);
+            spawn(stage, hosted, &self.env, &mut workers);
         }
-        (tasks, sources)
+        for (index, tasks) in workers.into_iter().enumerate() {
+            worker::spawn(index, self.env.clone(), tasks, status.clone())?;
+        }
+        Ok((tasks, sources))
     }
 }
 
@@ -155,18 +165,15 @@ impl<E: Data> DStream<E> {
             builder.add_stage(
                 true,
                 hosted,
-                Box::new(move |stage, logical, env, status| {
+                Box::new(move |stage, logical, env, workers| {
                     let n = env.config.parallelism;
-                    for index in 0..n {
+                    for (index, worker) in workers.iter_mut().enumerate() {
                         let id = TaskId { stage, index };
                         let op = next(&TaskInfo { id, env });
                         let partitions: Vec<u32> =
                             (0..log.partitions()).filter(|p| *p as usize % n == index).collect();
                         let cx = Context::new(id, "source", logical.clone(), env.clone());
-                        let log = log.clone();
-                        task::spawn(id, "source", status.clone(), move || {
-                            task::run_source(cx, log, strategy, partitions, op)
-                        });
+                        worker.push(Box::new(SourceTask::new(cx, log.clone(), strategy, partitions, op)));
                     }
                 }),
             );
@@ -244,14 +251,14 @@ where
         builder.add_stage(
             false,
             hosted,
-            Box::new(move |stage, logical, env, status| {
-                for (index, (rx, control)) in ins.into_iter().enumerate() {
+            Box::new(move |stage, logical, env, workers| {
+                for (index, ((rx, control), worker)) in ins.into_iter().zip(workers.iter_mut()).enumerate() {
                     let id = TaskId { stage, index };
                     let info = TaskInfo { id, env };
                     let op: Box<dyn Operator<I>> = Box::new(Chained::new(make(&info), next(&info)));
                     let cx = Context::new(id, name, logical.clone(), env.clone());
                     let control = unaligned.then_some(control);
-                    task::spawn(id, name, status.clone(), move || task::run_input(cx, rx, control, op));
+                    worker.push(Box::new(InputTask::new(cx, rx, control, op)));
                 }
             }),
         );

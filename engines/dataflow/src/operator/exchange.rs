@@ -2,12 +2,19 @@
 //! stage, in buffers sent when full or when the oldest record in them has waited for the buffer
 //! timeout. Watermarks, barriers and the end go to every task — a barrier of an unaligned
 //! checkpoint on each task's control channel, ahead of the data ([`Overtaking`]).
+//!
+//! A channel that is full does not block the task: what it cannot take waits in the exchange,
+//! in order, and the task takes in nothing more until it has gone ([`Operator::blocked`]).
+//! The task's worker meanwhile runs its other tasks — among them, perhaps, the reader of that
+//! very channel ([`crate::worker`]).
 
 use super::Operator;
 use crate::message::{Barrier, Message, Overtaking};
 use crate::task::Context;
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{Select, Sender, TrySendError};
 use flowmark_core::{Rec, Time};
+use std::collections::VecDeque;
+use std::time::Instant;
 
 pub use flowmark_core::record::{key_hash, owner};
 
@@ -15,7 +22,7 @@ pub use flowmark_core::record::{key_hash, owner};
 pub struct Exchange<T, O, F> {
     route: F,
     senders: Vec<Sender<Message<O>>>,
-    /// Messages sent on each channel.
+    /// Messages put on each channel, those still waiting for room included.
     sent: Vec<u64>,
     /// Unaligned checkpoints: the next stage's control channels, and this task's input there.
     overtake: Option<(Vec<Sender<Overtaking>>, usize)>,
@@ -23,6 +30,10 @@ pub struct Exchange<T, O, F> {
     since: Vec<Option<Time>>,
     size: usize,
     timeout: Time,
+    /// Per channel, in their order, the messages it was full for.
+    waiting: Vec<VecDeque<Message<O>>>,
+    /// Since when some message has waited: time the task counts as blocked.
+    blocked_since: Option<Instant>,
     _in: std::marker::PhantomData<fn(T)>,
 }
 
@@ -40,6 +51,8 @@ impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
             since: vec![None; n],
             size,
             timeout,
+            waiting: (0..n).map(|_| VecDeque::new()).collect(),
+            blocked_since: None,
             _in: std::marker::PhantomData,
         }
     }
@@ -52,41 +65,41 @@ impl<T, O, F: Fn(Rec<T>) -> (u64, Rec<O>)> Exchange<T, O, F> {
     }
 
     /// Sends target `target`'s buffer, with watermark `then` after it if given.
-    fn send(&mut self, target: usize, then: Option<Time>, cx: &Context) {
+    fn send(&mut self, target: usize, then: Option<Time>) {
         let full = std::mem::replace(&mut self.buffers[target], Vec::with_capacity(self.size));
         self.since[target] = None;
-        self.put(target, Message::Data(full, then), cx);
+        self.put(target, Message::Data(full, then));
     }
 
-    fn put(&mut self, target: usize, message: Message<O>, cx: &Context) {
-        put(&self.senders[target], message, cx);
+    /// Puts `message` on target `target`'s channel — or, if the channel is full or messages
+    /// wait for it already, behind them ([`Operator::blocked`] offers them again).
+    fn put(&mut self, target: usize, message: Message<O>) {
         self.sent[target] += 1;
+        let waiting = &mut self.waiting[target];
+        if !waiting.is_empty() {
+            waiting.push_back(message);
+            return;
+        }
+        // a closed channel means the next stage is gone: the attempt is being torn down
+        if let Err(TrySendError::Full(message)) = self.senders[target].try_send(message) {
+            waiting.push_back(message);
+            self.blocked_since.get_or_insert_with(Instant::now);
+        }
     }
 
-    fn send_all_buffers(&mut self, cx: &Context) {
+    fn send_all_buffers(&mut self) {
         for t in 0..self.buffers.len() {
             if !self.buffers[t].is_empty() {
-                self.send(t, None, cx);
+                self.send(t, None);
             }
         }
     }
 
-    fn broadcast(&mut self, make: impl Fn() -> Message<O>, cx: &Context) {
-        self.send_all_buffers(cx);
+    fn broadcast(&mut self, make: impl Fn() -> Message<O>) {
+        self.send_all_buffers();
         for t in 0..self.senders.len() {
-            self.put(t, make(), cx);
+            self.put(t, make());
         }
-    }
-}
-
-/// Sends `message`, counting the time spent waiting when the channel is full (back-pressure:
-/// the next stage is behind).
-fn put<O>(to: &Sender<Message<O>>, message: Message<O>, cx: &Context) {
-    // a closed channel means the next stage is gone: the attempt is being torn down
-    if let Err(TrySendError::Full(message)) = to.try_send(message) {
-        let waited = std::time::Instant::now();
-        let _ = to.send(message);
-        cx.blocked_for(waited.elapsed().as_nanos() as Time);
     }
 }
 
@@ -103,34 +116,34 @@ impl<T, O: Send, F: Fn(Rec<T>) -> (u64, Rec<O>) + Send> Operator<T> for Exchange
             }
             self.buffers[t].push(rec);
             if self.buffers[t].len() >= self.size {
-                self.send(t, None, cx);
+                self.send(t, None);
             }
         }
     }
 
-    fn watermark(&mut self, wm: Time, cx: &mut Context) {
+    fn watermark(&mut self, wm: Time, _cx: &mut Context) {
         // after every record sent before it: with a partly filled buffer, or alone
         for t in 0..self.buffers.len() {
             if self.buffers[t].is_empty() {
-                self.put(t, Message::Watermark(wm), cx);
+                self.put(t, Message::Watermark(wm));
             } else {
-                self.send(t, Some(wm), cx);
+                self.send(t, Some(wm));
             }
         }
     }
 
-    fn barrier(&mut self, barrier: Barrier, cx: &mut Context) {
+    fn barrier(&mut self, barrier: Barrier, _cx: &mut Context) {
         match &self.overtake {
             // the checkpoint at the end of the input is aligned: it must follow all the data
             Some(_) if !barrier.last => {
-                self.send_all_buffers(cx);
+                self.send_all_buffers();
                 let (control, input) = self.overtake.as_ref().expect("matched");
                 for (t, c) in control.iter().enumerate() {
                     // unbounded: a barrier never waits; a closed channel is a teardown
                     let _ = c.send(Overtaking { input: *input, barrier, after: self.sent[t] });
                 }
             }
-            _ => self.broadcast(|| Message::Barrier(barrier), cx),
+            _ => self.broadcast(|| Message::Barrier(barrier)),
         }
     }
 
@@ -141,13 +154,45 @@ impl<T, O: Send, F: Fn(Rec<T>) -> (u64, Rec<O>) + Send> Operator<T> for Exchange
         let now = cx.now();
         for t in 0..self.buffers.len() {
             if self.since[t].is_some_and(|s| now - s >= self.timeout) {
-                self.send(t, None, cx);
+                self.send(t, None);
             }
         }
     }
 
-    fn end(&mut self, cx: &mut Context) {
-        self.broadcast(|| Message::End, cx);
+    fn end(&mut self, _cx: &mut Context) {
+        self.broadcast(|| Message::End);
+    }
+
+    fn blocked(&mut self, cx: &mut Context) -> bool {
+        let Some(since) = self.blocked_since else { return false };
+        let mut still = false;
+        for (waiting, to) in self.waiting.iter_mut().zip(&self.senders) {
+            while let Some(message) = waiting.pop_front() {
+                match to.try_send(message) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(message)) => {
+                        waiting.push_front(message);
+                        still = true;
+                        break;
+                    }
+                    // the next stage is gone: the attempt is being torn down
+                    Err(TrySendError::Disconnected(_)) => waiting.clear(),
+                }
+            }
+        }
+        if !still {
+            self.blocked_since = None;
+            cx.blocked_for(since.elapsed().as_nanos() as Time);
+        }
+        still
+    }
+
+    fn watch<'a>(&'a self, select: &mut Select<'a>) {
+        for (waiting, to) in self.waiting.iter().zip(&self.senders) {
+            if !waiting.is_empty() {
+                select.send(to);
+            }
+        }
     }
 }
 
@@ -168,6 +213,34 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn what_a_full_channel_cannot_take_waits_in_order_and_an_overtaking_barrier_counts_it_as_sent() {
+        let cx = &mut context();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let (control, overtaking) = unbounded();
+        let route = |r: Rec<u64>| (0, r);
+        let mut ex = Exchange::new(route, vec![tx], 2, Time::MAX).overtaking(vec![control], 3);
+        let recs = |keys: &[u64]| keys.iter().map(|&k| Rec { time: 0, wm: 0, data: k }).collect::<Vec<_>>();
+        assert!(!ex.blocked(cx), "nothing waits yet");
+        ex.data(&mut recs(&[1, 2, 3, 4, 5]), cx);
+        ex.watermark(10, cx);
+        ex.barrier(Barrier { id: 1, last: false }, cx);
+        // [1,2] went; [3,4], [5]+wm10 wait, and the barrier overtook them
+        let o = overtaking.try_recv().unwrap();
+        assert_eq!((o.input, o.barrier.id, o.after), (3, 1, 3), "after everything put before it");
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            assert!(ex.blocked(cx), "a message still waits");
+            got.extend(received(&rx)); // the reader makes room for one more
+        }
+        assert!(!ex.blocked(cx), "the last one went");
+        got.extend(received(&rx));
+        assert_eq!(got, ["[1,2]", "[3,4]", "[5]+wm10"]);
+        ex.watermark(20, cx);
+        assert!(!ex.blocked(cx), "the channel had room");
+        assert_eq!(received(&rx), ["wm20"]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod window_join;
 
 use crate::message::Barrier;
 use crate::task::Context;
+use crossbeam_channel::Select;
 use flowmark_core::{Rec, Time};
 
 /// Everything an operator does with the messages reaching it.
@@ -31,6 +32,13 @@ pub trait Operator<T>: Send {
     fn flush(&mut self, cx: &mut Context);
     /// The input ended.
     fn end(&mut self, cx: &mut Context);
+    /// Offers its outputs what they could not take before (a full channel); whether some of
+    /// it still waits. The task takes in nothing more until it does not: back-pressure.
+    fn blocked(&mut self, _cx: &mut Context) -> bool {
+        false
+    }
+    /// Registers in `select` the outputs it waits for room in.
+    fn watch<'a>(&'a self, _select: &mut Select<'a>) {}
 }
 
 /// The logic of an operator inside a chain.
@@ -99,6 +107,14 @@ where
     fn end(&mut self, cx: &mut Context) {
         self.next.end(cx);
     }
+
+    fn blocked(&mut self, cx: &mut Context) -> bool {
+        self.next.blocked(cx)
+    }
+
+    fn watch<'a>(&'a self, select: &mut Select<'a>) {
+        self.next.watch(select);
+    }
 }
 
 /// What the operator tests share: a task context outside any job, and records.
@@ -115,8 +131,13 @@ pub(crate) mod testing {
 
     /// A context of one task of a job that does not run; its metrics count late records.
     pub(crate) fn context() -> Context {
+        Context::new(TaskId { stage: 0, index: 0 }, "test", 0..1, Arc::new(env()))
+    }
+
+    /// The environment of an attempt that runs no job.
+    pub(crate) fn env() -> Env {
         let config = Config::new(std::env::temp_dir(), 0, 0);
-        let env = Env {
+        Env {
             clock: LogClock::new(config.origin),
             faults: Arc::new(FaultState::new(config.faults.clone())),
             config,
@@ -128,8 +149,7 @@ pub(crate) mod testing {
             restore: HashMap::new(),
             positions: HashMap::new(),
             restored_from: 0,
-        };
-        Context::new(TaskId { stage: 0, index: 0 }, "test", 0..1, Arc::new(env))
+        }
     }
 
     /// Late events counted so far.

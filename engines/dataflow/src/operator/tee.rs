@@ -3,6 +3,7 @@
 use super::Operator;
 use crate::message::Barrier;
 use crate::task::Context;
+use crossbeam_channel::Select;
 use flowmark_core::{Rec, Time};
 
 /// Sends everything to both operators.
@@ -40,5 +41,13 @@ impl<T: Clone + Send> Operator<T> for Tee<T> {
     fn end(&mut self, cx: &mut Context) {
         self.first.end(cx);
         self.second.end(cx);
+    }
+    fn blocked(&mut self, cx: &mut Context) -> bool {
+        // both are offered their waiting output, whatever the first says
+        self.first.blocked(cx) | self.second.blocked(cx)
+    }
+    fn watch<'a>(&'a self, select: &mut Select<'a>) {
+        self.first.watch(select);
+        self.second.watch(select);
     }
 }
