@@ -4,6 +4,15 @@ use crate::cpu::thread_cpu;
 use crate::time::Time;
 use serde::{Deserialize, Serialize};
 
+/// The message of a task's panic (an injected failure's, or a bug's), from its payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "task panicked".into())
+}
+
 /// One task fails (panics) once, when log time reaches `at`; the engine's own recovery path
 /// handles it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,7 +35,7 @@ pub use api::{Baseline, Job, KeyedStream, Runtime, Stream};
 pub use check::{Expected, Verdict};
 pub use clock::LogClock;
 pub use error::ApiError;
-pub use faults::{CpuTax, Straggler, TaskFault};
+pub use faults::{CpuTax, Straggler, TaskFault, panic_message};
 pub use join_group::JoinGroup;
 pub use metrics::{Commit, Metrics, TaskLoad};
 pub use output::{Output, ResultLine, Update, WindowResult};

@@ -86,7 +86,7 @@ fn run(env: &Env, mut tasks: Vec<Box<dyn Task>>, status: &Sender<Status>) {
                 }
                 Err(p) => {
                     // its channels close as it is dropped: the tasks it fed or read see it gone
-                    let _ = status.send((tasks[i].id(), Err(panicked(p))));
+                    let _ = status.send((tasks[i].id(), Err(Panicked(flowmark_core::panic_message(&*p)))));
                     tasks.remove(i);
                     wake.remove(i);
                     continue;
@@ -108,14 +108,6 @@ fn run(env: &Env, mut tasks: Vec<Box<dyn Task>>, status: &Sender<Status>) {
         // looked), and sleeps out the timeout if nothing is watched
         let _ = select.ready_timeout(timeout);
     }
-}
-
-/// A panic's message.
-fn panicked(p: Box<dyn std::any::Any + Send>) -> Panicked {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .map_or_else(|| Panicked("task panicked".into()), Panicked)
 }
 
 #[cfg(test)]

@@ -179,11 +179,7 @@ impl Executor {
             match r {
                 Ok(o) => return Ok(o),
                 Err(p) => {
-                    last = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "task panicked".into());
+                    last = flowmark_core::panic_message(&*p);
                     self.metrics.failure(self.clock.now(), false);
                 }
             }
