@@ -39,6 +39,7 @@ fn write(config: &Config, disk: &Disk, req: WriteRequest) -> Result<Ack, EngineE
     let pending = config.output_dir.join("pending");
     let mut outputs = Vec::new();
     for (sink, lines) in req.outputs {
+        let lines = lines.encode();
         if lines.is_empty() {
             continue;
         }

@@ -63,17 +63,26 @@ impl TaskState {
     }
 }
 
-/// An operator's state as a task took it at a barrier: a copy, encoded later by the writer.
-/// The copy is what the barrier holds the task up for; the encoding — several times slower for
-/// state of many small entries, such as open sessions — happens off the processing path (as
-/// Flink's heap state backend copies its state table synchronously and writes it
-/// asynchronously).
+/// What a task took at a barrier, turned into bytes later by the writer: an operator's state
+/// (a copy), or a sink's results of the epoch (the batches it held).
+///
+/// Taking is what the barrier holds the task up for; the encoding — several times slower for
+/// state of many small entries, such as open sessions, and tens of nanoseconds a line for
+/// results — happens off the processing path (as Flink's heap state backend copies its state
+/// table synchronously and writes it asynchronously). On a worker that matters twice: the
+/// barrier holds up the worker's other tasks too, its source among them, and with it the
+/// watermark every task downstream waits for.
 pub struct Taken(Box<dyn FnOnce() -> Vec<u8> + Send>);
 
 impl Taken {
     /// Takes `state`, to be encoded later.
     pub fn new<S: Serialize + Send + 'static>(state: S) -> Taken {
-        Taken(Box::new(move || storage::encode(&state)))
+        Taken::with(move || storage::encode(&state))
+    }
+
+    /// Takes what `encode` will turn into bytes, later.
+    pub fn with(encode: impl FnOnce() -> Vec<u8> + Send + 'static) -> Taken {
+        Taken(Box::new(encode))
     }
 
     /// Encodes it.
@@ -120,8 +129,8 @@ pub struct WriteRequest {
     pub task: TaskId,
     /// Operator state.
     pub state: Snapshot,
-    /// Pre-committed results of the epoch, per sink: lines of text.
-    pub outputs: Vec<(String, Vec<u8>)>,
+    /// Pre-committed results of the epoch, per sink: lines of text, once encoded.
+    pub outputs: Vec<(String, Taken)>,
     /// For a source task: its partitions' positions.
     pub sources: Vec<(u32, ReaderPosition)>,
 }

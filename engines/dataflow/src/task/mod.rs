@@ -25,7 +25,7 @@ pub struct Context {
     stages: std::ops::Range<usize>,
     env: Arc<Env>,
     state: Snapshot,
-    outputs: Vec<(String, Vec<u8>)>,
+    outputs: Vec<(String, Taken)>,
     sources: Vec<(u32, ReaderPosition)>,
     /// Late records dropped by the task's operators since the job started (restored ones
     /// included): (events, pairs).
@@ -100,15 +100,17 @@ impl Context {
         self.state.operators.push((op, Taken::new(state)));
     }
 
-    /// Hands a sink's results of the epoch over for the two-phase commit.
-    pub fn pre_commit(&mut self, sink: &str, lines: Vec<u8>) {
+    /// Hands a sink's results of the epoch over for the two-phase commit, as what the
+    /// checkpoint writer turns into their lines.
+    pub fn pre_commit(&mut self, sink: &str, lines: Taken) {
         self.outputs.push((sink.to_string(), lines));
     }
 
-    /// What the task's sinks have pre-committed since its last snapshot.
+    /// What the task's sinks have pre-committed since its last snapshot, each encoded as the
+    /// writer does it (for operator tests).
     #[cfg(test)]
-    pub(crate) fn pre_committed(&self) -> &[(String, Vec<u8>)] {
-        &self.outputs
+    pub(crate) fn take_pre_committed(&mut self) -> Vec<(String, Vec<u8>)> {
+        self.outputs.drain(..).map(|(sink, lines)| (sink, lines.encode())).collect()
     }
 
     fn send_snapshot(&mut self, checkpoint: u64) {
