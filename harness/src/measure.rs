@@ -547,6 +547,12 @@ fn levels(run: &RunSpec, failed: Time, line: &Timeline, delivered: &[Delivered])
 /// instant plus the level) until it was emitted; the backlog is out of it at each sample above
 /// its level. So catch-up ends when the last such stretch before a settled period does, to
 /// the resolution of the emissions (and of the samples, for the backlog).
+///
+/// Only the samples taken from `restored` on are judged: until the restarted process's first
+/// one (a sampling period after it started, or more) its backlog is not known, and the killed
+/// process's backlog, growing since it died ([`Timeline::backlog`]), stops being anyone's once
+/// the new process reads. Judging the stretch between by that growth made a catch-up of a few
+/// milliseconds measure a whole sampling period whenever the first sample came late.
 fn caught_up(
     restored: Time,
     horizon: Time,
@@ -560,10 +566,9 @@ fn caught_up(
         .map(|d| (d.due + latency_level, d.emit))
         .collect();
     out.extend(
-        (restored..=horizon)
-            .step_by(SAMPLE_EVERY as usize)
-            .filter(|&t| line.backlog(t) > backlog_level)
-            .map(|t| (t, t)),
+        (line.incarnations.iter().flat_map(|i| &i.samples))
+            .filter(|s| (restored..=horizon).contains(&s.at) && s.backlog > backlog_level)
+            .map(|s| (s.at, s.at)),
     );
     out.sort_unstable();
     let mut settled_from = restored;
@@ -856,6 +861,32 @@ mod tests {
         let catch_up = r.catch_up_ms.expect("caught up");
         assert!((catch_up - 100.0).abs() <= SAMPLE_EVERY as f64 / 1e6, "{catch_up} ms");
         assert_eq!(r.total_ms, Some(110.0));
+    }
+
+    #[test]
+    fn the_killed_process_backlog_is_not_judged_after_the_restarted_one_reads() {
+        let ms = MILLISECOND;
+        // restarted at once, reading at 5.01 s, on time from 5.02 s: the results due before
+        // wait for 5.02 s; the new process's first sample comes only at 5.2 s (a sampling
+        // period after it started, and then some)
+        let (run, mut observed, delivered) = crash(
+            5 * SECOND,
+            5_010 * ms,
+            |_| ms,
+            |due| if (5 * SECOND..5_020 * ms).contains(&due) { 5_020 * ms - due } else { 2 * ms },
+        );
+        let restarted = &mut observed.incarnations[1];
+        restarted.samples.retain(|s| s.at >= 5_200 * ms);
+        restarted.samples[0].input_started = Some(5_010 * ms);
+        let r = crash_recovery(&run, &observed, &delivered);
+        // caught up when the last late result came, at 5.02 s: not at 5.11 s, the instant on a
+        // sampling period's grid from 5.01 s when the killed process's backlog (1 ms at its last
+        // sample, 4.9 s, and growing since) was the latest known
+        assert_eq!(r.catch_up_ms, Some(10.0), "{r:?}");
+        // a sample after the input resumed that is above the level still counts, at its instant
+        let mut late_sample = observed.clone();
+        late_sample.incarnations[1].samples[0].backlog = 100 * ms;
+        assert_eq!(crash_recovery(&run, &late_sample, &delivered).catch_up_ms, Some(190.0));
     }
 
     #[test]
