@@ -128,10 +128,17 @@ impl<'a, E: flowmark_core::Data> Read<'a, E> {
         let mut wm = Time::MAX;
         for (rest, pw) in self.parts.iter_mut() {
             let (chunk, after) = rest.split_at(rest.len().min(CHUNK));
+            // the watermark in a local for the chunk (written back after it), recomputed only
+            // when an entry is the latest yet: kept in the partition's tuple, it was stored and
+            // loaded again around every record
+            let (mut local, mut current) = (*pw, pw.current());
             for e in chunk {
-                each(e, pw.current());
-                pw.observe(e.time);
+                each(e, current);
+                if local.advance(e.time) {
+                    current = local.current();
+                }
             }
+            *pw = local;
             self.events += chunk.len() as u64;
             *rest = after;
             if !rest.is_empty() {

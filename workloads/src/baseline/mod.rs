@@ -58,10 +58,17 @@ impl<'l, L: Log> Input<'l, L> {
         for (p, next, end, pw) in self.parts.iter_mut() {
             let to = (*next + CHUNK).min(*end);
             let chunk = self.log.entries(*p, *next, to, &mut self.buf);
+            // the watermark in a local for the chunk (written back after it), recomputed only
+            // when an entry is the latest yet: kept in the partition's tuple, it was stored
+            // and loaded again around every record
+            let (mut local, mut current) = (*pw, pw.current());
             for e in chunk {
-                f(Rec { time: e.time, wm: pw.current(), data: e.event.clone() });
-                pw.observe(e.time);
+                f(Rec { time: e.time, wm: current, data: e.event.clone() });
+                if local.advance(e.time) {
+                    current = local.current();
+                }
             }
+            *pw = local;
             self.events += chunk.len() as u64;
             *next += chunk.len() as u64;
             if *next < *end {
