@@ -8,6 +8,7 @@ use crate::env::{Env, FaultState};
 use crate::error::EngineError;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use flowmark_core::durable::Disk;
+use flowmark_core::time::MILLISECOND;
 use flowmark_core::{ReaderPosition, Time};
 use std::fs;
 use std::sync::Arc;
@@ -82,6 +83,22 @@ pub struct Plan {
     pub sources: usize,
 }
 
+/// How often a coordinator with nothing due looks at whether the attempt was cancelled and
+/// whether every source has read its input (which the last checkpoint follows).
+const POLL: Time = 10 * MILLISECOND;
+
+/// How long the coordinator waits for an acknowledgement before it looks again: until the next
+/// checkpoint is due when none is in flight, but no longer than [`POLL`]. It used to look every
+/// 2 ms whatever was due: 500 wake-ups a second, most of the engine's context switches, each
+/// taking a core from a worker for a moment, and checkpoints up to 2 ms late.
+fn wait(in_flight: bool, next_at: Time, now: Time, interval: Option<Time>) -> Duration {
+    let wait = match (in_flight, interval) {
+        (false, Some(_)) => next_at.saturating_sub(now).clamp(0, POLL),
+        _ => POLL,
+    };
+    Duration::from_nanos(wait as u64)
+}
+
 /// Triggers checkpoints at the configured interval (one at a time), completes each when every
 /// task has acknowledged it, commits its results, and triggers the last checkpoint when the
 /// sources have read all their input.
@@ -114,7 +131,7 @@ pub fn run_coordinator(
                 });
             }
         }
-        let ack = match acks.recv_timeout(Duration::from_millis(2)) {
+        let ack = match acks.recv_timeout(wait(inflight.is_some(), next_at, now, cfg.checkpoint_interval)) {
             Ok(ack) => ack?,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Ok(Outcome::Cancelled),
@@ -151,5 +168,30 @@ pub fn run_coordinator(
             return Ok(Outcome::Finished);
         }
         next_at = env.clock.now() + cfg.checkpoint_interval.unwrap_or(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(d: Duration) -> f64 {
+        d.as_secs_f64() * 1e3
+    }
+
+    #[test]
+    fn the_coordinator_waits_until_the_next_checkpoint_is_due_but_no_longer_than_its_poll() {
+        let interval = Some(1_000 * MILLISECOND);
+        // nothing in flight: until the next is due
+        assert_eq!(ms(wait(false, 7 * MILLISECOND, 4 * MILLISECOND, interval)), 3.0);
+        assert_eq!(wait(false, 5 * MILLISECOND, 5 * MILLISECOND, interval), Duration::ZERO, "due now");
+        assert_eq!(wait(false, 5 * MILLISECOND, 6 * MILLISECOND, interval), Duration::ZERO, "overdue");
+        // but no longer than the poll, which notices a cancellation and the sources' end
+        assert_eq!(wait(false, POLL, 0, interval), Duration::from_nanos(POLL as u64));
+        assert_eq!(wait(false, POLL + 1, 0, interval), Duration::from_nanos(POLL as u64));
+        assert_eq!(wait(false, POLL - 1, 0, interval), Duration::from_nanos(POLL as u64 - 1));
+        // a checkpoint in flight, or none configured: the poll
+        assert_eq!(wait(true, 3 * MILLISECOND, 0, interval), Duration::from_nanos(POLL as u64));
+        assert_eq!(wait(false, 3 * MILLISECOND, 0, None), Duration::from_nanos(POLL as u64));
     }
 }
