@@ -136,6 +136,7 @@ fn the_jvm_dies_with_the_harness_whether_it_is_terminated_hung_up_on_or_killed()
     if !installed() {
         return;
     }
+    common::sighup_must_reach_the_harness();
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
     let scratch_dir = tempfile::Builder::new().prefix("flowmark-real-orphans-").tempdir().unwrap();
     let dir = scratch_dir.path();

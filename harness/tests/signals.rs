@@ -133,6 +133,7 @@ fn outcome(results: &Path) -> Vec<String> {
 
 #[test]
 fn sigterm_and_sighup_stop_it_like_ctrl_c_and_the_engine_goes_with_it() {
+    common::sighup_must_reach_the_harness();
     let _machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
     let scratch_dir = scratch("signals-term");
     let dir = scratch_dir.path();

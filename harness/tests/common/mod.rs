@@ -64,3 +64,15 @@ pub fn wait_until(limit: std::time::Duration, mut what: impl FnMut() -> bool) ->
     }
     what()
 }
+
+/// Fails the test at once, saying why, when this process was started with SIGHUP ignored
+/// (`nohup cargo test`): every harness it starts inherits that, and a harness whose SIGHUP was
+/// ignored at start leaves it alone by design (`harness/src/signals.rs`) — a test that hangs it
+/// up would otherwise fail later, on a suite that went on to its end.
+pub fn sighup_must_reach_the_harness() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let ignored = status.lines().filter_map(|l| l.strip_prefix("SigIgn:")).any(|mask| {
+        u64::from_str_radix(mask.trim(), 16).is_ok_and(|m| m & 1 << (nix::libc::SIGHUP - 1) != 0)
+    });
+    assert!(!ignored, "SIGHUP is ignored in this test process (run under nohup?): run the tests without it");
+}
